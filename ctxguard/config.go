@@ -1,0 +1,98 @@
+package ctxguard
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Defaults for the zero Config. Each is the production choice; the comments
+// say why.
+const (
+	// DefaultGrace is how long a tracked goroutine may keep running after its
+	// context is done before it counts as lagging. Well-behaved code returns
+	// within milliseconds of cancellation; five seconds leaves room for
+	// cleanup work (flushing, closing connections) without letting a
+	// goroutine that ignores its context go unnoticed for long.
+	DefaultGrace = 5 * time.Second
+
+	// DefaultCancelSampleRate tracks one cancel func in 64. Tracking one costs
+	// about 2.6x a bare context.WithCancel (a runtime cleanup is registered
+	// and, on cancel, removed); sampling one in 64 keeps the constructors
+	// within 1.1x of package context (measured in cancel_bench_test.go), and
+	// a site that drops its cancel on every request is still reported within
+	// about a hundred requests.
+	DefaultCancelSampleRate = 64
+
+	// DefaultReportInterval is how often aggregated reports are logged: one
+	// record per site with new events in the interval, so a hot leak costs a
+	// few log lines a minute, not one per event.
+	DefaultReportInterval = 10 * time.Second
+
+	// DefaultMaxSites bounds how many distinct sites (and, for goroutines,
+	// names) a Monitor keeps statistics for. Sites come from the program's
+	// code, so a thousand covers real programs; beyond it, events fold into
+	// one overflow entry (see [OverflowSite]) and memory stays bounded.
+	DefaultMaxSites = 1000
+
+	// maxReportLines bounds the records one report writes; sites beyond it
+	// are summed into a single extra record.
+	maxReportLines = 20
+)
+
+// Config configures a [Monitor]. The zero Config is the production default;
+// every zero field takes the default documented on it.
+type Config struct {
+	// Grace is how long a tracked goroutine may keep running after its
+	// context is done before it is lagging. 0 means DefaultGrace.
+	Grace time.Duration
+
+	// CancelSampleRate tracks one in CancelSampleRate cancel funcs for being
+	// dropped uncalled; 1 tracks every one. 0 means DefaultCancelSampleRate.
+	// Counts in Snapshot are of tracked cancel funcs: with sampling, multiply
+	// by the rate for an estimate of the total.
+	CancelSampleRate int
+
+	// Logger receives the aggregated reports. nil means slog.Default(), as
+	// it is at the time of each report.
+	Logger *slog.Logger
+
+	// ReportInterval is how often aggregated reports are logged. 0 means
+	// DefaultReportInterval.
+	ReportInterval time.Duration
+
+	// MaxSites bounds the distinct sites and names kept in statistics.
+	// 0 means DefaultMaxSites.
+	MaxSites int
+}
+
+// withDefaults validates cfg and fills its zero fields. Negative values are
+// programming errors and panic naming the field.
+func (cfg Config) withDefaults() Config {
+	negative := func(field string, v any) {
+		panic(fmt.Sprintf("ctxguard: Config.%s must not be negative, got %v", field, v))
+	}
+	switch {
+	case cfg.Grace < 0:
+		negative("Grace", cfg.Grace)
+	case cfg.CancelSampleRate < 0:
+		negative("CancelSampleRate", cfg.CancelSampleRate)
+	case cfg.ReportInterval < 0:
+		negative("ReportInterval", cfg.ReportInterval)
+	case cfg.MaxSites < 0:
+		negative("MaxSites", cfg.MaxSites)
+	}
+	if cfg.Grace == 0 {
+		cfg.Grace = DefaultGrace
+	}
+	if cfg.CancelSampleRate == 0 {
+		cfg.CancelSampleRate = DefaultCancelSampleRate
+	}
+	if cfg.ReportInterval == 0 {
+		cfg.ReportInterval = DefaultReportInterval
+	}
+	if cfg.MaxSites == 0 {
+		cfg.MaxSites = DefaultMaxSites
+	}
+	return cfg
+}

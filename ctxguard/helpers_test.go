@@ -1,0 +1,5 @@
+package ctxguard
+
+import "log/slog"
+
+var discardLogger = slog.New(slog.DiscardHandler)

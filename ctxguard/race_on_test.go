@@ -1,0 +1,5 @@
+//go:build race
+
+package ctxguard
+
+const raceEnabled = true
