@@ -24,7 +24,6 @@ type cancelTracker struct {
 	cancel      context.CancelFunc
 	cancelCause context.CancelCauseFunc
 	cleanup     runtime.Cleanup
-	called      atomic.Bool
 }
 
 // droppedCancel is the cleanup's argument: everything needed to judge and
@@ -42,21 +41,15 @@ func cancelCollected(d droppedCancel) {
 	}
 }
 
-func (t *cancelTracker) stopCleanup() {
-	if t.called.CompareAndSwap(false, true) {
-		// t is reachable until after Stop returns (it is the receiver and is
-		// used below by the callers), which Stop requires.
-		t.cleanup.Stop()
-	}
-}
-
+// call and callCause stop the cleanup first; Stop is idempotent, and t stays
+// reachable across it (it is used after), as Stop requires.
 func (t *cancelTracker) call() {
-	t.stopCleanup()
+	t.cleanup.Stop()
 	t.cancel()
 }
 
 func (t *cancelTracker) callCause(cause error) {
-	t.stopCleanup()
+	t.cleanup.Stop()
 	t.cancelCause(cause)
 }
 

@@ -1,0 +1,201 @@
+package ctxguard
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestNewPanicsOnNegativeFields(t *testing.T) {
+	for field, cfg := range map[string]Config{
+		"Grace":            {Grace: -time.Second},
+		"CancelSampleRate": {CancelSampleRate: -1},
+		"ReportInterval":   {ReportInterval: -time.Second},
+		"MaxSites":         {MaxSites: -1},
+	} {
+		v := panicValue(func() { New(cfg) })
+		msg, _ := v.(string)
+		if want := "ctxguard: Config." + field + " must not be negative"; !strings.HasPrefix(msg, want) {
+			t.Errorf("New(%+v) panicked with %q, want prefix %q", cfg, v, want)
+		}
+	}
+}
+
+func TestZeroConfigTakesDefaults(t *testing.T) {
+	m := New(Config{})
+	defer m.Close()
+	want := Config{Grace: DefaultGrace, CancelSampleRate: DefaultCancelSampleRate,
+		ReportInterval: DefaultReportInterval, MaxSites: DefaultMaxSites}
+	if m.cfg != want {
+		t.Errorf("New(Config{}) config = %+v, want %+v", m.cfg, want)
+	}
+}
+
+func TestMonitorFromContext(t *testing.T) {
+	m := New(Config{})
+	defer m.Close()
+	ctx := WithMonitor(context.Background(), m)
+	child, cancel := WithCancel(ctx)
+	defer cancel()
+	if got := MonitorFrom(child); got != m {
+		t.Errorf("MonitorFrom(child of WithMonitor(m)) = %p, want %p", got, m)
+	}
+	if got := MonitorFrom(context.Background()); got != Default() {
+		t.Errorf("MonitorFrom(Background()) = %p, want Default() %p", got, Default())
+	}
+	if v := panicValue(func() { WithMonitor(context.Background(), nil) }); v == nil {
+		t.Error("WithMonitor(ctx, nil) did not panic")
+	}
+	if v := panicValue(func() { SetDefault(nil) }); v == nil {
+		t.Error("SetDefault(nil) did not panic")
+	}
+}
+
+func TestSetDefault(t *testing.T) {
+	old := Default()
+	defer SetDefault(old)
+	m := New(Config{CancelSampleRate: 1, ReportInterval: time.Hour, Logger: discardLogger})
+	defer m.Close()
+	SetDefault(m)
+	if Default() != m {
+		t.Fatal("Default() is not the Monitor passed to SetDefault")
+	}
+	repeat(10, context.Background(), constructors[0].drop)
+	waitUntil(t, "the default Monitor counts drops from Background", func() bool {
+		return m.Snapshot().DroppedCancels == 10
+	})
+}
+
+// logRecords is a slog handler's output, decoded.
+type logRecords struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logRecords) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logRecords) logger() *slog.Logger { return slog.New(slog.NewJSONHandler(l, nil)) }
+
+func (l *logRecords) records(t *testing.T) []map[string]any {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []map[string]any
+	for line := range strings.Lines(l.buf.String()) {
+		var r map[string]any
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func TestReportsAreAggregatedPerSite(t *testing.T) {
+	var logs logRecords
+	m := New(Config{CancelSampleRate: 1, ReportInterval: time.Hour, Logger: logs.logger()})
+	root := WithMonitor(context.Background(), m)
+	const n = 100_000
+	repeat(n, root, constructors[0].drop)
+	waitUntil(t, "every drop is counted", func() bool { return m.Snapshot().DroppedCancels == n })
+	m.Close() // logs the last report
+
+	recs := logs.records(t)
+	if len(recs) != 1 {
+		t.Fatalf("%d drops from one site gave %d log records, want 1: %v", n, len(recs), recs)
+	}
+	r := recs[0]
+	file, line := lineOf(constructors[0].drop)
+	want := map[string]any{
+		"level": "WARN", "msg": "ctxguard: cancel funcs dropped without being called",
+		"site": file + ":" + strconv.Itoa(line), "count": float64(n), "total": float64(n), "sample_rate": float64(1),
+	}
+	for k, v := range want {
+		if r[k] != v {
+			t.Errorf("record[%q] = %v, want %v", k, r[k], v)
+		}
+	}
+}
+
+func TestReportsBoundLinesAcrossSites(t *testing.T) {
+	var logs logRecords
+	m := New(Config{ReportInterval: time.Hour, Logger: logs.logger()})
+	const sites = maxReportLines + 15
+	var want uint64
+	for pc := uintptr(1); pc <= sites; pc++ {
+		for range pc {
+			m.recordDroppedCancel(pc)
+			want++
+		}
+	}
+	m.Close()
+	recs := logs.records(t)
+	if len(recs) != maxReportLines+1 {
+		t.Fatalf("%d sites gave %d records, want %d", sites, len(recs), maxReportLines+1)
+	}
+	var sum float64
+	for _, r := range recs {
+		sum += r["count"].(float64)
+	}
+	if last := recs[len(recs)-1]; last["more_sites"] != float64(15) {
+		t.Errorf("last record more_sites = %v, want 15", last["more_sites"])
+	}
+	if uint64(sum) != want {
+		t.Errorf("counts in records sum to %v, want %d", sum, want)
+	}
+	// The busiest site comes first.
+	if recs[0]["count"] != float64(sites) {
+		t.Errorf("first record count = %v, want %d", recs[0]["count"], sites)
+	}
+}
+
+func TestSitesBeyondMaxSitesFoldIntoOverflow(t *testing.T) {
+	m := New(Config{MaxSites: 3, ReportInterval: time.Hour, Logger: discardLogger})
+	defer m.Close()
+	for pc := uintptr(1); pc <= 10; pc++ {
+		m.recordDroppedCancel(pc)
+	}
+	s := m.Snapshot()
+	if len(s.DroppedCancelSites) != 4 {
+		t.Fatalf("DroppedCancelSites has %d entries, want 3 sites and the overflow", len(s.DroppedCancelSites))
+	}
+	if got := s.DroppedCancelSites[0]; got.Site != OverflowSite || got.Count != 7 {
+		t.Errorf("first entry = %+v, want the overflow site with 7", got)
+	}
+	if s.DroppedCancels != 10 {
+		t.Errorf("DroppedCancels = %d, want 10", s.DroppedCancels)
+	}
+}
+
+func TestCloseStopsTheReporter(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	var logs logRecords
+	m := New(Config{ReportInterval: time.Millisecond, Logger: logs.logger()})
+	m.recordDroppedCancel(1)
+	waitUntil(t, "the reporter logs", func() bool { return len(logs.records(t)) == 1 })
+	m.recordDroppedCancel(1)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() { m.Close() })
+	}
+	wg.Wait()
+	m.recordDroppedCancel(1) // after Close: counted, no goroutine started
+	if got := m.Snapshot().DroppedCancels; got != 3 {
+		t.Errorf("DroppedCancels = %d, want 3", got)
+	}
+	if got := len(logs.records(t)); got != 2 {
+		t.Errorf("%d records, want 2 (one report, then the last one at Close)", got)
+	}
+}
