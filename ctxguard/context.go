@@ -2,6 +2,7 @@ package ctxguard
 
 import (
 	"context"
+	"github.com/ctxguard/ctxguard/internal/callsite"
 	"time"
 )
 
@@ -58,7 +59,7 @@ func Cause(c Context) error { return context.Cause(c) }
 // The constructors below return exactly what package context returns; a
 // sampled few (see [Config.CancelSampleRate]) get their cancel func wrapped
 // so that dropping it uncalled is detected. They are not inlined because
-// callerPC reads their frame to find the caller's site.
+// callsite.CallerPC reads their frame to find the caller's site.
 
 // WithCancel returns [context.WithCancel](parent): a derived context whose
 // Done channel is closed when the returned cancel function is called or when
@@ -78,7 +79,7 @@ func Cause(c Context) error { return context.Cause(c) }
 func WithCancel(parent Context) (ctx Context, cancel CancelFunc) {
 	ctx, cancel = context.WithCancel(parent)
 	if sampled() {
-		cancel = trackCancel(parent, ctx, cancel, callerPC())
+		cancel = trackCancel(parent, ctx, cancel, callsite.CallerPC())
 	}
 	return ctx, cancel
 }
@@ -91,7 +92,7 @@ func WithCancel(parent Context) (ctx Context, cancel CancelFunc) {
 func WithCancelCause(parent Context) (ctx Context, cancel CancelCauseFunc) {
 	ctx, cancel = context.WithCancelCause(parent)
 	if sampled() {
-		cancel = trackCancelCause(parent, ctx, cancel, callerPC())
+		cancel = trackCancelCause(parent, ctx, cancel, callsite.CallerPC())
 	}
 	return ctx, cancel
 }
@@ -106,7 +107,7 @@ func WithCancelCause(parent Context) (ctx Context, cancel CancelCauseFunc) {
 func WithDeadline(parent Context, d time.Time) (Context, CancelFunc) {
 	ctx, cancel := context.WithDeadline(parent, d)
 	if sampled() {
-		cancel = trackCancel(parent, ctx, cancel, callerPC())
+		cancel = trackCancel(parent, ctx, cancel, callsite.CallerPC())
 	}
 	return ctx, cancel
 }
@@ -120,7 +121,7 @@ func WithDeadline(parent Context, d time.Time) (Context, CancelFunc) {
 func WithDeadlineCause(parent Context, d time.Time, cause error) (Context, CancelFunc) {
 	ctx, cancel := context.WithDeadlineCause(parent, d, cause)
 	if sampled() {
-		cancel = trackCancel(parent, ctx, cancel, callerPC())
+		cancel = trackCancel(parent, ctx, cancel, callsite.CallerPC())
 	}
 	return ctx, cancel
 }
@@ -134,7 +135,7 @@ func WithDeadlineCause(parent Context, d time.Time, cause error) (Context, Cance
 func WithTimeout(parent Context, timeout time.Duration) (Context, CancelFunc) {
 	ctx, cancel := context.WithTimeout(parent, timeout)
 	if sampled() {
-		cancel = trackCancel(parent, ctx, cancel, callerPC())
+		cancel = trackCancel(parent, ctx, cancel, callsite.CallerPC())
 	}
 	return ctx, cancel
 }
@@ -148,7 +149,7 @@ func WithTimeout(parent Context, timeout time.Duration) (Context, CancelFunc) {
 func WithTimeoutCause(parent Context, timeout time.Duration, cause error) (Context, CancelFunc) {
 	ctx, cancel := context.WithTimeoutCause(parent, timeout, cause)
 	if sampled() {
-		cancel = trackCancel(parent, ctx, cancel, callerPC())
+		cancel = trackCancel(parent, ctx, cancel, callsite.CallerPC())
 	}
 	return ctx, cancel
 }

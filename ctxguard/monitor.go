@@ -3,8 +3,10 @@ package ctxguard
 import (
 	"context"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // A Monitor holds what ctxguard has observed: tracked cancel funcs and the
@@ -26,10 +28,22 @@ type Monitor struct {
 	// dropped or not: tests wait on it to know the cleanups have run.
 	cancelsCollected atomic.Uint64
 
-	mu          sync.Mutex
-	cancelSites siteTable
-	reporter    *reporter // nil until the first event to report
-	closing     bool      // set by Close under mu: no new reporter
+	shards      []shard
+	lagged      atomic.Uint64
+	panics      atomic.Uint64
+	loopStarted atomic.Bool
+	observed    atomic.Bool // someone observes events
+	observers   observers
+	wake        chan struct{} // events queued
+	quit        chan struct{} // closed by Close
+	loopDone    chan struct{} // closed when the loop has returned
+	lastLagID   uint64        // owned by the loop
+
+	mu                sync.Mutex
+	cancelSites       siteTable
+	goroutineStats    map[goroutineStatsKey]*goroutineStats
+	goroutineOverflow *goroutineStats
+	closing           bool // set by Close under mu: no loop is started after
 }
 
 // New returns a Monitor configured by cfg, with the defaults documented on
@@ -41,7 +55,16 @@ type Monitor struct {
 // done with it.
 func New(cfg Config) *Monitor {
 	cfg = cfg.withDefaults()
-	m := &Monitor{cfg: cfg}
+	m := &Monitor{
+		cfg:      cfg,
+		shards:   make([]shard, shardCount()),
+		wake:     make(chan struct{}, 1),
+		quit:     make(chan struct{}),
+		loopDone: make(chan struct{}),
+	}
+	for i := range m.shards {
+		m.shards[i].m = m
+	}
 	m.cancelSites.max = cfg.MaxSites
 	openMonitor(m)
 	return m
@@ -61,12 +84,13 @@ func (m *Monitor) Close() error {
 	}
 	m.closing = true
 	m.closed.Store(true)
-	r := m.reporter
+	started := m.loopStarted.Load()
 	m.mu.Unlock()
 
 	closeMonitor(m)
-	if r != nil {
-		r.stop()
+	close(m.quit)
+	if started {
+		<-m.loopDone
 	}
 	return nil
 }
@@ -86,8 +110,13 @@ func (m *Monitor) recordDroppedCancel(pc uintptr) {
 	s := m.cancelSites.get(pc)
 	s.total++
 	s.unreported++
-	m.ensureReporterLocked()
 	m.mu.Unlock()
+	if !m.loopStarted.Load() {
+		m.startLoop()
+	}
+	if m.observed.Load() {
+		m.queue(Event{Kind: DroppedCancel, Site: siteOf(pc), Time: time.Now()})
+	}
 }
 
 // Sampling membership: the open Monitors, whose smallest CancelSampleRate
@@ -170,23 +199,74 @@ func SetDefault(m *Monitor) {
 	monitorsMu.Unlock()
 }
 
-type monitorKey struct{}
+// tracking is what a context carries for ctxguard: the Monitor (nil for
+// Default) and the scope. One key holds both, so spawning costs a single
+// ctx.Value lookup.
+type tracking struct {
+	m     *Monitor
+	scope string
+}
+
+type trackingKey struct{}
+
+func trackingOf(ctx Context) *tracking {
+	tr, _ := ctx.Value(trackingKey{}).(*tracking)
+	return tr
+}
+
+// monitor returns the tracking's Monitor, Default if none; tr may be nil.
+func (tr *tracking) monitor() *Monitor {
+	if tr == nil || tr.m == nil {
+		return Default()
+	}
+	return tr.m
+}
 
 // WithMonitor returns a copy of parent that carries m: cancel funcs created
 // from it and goroutines spawned with it are tracked by m instead of
-// [Default]. It panics if m is nil.
+// [Default]. The scope parent carries is kept. It panics if m is nil.
 func WithMonitor(parent Context, m *Monitor) Context {
 	if m == nil {
 		panic("ctxguard: WithMonitor called with a nil *Monitor")
 	}
-	return context.WithValue(parent, monitorKey{}, m)
+	tr := &tracking{m: m}
+	if old := trackingOf(parent); old != nil {
+		tr.scope = old.scope
+	}
+	return context.WithValue(parent, trackingKey{}, tr)
+}
+
+// WithScope returns a copy of parent whose tracked goroutines are attributed
+// to scope, such as a request's route; middleware sets it. Scopes label
+// statistics and metrics, so they must come from a bounded set: a route
+// pattern, never a raw URL. The Monitor parent carries is kept.
+func WithScope(parent Context, scope string) Context {
+	tr := &tracking{scope: scope}
+	if old := trackingOf(parent); old != nil {
+		tr.m = old.m
+	}
+	return context.WithValue(parent, trackingKey{}, tr)
+}
+
+// ScopeFrom returns the scope ctx carries, "" if none.
+func ScopeFrom(ctx Context) string {
+	if tr := trackingOf(ctx); tr != nil {
+		return tr.scope
+	}
+	return ""
 }
 
 // MonitorFrom returns the Monitor ctx carries (see [WithMonitor]), or
 // [Default] if it carries none. Cost: one ctx.Value lookup.
 func MonitorFrom(ctx Context) *Monitor {
-	if m, ok := ctx.Value(monitorKey{}).(*Monitor); ok {
-		return m
+	return trackingOf(ctx).monitor()
+}
+
+// shardCount spreads the goroutine registry over a few shards per thread.
+func shardCount() int {
+	n := 1
+	for n < 4*runtime.GOMAXPROCS(0) {
+		n *= 2
 	}
-	return Default()
+	return n
 }

@@ -2,7 +2,9 @@ package ctxguard
 
 import (
 	"cmp"
+	"reflect"
 	"slices"
+	"time"
 )
 
 // A Snapshot is what a Monitor has observed, as of one moment.
@@ -27,6 +29,33 @@ type Snapshot struct {
 	// the cancel func, most drops first. Sites beyond Config.MaxSites are
 	// summed under OverflowSite.
 	DroppedCancelSites []SiteCount
+
+	// Panics counts tracked goroutines that panicked.
+	Panics uint64
+	// Goroutines breaks the goroutine counts down by name, scope and spawn
+	// site, most live first. At most Config.MaxSites entries keep their
+	// cumulative counts; beyond that they are summed into an entry named
+	// OverflowSite.Function.
+	Goroutines []GoroutineStats
+
+	// EventsDropped counts events not delivered to observers because too
+	// many were queued; ObserverPanics counts panics recovered from them.
+	EventsDropped, ObserverPanics uint64
+}
+
+// GoroutineStats are the counts for one goroutine name, scope and spawn site.
+type GoroutineStats struct {
+	Name  string
+	Scope string
+	Site  Site
+	// Live and Lagging are as in Snapshot, for this entry.
+	Live, Lagging int
+	// Lagged counts goroutines that ever became lagging; LateExits those of
+	// them that have since returned, Panics those that panicked.
+	Lagged, LateExits, Panics uint64
+	// ExitDelayTotal and ExitDelayMax are over the late exits: how long
+	// after their context ended the lagging goroutines returned.
+	ExitDelayTotal, ExitDelayMax time.Duration
 }
 
 // A SiteCount is the number of events at one site.
@@ -43,14 +72,85 @@ func (m *Monitor) Snapshot() Snapshot {
 		CancelSampleRate: m.cfg.CancelSampleRate,
 		CancelsTracked:   m.cancelsTracked.Load(),
 	}
+	live := m.liveByKey(&s)
 	m.mu.Lock()
 	s.DroppedCancels = m.droppedCancels.Load()
 	for _, st := range m.cancelSites.all() {
 		s.DroppedCancelSites = append(s.DroppedCancelSites, SiteCount{st.resolve(), st.total})
 	}
+	for _, st := range m.allGoroutineStatsLocked() {
+		gs := GoroutineStats{Name: st.name, Scope: st.scope, Site: st.resolve(),
+			Lagged: st.lagged, LateExits: st.lateExits, Panics: st.panics,
+			ExitDelayTotal: st.delaySum, ExitDelayMax: st.delayMax}
+		k := goroutineStatsKey{st.name, st.scope, st.pc}
+		if c, ok := live[k]; ok {
+			gs.Live, gs.Lagging = c.live, c.lagging
+			delete(live, k)
+		}
+		s.Goroutines = append(s.Goroutines, gs)
+	}
 	m.mu.Unlock()
+	s.Lagged = m.lagged.Load()
+	s.Panics = m.panics.Load()
+	m.observers.mu.Lock()
+	s.EventsDropped, s.ObserverPanics = m.observers.dropped, m.observers.panics
+	m.observers.mu.Unlock()
+	for k, c := range live {
+		s.Goroutines = append(s.Goroutines, GoroutineStats{Name: k.name, Scope: k.scope, Site: siteOf(k.site),
+			Live: c.live, Lagging: c.lagging})
+	}
 	sortSiteCounts(s.DroppedCancelSites)
+	slices.SortFunc(s.Goroutines, func(a, b GoroutineStats) int {
+		if c := cmp.Compare(b.Live, a.Live); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(b.Lagged, a.Lagged); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Name+a.Scope+a.Site.String(), b.Name+b.Scope+b.Site.String())
+	})
 	return s
+}
+
+type liveCount struct{ live, lagging int }
+
+// liveByKey counts the live and lagging goroutines per statistics key,
+// filling s.Live and s.Lagging. It costs one pass over the registry.
+func (m *Monitor) liveByKey(s *Snapshot) map[goroutineStatsKey]liveCount {
+	out := make(map[goroutineStatsKey]liveCount)
+	names := make(map[uintptr]string) // function names by code pointer
+	for i := range m.shards {
+		sh := &m.shards[i]
+		sh.mu.Lock()
+		s.Live += sh.live
+		s.Lagging += sh.lagging
+		for g := sh.head; g != nil; g = g.next {
+			name := ""
+			fn := any(g.fn)
+			if g.opts != nil {
+				name = g.opts.Name
+				if g.opts.Func != nil {
+					fn = g.opts.Func
+				}
+			}
+			if name == "" {
+				pc := reflect.ValueOf(fn).Pointer()
+				if name = names[pc]; name == "" {
+					name = funcName(fn)
+					names[pc] = name
+				}
+			}
+			k := goroutineStatsKey{name, g.scopeName(), g.site}
+			c := out[k]
+			c.live++
+			if g.lagID != 0 {
+				c.lagging++
+			}
+			out[k] = c
+		}
+		sh.mu.Unlock()
+	}
+	return out
 }
 
 func sortSiteCounts(sc []SiteCount) {

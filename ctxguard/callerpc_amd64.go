@@ -1,8 +1,0 @@
-package ctxguard
-
-// callerPC returns the pc at which the function calling callerPC will return
-// to its own caller, read from the frame-pointer record in about 1 ns instead
-// of the ~80 ns of runtime.Callers. The calling function must not be inlined.
-//
-//go:noescape
-func callerPC() uintptr

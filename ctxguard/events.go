@@ -1,0 +1,176 @@
+package ctxguard
+
+import (
+	"sync"
+	"time"
+)
+
+// An EventKind says what an [Event] reports.
+type EventKind uint8
+
+const (
+	// LagStart: a tracked goroutine is still running Grace after its
+	// context ended.
+	LagStart EventKind = iota + 1
+	// LateExit: a goroutine that was lagging has returned.
+	LateExit
+	// DroppedCancel: a tracked cancel func was collected uncalled while its
+	// context was not done.
+	DroppedCancel
+	// Panic: a tracked goroutine panicked. Without spawn.WithRecover the
+	// program is about to crash.
+	Panic
+)
+
+var eventKindNames = [...]string{LagStart: "LagStart", LateExit: "LateExit", DroppedCancel: "DroppedCancel", Panic: "Panic"}
+
+func (k EventKind) String() string {
+	if int(k) < len(eventKindNames) && eventKindNames[k] != "" {
+		return eventKindNames[k]
+	}
+	return "EventKind(" + itoa(int(k)) + ")"
+}
+
+// An Event is one thing a Monitor observed, for exporters (see
+// [Monitor.Observe]). Fields that do not apply to its Kind are zero.
+type Event struct {
+	Kind EventKind
+	// ID is shared by the LagStart and LateExit events of one goroutine.
+	ID uint64
+	// Name is the goroutine's name (spawn.WithName, else its function's).
+	Name string
+	// Scope is the scope of the goroutine's context (see WithScope).
+	Scope string
+	// Site is where the goroutine was spawned or the cancel func created.
+	Site Site
+	// Context is the goroutine's context: exporters read values such as
+	// the span context from it.
+	Context Context
+	// Time is when the event was observed.
+	Time time.Time
+	// Ended is when the goroutine's context was seen done.
+	Ended time.Time
+	// Grace is the goroutine's grace period.
+	Grace time.Duration
+	// Cause is context.Cause of the goroutine's context.
+	Cause error
+	// Value is the value a recovered panic carried; nil when the panic was
+	// not recovered.
+	Value any
+}
+
+// Delay is how long after its context ended the event happened: for
+// LagStart how long the goroutine had been running past its context, for
+// LateExit how late it returned.
+func (e Event) Delay() time.Duration {
+	if e.Ended.IsZero() {
+		return 0
+	}
+	return e.Time.Sub(e.Ended)
+}
+
+// maxPendingEvents bounds the events queued for observers between two
+// deliveries; beyond it events are dropped and counted in
+// Snapshot.EventsDropped.
+const maxPendingEvents = 1 << 16
+
+// observers holds the Monitor's observers and its queue of events.
+type observers struct {
+	mu      sync.Mutex
+	fns     map[int]func(Event)
+	nextID  int
+	pending []Event
+	dropped uint64
+	panics  uint64
+}
+
+// Observe calls f with every event the Monitor records from now on, in the
+// order recorded, from the Monitor's background goroutine (Panic events of
+// goroutines without recovery are delivered on the panicking goroutine,
+// since the program is about to crash). f must not block for long: events
+// recorded while it runs are queued, up to a bound. A panic in f is
+// recovered and counted in Snapshot.ObserverPanics. The returned stop
+// function removes f; it is idempotent. When nobody observes, no event is
+// built.
+func (m *Monitor) Observe(f func(Event)) (stop func()) {
+	if f == nil {
+		panic("ctxguard: Observe called with a nil func")
+	}
+	o := &m.observers
+	o.mu.Lock()
+	if o.fns == nil {
+		o.fns = make(map[int]func(Event))
+	}
+	id := o.nextID
+	o.nextID++
+	o.fns[id] = f
+	m.observed.Store(true)
+	o.mu.Unlock()
+	return func() {
+		o.mu.Lock()
+		delete(o.fns, id)
+		m.observed.Store(len(o.fns) > 0)
+		o.mu.Unlock()
+	}
+}
+
+// queue adds events for delivery by the background goroutine.
+func (m *Monitor) queue(events ...Event) {
+	o := &m.observers
+	o.mu.Lock()
+	for _, e := range events {
+		if len(o.pending) >= maxPendingEvents {
+			o.dropped++
+			continue
+		}
+		o.pending = append(o.pending, e)
+	}
+	o.mu.Unlock()
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// deliver hands the queued events to the observers.
+func (m *Monitor) deliver() {
+	o := &m.observers
+	o.mu.Lock()
+	events := o.pending
+	o.pending = nil
+	fns := make([]func(Event), 0, len(o.fns))
+	for _, f := range o.fns {
+		fns = append(fns, f)
+	}
+	o.mu.Unlock()
+	for _, e := range events {
+		m.notify(fns, e)
+	}
+}
+
+func (m *Monitor) notify(fns []func(Event), e Event) {
+	for _, f := range fns {
+		func() {
+			defer func() {
+				if recover() != nil {
+					m.observers.mu.Lock()
+					m.observers.panics++
+					m.observers.mu.Unlock()
+				}
+			}()
+			f(e)
+		}()
+	}
+}
+
+// notifyNow delivers e synchronously on the calling goroutine.
+func (m *Monitor) notifyNow(e Event) {
+	o := &m.observers
+	o.mu.Lock()
+	fns := make([]func(Event), 0, len(o.fns))
+	for _, f := range o.fns {
+		fns = append(fns, f)
+	}
+	o.mu.Unlock()
+	m.notify(fns, e)
+}

@@ -1,0 +1,149 @@
+package ctxguard
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"time"
+)
+
+// goroutineStats counts the events of one goroutine name and spawn site.
+// Guarded by Monitor.mu.
+type goroutineStats struct {
+	name     string
+	scope    string
+	pc       uintptr
+	site     Site
+	resolved bool
+
+	lagged, lateExits, panics uint64
+	delaySum, delayMax        time.Duration // over late exits
+
+	// since the last report
+	newLagged, newLateExits uint64
+	newDelayMax             time.Duration
+	lastCause               error
+}
+
+func (s *goroutineStats) resolve() Site {
+	if !s.resolved {
+		s.site, s.resolved = siteOf(s.pc), true
+	}
+	return s.site
+}
+
+// goroutineStatsKey identifies a statistics entry.
+type goroutineStatsKey struct {
+	name, scope string
+	site        uintptr
+}
+
+// statsLocked returns the entry for g, or the overflow entry beyond
+// MaxSites. The caller holds m.mu.
+func (m *Monitor) statsLocked(g *goroutine) *goroutineStats {
+	k := goroutineStatsKey{g.name(), g.scopeName(), g.site}
+	if s := m.goroutineStats[k]; s != nil {
+		return s
+	}
+	if len(m.goroutineStats) >= m.cfg.MaxSites {
+		if m.goroutineOverflow == nil {
+			m.goroutineOverflow = &goroutineStats{name: OverflowSite.Function, site: OverflowSite, resolved: true}
+		}
+		return m.goroutineOverflow
+	}
+	if m.goroutineStats == nil {
+		m.goroutineStats = make(map[goroutineStatsKey]*goroutineStats)
+	}
+	s := &goroutineStats{name: k.name, scope: k.scope, pc: k.site}
+	m.goroutineStats[k] = s
+	return s
+}
+
+func (m *Monitor) allGoroutineStatsLocked() []*goroutineStats {
+	out := make([]*goroutineStats, 0, len(m.goroutineStats)+1)
+	for _, s := range m.goroutineStats {
+		out = append(out, s)
+	}
+	if m.goroutineOverflow != nil {
+		out = append(out, m.goroutineOverflow)
+	}
+	return out
+}
+
+// recordLagging is called by scan, off every lock, for the goroutines it
+// just found lagging.
+func (m *Monitor) recordLagging(gs []*goroutine, now int64) {
+	m.lagged.Add(uint64(len(gs)))
+	m.mu.Lock()
+	for _, g := range gs {
+		s := m.statsLocked(g)
+		s.lagged++
+		s.newLagged++
+		s.lastCause = Cause(g.ctx)
+	}
+	m.mu.Unlock()
+	if !m.observed.Load() {
+		return
+	}
+	events := make([]Event, len(gs))
+	for i, g := range gs {
+		events[i] = g.event(LagStart, g.lagID, time.Unix(0, now))
+	}
+	m.queue(events...)
+}
+
+// recordLateExit is called by a lagging goroutine as it returns.
+func (m *Monitor) recordLateExit(g *goroutine, lagID uint64, delay time.Duration) {
+	m.mu.Lock()
+	s := m.statsLocked(g)
+	s.lateExits++
+	s.newLateExits++
+	s.delaySum += delay
+	s.delayMax = max(s.delayMax, delay)
+	s.newDelayMax = max(s.newDelayMax, delay)
+	m.mu.Unlock()
+	if m.observed.Load() {
+		m.queue(g.event(LateExit, lagID, time.Now()))
+	}
+}
+
+// recordPanic is called on the panicking goroutine. An unrecovered panic is
+// logged and delivered at once: the program is about to crash.
+func (m *Monitor) recordPanic(g *goroutine, v any, crashing bool) {
+	m.panics.Add(1)
+	m.mu.Lock()
+	s := m.statsLocked(g)
+	s.panics++
+	site := s.resolve()
+	m.mu.Unlock()
+	if !crashing {
+		if m.observed.Load() {
+			e := g.event(Panic, 0, time.Now())
+			e.Value = v
+			m.queue(e)
+		}
+		return
+	}
+	m.logger().LogAttrs(context.Background(), slog.LevelError, "ctxguard: tracked goroutine panicked",
+		slog.String("name", g.name()), slog.String("scope", g.scopeName()),
+		slog.String("site", site.String()))
+	if m.observed.Load() {
+		m.notifyNow(g.event(Panic, 0, time.Now()))
+	}
+}
+
+// event describes g; it reads only fields that never change after spawn and
+// endedAt, which is final once g is lagging.
+func (g *goroutine) event(kind EventKind, id uint64, at time.Time) Event {
+	e := Event{
+		Kind: kind, ID: id, Name: g.name(), Scope: g.scopeName(),
+		Site: siteOf(g.site), Context: g.ctx, Time: at, Grace: g.grace(),
+		Cause: Cause(g.ctx),
+	}
+	if kind == LagStart || kind == LateExit {
+		e.Ended = time.Unix(0, g.endedAt)
+	}
+	return e
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -1,0 +1,140 @@
+package spawn
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/internal/callsite"
+	"github.com/ctxguard/ctxguard/internal/track"
+)
+
+// A Group is a collection of goroutines working on subtasks that are part of
+// the same overall task: a drop-in for golang.org/x/sync/errgroup.Group with
+// the same methods and semantics, whose goroutines are tracked like those of
+// [Go], against the Group's context, and named after the function passed to
+// Go. A Group should not be reused for different tasks.
+//
+// A zero Group is valid, has no limit on the number of active goroutines,
+// and does not cancel on error. Its goroutines are tracked against
+// context.Background, so they are counted live but never lagging.
+type Group struct {
+	ctx    context.Context
+	cancel func(error)
+
+	wg  sync.WaitGroup
+	sem chan token
+
+	errOnce sync.Once
+	err     error
+}
+
+type token struct{}
+
+// WithContext returns a new Group and an associated Context derived from ctx.
+//
+// The derived Context is canceled the first time a function passed to Go
+// returns a non-nil error or the first time Wait returns, whichever occurs
+// first. Goroutines of the Group still running Grace after it is canceled
+// are lagging.
+func WithContext(ctx context.Context) (*Group, context.Context) {
+	ctx, cancel := ctxguard.WithCancelCause(ctx)
+	return &Group{ctx: ctx, cancel: cancel}, ctx
+}
+
+func (g *Group) done() {
+	if g.sem != nil {
+		<-g.sem
+	}
+	g.wg.Done()
+}
+
+// Wait blocks until all function calls from the Go method have returned, then
+// returns the first non-nil error (if any) from them.
+func (g *Group) Wait() error {
+	g.wg.Wait()
+	if g.cancel != nil {
+		g.cancel(g.err)
+	}
+	return g.err
+}
+
+// Go calls the given function in a new tracked goroutine.
+//
+// The first call to Go must happen before a Wait.
+// It blocks until the new goroutine can be added without the number of
+// goroutines in the group exceeding the configured limit.
+//
+// The first goroutine in the group that returns a non-nil error will
+// cancel the associated Context, if any. The error will be returned
+// by Wait.
+//
+//go:noinline
+func (g *Group) Go(f func() error) {
+	if g.sem != nil {
+		g.sem <- token{}
+	}
+	g.start(f, callsite.CallerPC())
+}
+
+// TryGo calls the given function in a new tracked goroutine only if the
+// number of active goroutines in the group is currently below the
+// configured limit.
+//
+// The return value reports whether the goroutine was started.
+//
+//go:noinline
+func (g *Group) TryGo(f func() error) bool {
+	if g.sem != nil {
+		select {
+		case g.sem <- token{}:
+			// Note: this allows barging if and only if channels in general allow barging.
+		default:
+			return false
+		}
+	}
+	g.start(f, callsite.CallerPC())
+	return true
+}
+
+func (g *Group) start(f func() error, site uintptr) {
+	g.wg.Add(1)
+	ctx := g.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	// Like errgroup, panics are not propagated to Wait: a panic in f
+	// crashes the program with f's own stack, as under a go statement.
+	track.Go(ctx, func(context.Context) {
+		defer g.done()
+		if err := f(); err != nil {
+			g.errOnce.Do(func() {
+				g.err = err
+				if g.cancel != nil {
+					g.cancel(g.err)
+				}
+			})
+		}
+	}, site, &track.Options{Func: f})
+}
+
+// SetLimit limits the number of active goroutines in this group to at most n.
+// A negative value indicates no limit.
+// A limit of zero will prevent any new goroutines from being added.
+//
+// Any subsequent call to the Go method will block until it can add an active
+// goroutine without exceeding the configured limit.
+//
+// The limit must not be modified while any goroutines in the group are active:
+// SetLimit panics if it is.
+func (g *Group) SetLimit(n int) {
+	if n < 0 {
+		g.sem = nil
+		return
+	}
+	if active := len(g.sem); active != 0 {
+		panic(fmt.Errorf("errgroup: modify limit while %v goroutines in the group are still active", active))
+	}
+	g.sem = make(chan token, n)
+}

@@ -1,0 +1,385 @@
+package spawn_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/spawn"
+	"go.uber.org/goleak"
+)
+
+const grace = 50 * time.Millisecond
+
+// newMonitor returns a Monitor with a short grace, closed with the test, and
+// a root context carrying it.
+func newMonitor(t *testing.T) (*ctxguard.Monitor, context.Context) {
+	t.Helper()
+	m := ctxguard.New(ctxguard.Config{Grace: grace, Logger: slog.New(slog.DiscardHandler), ReportInterval: time.Hour})
+	t.Cleanup(func() { m.Close() })
+	return m, ctxguard.WithMonitor(context.Background(), m)
+}
+
+// waitFor polls cond until it holds or a generous deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// stats returns the Snapshot entry named name, or a zero entry.
+func stats(s ctxguard.Snapshot, name string) ctxguard.GoroutineStats {
+	for _, g := range s.Goroutines {
+		if g.Name == name {
+			return g
+		}
+	}
+	return ctxguard.GoroutineStats{}
+}
+
+// Each failure pattern of DESIGN.md, as the goroutine a request would start.
+// release ends whatever the goroutine is stuck on, so tests can end them.
+// The makers are not inlined, so their closures keep the names a goroutine
+// dump shows for them wherever they are called.
+//go:noinline
+func p1SleepsThenWrites(release <-chan struct{}, out *strings.Builder, mu *sync.Mutex) func(context.Context) {
+	return func(ctx context.Context) {
+		<-release // stands for time.Sleep(10 * time.Second)
+		mu.Lock()
+		out.WriteString("late write")
+		mu.Unlock()
+	}
+}
+
+//go:noinline
+func p2SelectWithoutDone(ch chan int, release <-chan struct{}) func(context.Context) {
+	return func(ctx context.Context) {
+		select { // no <-ctx.Done() case
+		case <-ch:
+		case <-release:
+		}
+	}
+}
+
+//go:noinline
+func p4DropsCtx(release <-chan struct{}) func(context.Context) {
+	return func(ctx context.Context) {
+		leaf := func(ctx context.Context) {
+			select {
+			case <-ctx.Done():
+			case <-release:
+			}
+		}
+		leaf(context.Background()) // the link that drops ctx
+	}
+}
+
+//go:noinline
+func p8RangeOverUnclosed(ch chan int) func(context.Context) {
+	return func(ctx context.Context) {
+		for range ch { // ch is never closed while ctx is live
+		}
+	}
+}
+
+//go:noinline
+func p9WaitGroupMismatch(release <-chan struct{}) func(context.Context) {
+	return func(ctx context.Context) {
+		var wg sync.WaitGroup
+		wg.Add(2) // one Done too few
+		go func() { defer wg.Done() }()
+		go func() { <-release; wg.Done() }()
+		wg.Wait()
+	}
+}
+
+//go:noinline
+func goodWorker(ch chan int) func(context.Context) {
+	return func(ctx context.Context) {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ch:
+			}
+		}
+	}
+}
+
+func TestFailurePatternsAreLaggingWithTheirNames(t *testing.T) {
+	release := make(chan struct{})
+	var out strings.Builder
+	var mu sync.Mutex
+	p8ch := make(chan int)
+	cases := []struct {
+		pattern string
+		fn      func(context.Context)
+		name    string
+	}{
+		{"P1", p1SleepsThenWrites(release, &out, &mu), "github.com/ctxguard/ctxguard/spawn_test.p1SleepsThenWrites.func1"},
+		{"P2", p2SelectWithoutDone(make(chan int), release), "github.com/ctxguard/ctxguard/spawn_test.p2SelectWithoutDone.func1"},
+		{"P4", p4DropsCtx(release), "github.com/ctxguard/ctxguard/spawn_test.p4DropsCtx.func1"},
+		{"P8", p8RangeOverUnclosed(p8ch), "github.com/ctxguard/ctxguard/spawn_test.p8RangeOverUnclosed.func1"},
+		{"P9", p9WaitGroupMismatch(release), "github.com/ctxguard/ctxguard/spawn_test.p9WaitGroupMismatch.func1"},
+	}
+	const perPattern = 7
+	m, root := newMonitor(t)
+	ctx, cancel := context.WithCancel(root)
+
+	goodCh := make(chan int)
+	for range perPattern {
+		for _, c := range cases {
+			spawn.Go(ctx, c.fn)
+		}
+		spawn.Go(ctx, goodWorker(goodCh))
+		spawn.Go(root, goodWorker(goodCh)) // a Background-style worker: its context never ends
+	}
+	total := perPattern * (len(cases) + 2)
+	if s := m.Snapshot(); s.Live != total || s.Lagging != 0 {
+		t.Fatalf("before cancel: Live = %d, Lagging = %d; want %d, 0", s.Live, s.Lagging, total)
+	}
+	cancel()
+	want := perPattern * len(cases)
+	waitFor(t, "the patterns are lagging", func() bool { return m.Snapshot().Lagging == want })
+	time.Sleep(3 * grace) // any further (wrong) lagging would show by now
+	s := m.Snapshot()
+	if s.Lagging != want || s.Lagged != uint64(want) || s.Live != want+perPattern {
+		t.Fatalf("Lagging = %d, Lagged = %d, Live = %d; want %d, %d, %d", s.Lagging, s.Lagged, s.Live, want, want, want+perPattern)
+	}
+	for _, c := range cases {
+		g := stats(s, c.name)
+		if g.Lagging != perPattern || g.Lagged != perPattern || g.Live != perPattern {
+			t.Errorf("%s %s: %+v, want %d live, lagging and lagged", c.pattern, c.name, g, perPattern)
+		}
+		if !strings.HasSuffix(g.Site.File, "spawn_test.go") {
+			t.Errorf("%s: spawn site %v, want this file", c.pattern, g.Site)
+		}
+	}
+	if g := stats(s, "github.com/ctxguard/ctxguard/spawn_test.goodWorker.func1"); g.Lagged != 0 || g.Live != perPattern {
+		t.Errorf("good workers: %+v, want %d live (the Background ones), none lagged", g, perPattern)
+	}
+
+	close(release)
+	close(p8ch)
+	waitFor(t, "the lagging goroutines return", func() bool { return m.Snapshot().Live == perPattern })
+	s = m.Snapshot()
+	if s.Lagging != 0 || s.Lagged != uint64(want) {
+		t.Errorf("after release: Lagging = %d, Lagged = %d; want 0, %d", s.Lagging, s.Lagged, want)
+	}
+	for _, c := range cases {
+		if g := stats(s, c.name); g.LateExits != perPattern || g.ExitDelayMax < grace {
+			t.Errorf("%s: LateExits = %d, ExitDelayMax = %v; want %d, >= %v", c.pattern, g.LateExits, g.ExitDelayMax, perPattern, grace)
+		}
+	}
+	if out.String() != strings.Repeat("late write", perPattern) {
+		t.Errorf("P1 wrote %q", out.String())
+	}
+}
+
+func TestDeadlineStartsTheGraceClock(t *testing.T) {
+	m, root := newMonitor(t)
+	ctx, cancel := context.WithTimeout(root, 20*time.Millisecond)
+	defer cancel()
+	release := make(chan struct{})
+	spawn.Go(ctx, func(context.Context) { <-release }, spawn.WithName("ignores-deadline"))
+	waitFor(t, "lagging after the deadline", func() bool { return m.Snapshot().Lagging == 1 })
+	close(release)
+	waitFor(t, "exit", func() bool { return m.Snapshot().Live == 0 })
+	if g := stats(m.Snapshot(), "ignores-deadline"); g.Lagged != 1 || g.LateExits != 1 {
+		t.Errorf("%+v, want 1 lagged, 1 late exit", g)
+	}
+}
+
+func TestExitWithinGraceIsNeverLagging(t *testing.T) {
+	m, root := newMonitor(t)
+	const n = 200
+	for range n {
+		ctx, cancel := context.WithCancel(root)
+		spawn.Go(ctx, func(ctx context.Context) {
+			<-ctx.Done()
+			time.Sleep(grace / 5) // cleanup work well within grace
+		}, spawn.WithGrace(time.Second))
+		cancel()
+	}
+	waitFor(t, "all exit", func() bool { return m.Snapshot().Live == 0 })
+	if s := m.Snapshot(); s.Lagged != 0 {
+		t.Errorf("Lagged = %d, want 0", s.Lagged)
+	}
+}
+
+func TestStressCancelsRacingExits(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	m := ctxguard.New(ctxguard.Config{Grace: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+	root := ctxguard.WithMonitor(context.Background(), m)
+	const spawners, each = 8, 500
+	var wg sync.WaitGroup
+	for range spawners {
+		wg.Go(func() {
+			for i := range each {
+				ctx, cancel := context.WithCancel(root)
+				spawn.Go(ctx, func(ctx context.Context) {
+					if i%2 == 0 {
+						<-ctx.Done()
+					}
+				})
+				if i%3 == 0 {
+					runtime.Gosched()
+				}
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	waitFor(t, "every goroutine returns", func() bool { return m.Snapshot().Live == 0 })
+	if s := m.Snapshot(); s.Lagging != 0 || s.Lagged != 0 {
+		t.Errorf("Lagging = %d, Lagged = %d; want 0, 0", s.Lagging, s.Lagged)
+	}
+	m.Close()
+}
+
+func TestHundredThousandLaggingAreCountedExactly(t *testing.T) {
+	n := 100_000
+	if testing.Short() || raceEnabled {
+		n = 10_000 // the race detector limits live goroutines to 8128... per test budget
+	}
+	m, root := newMonitor(t)
+	ctx, cancel := context.WithCancel(root)
+	release := make(chan struct{})
+	quick := make(chan struct{})
+	for i := range n {
+		if i%10 == 0 {
+			spawn.Go(ctx, func(context.Context) { <-quick }) // returns within grace
+		} else {
+			spawn.Go(ctx, func(context.Context) { <-release })
+		}
+	}
+	want := n - n/10
+	cancel()
+	ended := time.Now()
+	close(quick)
+	waitFor(t, "all are lagging", func() bool { return m.Snapshot().Lagging == want })
+	t.Logf("%d lagging %v after cancel (grace %v)", want, time.Since(ended), grace)
+	time.Sleep(3 * grace)
+	if s := m.Snapshot(); s.Lagging != want || s.Lagged != uint64(want) || s.Live != want {
+		t.Errorf("Lagging = %d, Lagged = %d, Live = %d; want %d each", s.Lagging, s.Lagged, s.Live, want)
+	}
+	close(release)
+	waitFor(t, "all return", func() bool { return m.Snapshot().Live == 0 })
+}
+
+func TestNilArgumentsPanicAtTheCallSite(t *testing.T) {
+	for name, f := range map[string]func(){
+		"nil ctx": func() { spawn.Go(nil, func(context.Context) {}) }, //nolint:staticcheck
+		"nil fn":  func() { spawn.Go(context.Background(), nil) },
+		"grace":   func() { spawn.WithGrace(0) },
+	} {
+		func() {
+			defer func() {
+				if v, _ := recover().(string); !strings.HasPrefix(v, "spawn: ") {
+					t.Errorf("%s: panicked with %q, want a spawn: message", name, v)
+				}
+			}()
+			f()
+		}()
+	}
+}
+
+func TestRecoveredPanicIsRecorded(t *testing.T) {
+	m, root := newMonitor(t)
+	var events []ctxguard.Event
+	var mu sync.Mutex
+	stop := m.Observe(func(e ctxguard.Event) { mu.Lock(); events = append(events, e); mu.Unlock() })
+	defer stop()
+	got := make(chan any, 1)
+	spawn.Go(root, func(context.Context) { panic("boom") }, spawn.WithRecover(func(v any) { got <- v }), spawn.WithName("panicker"))
+	if v := <-got; v != "boom" {
+		t.Fatalf("recovered %v, want boom", v)
+	}
+	waitFor(t, "the panic event", func() bool { mu.Lock(); defer mu.Unlock(); return len(events) == 1 })
+	s := m.Snapshot()
+	if s.Panics != 1 || stats(s, "panicker").Panics != 1 || s.Live != 0 {
+		t.Errorf("Panics = %d, entry = %+v, Live = %d", s.Panics, stats(s, "panicker"), s.Live)
+	}
+	if e := events[0]; e.Kind != ctxguard.Panic || e.Value != "boom" || e.Name != "panicker" {
+		t.Errorf("event = %+v", e)
+	}
+}
+
+func TestGoexitUnregisters(t *testing.T) {
+	m, root := newMonitor(t)
+	spawn.Go(root, func(context.Context) { runtime.Goexit() })
+	waitFor(t, "Goexit unregisters", func() bool { return m.Snapshot().Live == 0 })
+	if s := m.Snapshot(); s.Panics != 0 {
+		t.Errorf("Panics = %d after Goexit, want 0", s.Panics)
+	}
+}
+
+// An unrecovered panic crashes the program as under a go statement: same
+// value, the panicking function on the stack, exit status 2, after ctxguard
+// logged it.
+func TestUnrecoveredPanicCrashesLikeGo(t *testing.T) {
+	if os.Getenv("SPAWN_CRASH") != "" {
+		m := ctxguard.New(ctxguard.Config{})
+		spawn.Go(ctxguard.WithMonitor(context.Background(), m), crashes)
+		select {}
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestUnrecoveredPanicCrashesLikeGo$")
+	cmd.Env = append(os.Environ(), "SPAWN_CRASH=1")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+		t.Fatalf("err = %v, want exit status 2\n%s", err, out)
+	}
+	for _, want := range []string{
+		"ctxguard: tracked goroutine panicked",
+		"panic: crash value",
+		"spawn_test.crashes(",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func crashes(context.Context) { panic(fmt.Sprint("crash value")) }
+
+func TestObserversSeeLagStartAndLateExit(t *testing.T) {
+	m, root := newMonitor(t)
+	events := make(chan ctxguard.Event, 10)
+	defer m.Observe(func(e ctxguard.Event) { events <- e })()
+	m.Observe(func(ctxguard.Event) { panic("a broken observer") })
+	ctx, cancel := context.WithCancelCause(ctxguard.WithScope(root, "GET /slow"))
+	cause := errors.New("client went away")
+	release := make(chan struct{})
+	spawn.Go(ctx, func(context.Context) { <-release }, spawn.WithName("slow-writer"))
+	cancel(cause)
+	start := <-events
+	close(release)
+	exit := <-events
+	if start.Kind != ctxguard.LagStart || exit.Kind != ctxguard.LateExit || start.ID != exit.ID || start.ID == 0 {
+		t.Fatalf("events %v/%d, %v/%d; want LagStart and LateExit with one ID", start.Kind, start.ID, exit.Kind, exit.ID)
+	}
+	if start.Name != "slow-writer" || start.Scope != "GET /slow" || start.Cause != cause || start.Context != ctx || start.Delay() < grace {
+		t.Errorf("LagStart = %+v", start)
+	}
+	if exit.Delay() < start.Delay() {
+		t.Errorf("LateExit delay %v < LagStart delay %v", exit.Delay(), start.Delay())
+	}
+	if s := m.Snapshot(); s.ObserverPanics < 2 {
+		t.Errorf("ObserverPanics = %d, want >= 2", s.ObserverPanics)
+	}
+}
