@@ -55,6 +55,7 @@ func stats(s ctxguard.Snapshot, name string) ctxguard.GoroutineStats {
 // release ends whatever the goroutine is stuck on, so tests can end them.
 // The makers are not inlined, so their closures keep the names a goroutine
 // dump shows for them wherever they are called.
+//
 //go:noinline
 func p1SleepsThenWrites(release <-chan struct{}, out *strings.Builder, mu *sync.Mutex) func(context.Context) {
 	return func(ctx context.Context) {

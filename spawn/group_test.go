@@ -1,0 +1,42 @@
+package spawn_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/ctxguard/ctxguard/spawn"
+)
+
+//go:noinline
+func ignoresGroupContext(release <-chan struct{}) func() error {
+	return func() error { <-release; return nil }
+}
+
+func TestGroupGoroutinesAreTracked(t *testing.T) {
+	m, root := newMonitor(t)
+	g, ctx := spawn.WithContext(root)
+	release := make(chan struct{})
+	failure := errors.New("step failed")
+	g.Go(ignoresGroupContext(release))
+	g.Go(func() error { <-ctx.Done(); return nil })
+	g.Go(func() error { return failure })
+	<-ctx.Done()
+	if got := context.Cause(ctx); got != failure {
+		t.Fatalf("Cause = %v, want the first error", got)
+	}
+	waitFor(t, "the goroutine ignoring the group's context lags", func() bool { return m.Snapshot().Lagging == 1 })
+	close(release)
+	if err := g.Wait(); err != failure {
+		t.Fatalf("Wait = %v, want %v", err, failure)
+	}
+	waitFor(t, "exit", func() bool { return m.Snapshot().Live == 0 })
+	s := m.Snapshot()
+	name := "github.com/ctxguard/ctxguard/spawn_test.ignoresGroupContext.func1"
+	if e := stats(s, name); e.Lagged != 1 || e.LateExits != 1 {
+		t.Errorf("%s: %+v, want 1 lagged and 1 late exit; all: %+v", name, e, s.Goroutines)
+	}
+	if s.Lagged != 1 {
+		t.Errorf("Lagged = %d, want 1", s.Lagged)
+	}
+}
