@@ -23,7 +23,7 @@
 //
 // A constructor costs what package context's costs plus a few nanoseconds
 // for a sampling decision. One call in [Config.CancelSampleRate] (default
-// 64) is tracked: its cancel func is wrapped and gets a runtime cleanup
+// 128) is tracked: its cancel func is wrapped and gets a runtime cleanup
 // (runtime.AddCleanup), about 150 ns more, removed again when cancel is
 // called. Detection happens in the garbage collector's cleanup goroutines;
 // symbolizing sites and logging happen in the Monitor's one background

@@ -25,7 +25,7 @@ func ExampleWithTimeout() {
 }
 
 // A Monitor scoped to a context counts the cancel funcs dropped under it.
-// This one tracks every cancel func; the default tracks one in 64.
+// This one tracks every cancel func; the default tracks one in 128.
 func ExampleMonitor_Snapshot() {
 	m := context.New(context.Config{CancelSampleRate: 1, Logger: slog.New(slog.DiscardHandler)})
 	defer m.Close()
