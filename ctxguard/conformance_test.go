@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ctxguard/ctxguard/internal/conformance"
 )
 
 // TestStandardLibraryContextTests is the drop-in proof: package context's
@@ -30,50 +32,17 @@ func TestStandardLibraryContextTests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
+	files := map[string][]byte{}
 	for _, name := range []string{"x_test.go", "afterfunc_test.go", "example_test.go"} {
 		src, err := os.ReadFile(filepath.Join(goroot, "src", "context", name))
 		if err != nil {
 			t.Fatal(err)
 		}
-		out, err := rewriteContextTest(name, src)
-		if err != nil {
+		if files[name], err = rewriteContextTest(name, src); err != nil {
 			t.Fatalf("rewriting %s: %v", name, err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, name), out, 0o644); err != nil {
-			t.Fatal(err)
-		}
 	}
-	gomod := "module ctxguardconformance\n\ngo 1.25\n\n" +
-		"require github.com/ctxguard/ctxguard v0.0.0\n\n" +
-		"replace github.com/ctxguard/ctxguard => " + strconv.Quote(repo) + "\n"
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(gomod), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if sum, err := os.ReadFile(filepath.Join(repo, "go.sum")); err == nil {
-		if err := os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	args := []string{"test", "-count=1"}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	if testing.Short() {
-		args = append(args, "-short")
-	}
-	if testing.Verbose() {
-		args = append(args, "-v")
-	}
-	cmd := exec.Command(goCommand(goroot), append(args, ".")...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("go %s in %s: %v\n%s", strings.Join(args, " "), dir, err, out)
-	}
-	t.Logf("%s", out)
+	conformance.Run(t, repo, files, raceEnabled)
 }
 
 var droppedTests = map[string]bool{
@@ -160,10 +129,6 @@ func withoutAsanChecks(list []ast.Stmt) []ast.Stmt {
 		out = append(out, s)
 	}
 	return out
-}
-
-func goCommand(goroot string) string {
-	return filepath.Join(goroot, "bin", "go")
 }
 
 func goEnv(t *testing.T, key string) string {

@@ -5,9 +5,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ctxguard/ctxguard/internal/conformance"
 )
 
 // TestErrgroupTests is the drop-in proof for Group: errgroup's own tests and
@@ -31,8 +32,8 @@ func TestErrgroupTests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
 	const from, to = `"golang.org/x/sync/errgroup"`, `errgroup "github.com/ctxguard/ctxguard/spawn"`
+	sources := map[string][]byte{}
 	for _, f := range files {
 		src, err := os.ReadFile(f)
 		if err != nil {
@@ -41,35 +42,8 @@ func TestErrgroupTests(t *testing.T) {
 		if !strings.Contains(string(src), from) {
 			t.Fatalf("%s does not import %s", f, from)
 		}
-		out := strings.ReplaceAll(string(src), from, to)
-		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), []byte(out), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		sources[filepath.Base(f)] = []byte(strings.ReplaceAll(string(src), from, to))
 	}
-	gomod := "module errgroupconformance\n\ngo 1.25\n\n" +
-		"require github.com/ctxguard/ctxguard v0.0.0\n\n" +
-		"replace github.com/ctxguard/ctxguard => " + strconv.Quote(repo) + "\n"
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(gomod), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if sum, err := os.ReadFile(filepath.Join(repo, "go.sum")); err == nil {
-		if err := os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	args := []string{"test", "-count=1"}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	if testing.Short() {
-		args = append(args, "-short")
-	}
-	cmd := exec.Command("go", append(args, ".")...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
-	res, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("errgroup %s tests against spawn: %v\n%s", mod.Version, err, res)
-	}
-	t.Logf("errgroup %s tests against spawn:\n%s", mod.Version, res)
+	t.Logf("errgroup %s", mod.Version)
+	conformance.Run(t, repo, sources, raceEnabled)
 }
