@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ctxguard/ctxguard/internal/track"
@@ -42,6 +43,8 @@ type goroutine struct {
 	opts  *track.Options
 	tr    *tracking // the Monitor and scope ctx carries, nil if none
 	shard *shard
+
+	startNext atomic.Pointer[goroutine] // link in toStart, until a runner takes it
 
 	next, prev *goroutine
 	endedAt    int64  // UnixNano when ctx was seen done; 0 until then
@@ -87,7 +90,31 @@ func goTracked(ctx Context, fn func(Context), site uintptr, opts *track.Options)
 	if !m.loopStarted.Load() {
 		m.startLoop()
 	}
-	go g.run()
+	// Hand g over through a stack instead of `go g.run()`: a go statement
+	// with no arguments allocates no closure. Every push is followed by one
+	// runner, so each runner finds a record; which one it takes does not
+	// matter. A record is pushed once, so the stack has no ABA problem.
+	for {
+		top := toStart.Load()
+		g.startNext.Store(top)
+		if toStart.CompareAndSwap(top, g) {
+			break
+		}
+	}
+	go runNext()
+}
+
+var toStart atomic.Pointer[goroutine]
+
+func runNext() {
+	for {
+		g := toStart.Load()
+		if toStart.CompareAndSwap(g, g.startNext.Load()) {
+			g.startNext.Store(nil) // retain nothing pushed before g
+			g.run()
+			return
+		}
+	}
 }
 
 func runUntracked(ctx Context, fn func(Context), opts *track.Options) {
