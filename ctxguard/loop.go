@@ -73,7 +73,7 @@ func (m *Monitor) report() {
 			s.unreported = 0
 		}
 	}
-	for _, s := range m.allGoroutineStatsLocked() {
+	for _, s := range m.goroutineStats.all() {
 		attrs := []slog.Attr{slog.String("name", s.name), slog.String("scope", s.scope)}
 		if s.newLagged > 0 {
 			cause := "<nil>"

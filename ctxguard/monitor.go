@@ -39,11 +39,10 @@ type Monitor struct {
 	loopDone    chan struct{} // closed when the loop has returned
 	lastLagID   uint64        // owned by the loop
 
-	mu                sync.Mutex
-	cancelSites       siteTable
-	goroutineStats    map[goroutineStatsKey]*goroutineStats
-	goroutineOverflow *goroutineStats
-	closing           bool // set by Close under mu: no loop is started after
+	mu             sync.Mutex
+	cancelSites    boundedTable[uintptr, siteStats]
+	goroutineStats boundedTable[goroutineStatsKey, goroutineStats]
+	closing        bool // set by Close under mu: no loop is started after
 }
 
 // New returns a Monitor configured by cfg, with the defaults documented on
@@ -66,6 +65,7 @@ func New(cfg Config) *Monitor {
 		m.shards[i].m = m
 	}
 	m.cancelSites.max = cfg.MaxSites
+	m.goroutineStats.max = cfg.MaxSites
 	openMonitor(m)
 	return m
 }
@@ -107,7 +107,7 @@ func (m *Monitor) logger() *slog.Logger {
 func (m *Monitor) recordDroppedCancel(pc uintptr) {
 	m.droppedCancels.Add(1)
 	m.mu.Lock()
-	s := m.cancelSites.get(pc)
+	s := m.cancelSites.get(pc, newSiteStats)
 	s.total++
 	s.unreported++
 	m.mu.Unlock()
@@ -117,6 +117,13 @@ func (m *Monitor) recordDroppedCancel(pc uintptr) {
 	if m.observed.Load() {
 		m.queue(Event{Kind: DroppedCancel, Site: siteOf(pc), Time: time.Now()})
 	}
+}
+
+func newSiteStats(pc uintptr, overflow bool) *siteStats {
+	if overflow {
+		return &siteStats{lazySite: overflowSite}
+	}
+	return &siteStats{lazySite: lazySite{pc: pc}}
 }
 
 // Sampling membership: the open Monitors, whose smallest CancelSampleRate

@@ -35,53 +35,65 @@ func siteOf(pc uintptr) Site {
 	return Site{Function: f.Function, File: f.File, Line: f.Line}
 }
 
-// siteStats counts one site's events.
+// lazySite is a pc, symbolized on first use.
+type lazySite struct {
+	pc       uintptr
+	site     Site
+	resolved bool
+}
+
+func (l *lazySite) resolve() Site {
+	if !l.resolved {
+		l.site, l.resolved = siteOf(l.pc), true
+	}
+	return l.site
+}
+
+// overflowSite is the lazySite of overflow entries.
+var overflowSite = lazySite{site: OverflowSite, resolved: true}
+
+// siteStats counts the dropped cancels of one creation site.
 type siteStats struct {
-	pc         uintptr
-	site       Site
-	resolved   bool
+	lazySite
 	total      uint64 // events ever
 	unreported uint64 // events since the last report
 }
 
-func (s *siteStats) resolve() Site {
-	if !s.resolved {
-		s.site, s.resolved = siteOf(s.pc), true
-	}
-	return s.site
-}
-
-// siteTable holds per-site statistics for at most max sites, then folds
-// further sites into one overflow entry. Callers hold the Monitor's mutex.
-type siteTable struct {
+// boundedTable holds statistics entries for at most max keys, then folds
+// further keys into one overflow entry, so memory stays bounded whatever
+// the program does. Callers hold the Monitor's mutex.
+type boundedTable[K comparable, V any] struct {
 	max      int
-	bySite   map[uintptr]*siteStats
-	overflow *siteStats
+	byKey    map[K]*V
+	overflow *V
 }
 
-func (t *siteTable) get(pc uintptr) *siteStats {
-	if s := t.bySite[pc]; s != nil {
-		return s
+// get returns k's entry, or the overflow entry once max keys are held.
+// newEntry makes an entry on first use; for the overflow entry it is
+// called with overflow set.
+func (t *boundedTable[K, V]) get(k K, newEntry func(k K, overflow bool) *V) *V {
+	if e := t.byKey[k]; e != nil {
+		return e
 	}
-	if len(t.bySite) >= t.max {
+	if len(t.byKey) >= t.max {
 		if t.overflow == nil {
-			t.overflow = &siteStats{site: OverflowSite, resolved: true}
+			t.overflow = newEntry(k, true)
 		}
 		return t.overflow
 	}
-	if t.bySite == nil {
-		t.bySite = make(map[uintptr]*siteStats)
+	if t.byKey == nil {
+		t.byKey = make(map[K]*V)
 	}
-	s := &siteStats{pc: pc}
-	t.bySite[pc] = s
-	return s
+	e := newEntry(k, false)
+	t.byKey[k] = e
+	return e
 }
 
 // all returns every entry, overflow last.
-func (t *siteTable) all() []*siteStats {
-	out := make([]*siteStats, 0, len(t.bySite)+1)
-	for _, s := range t.bySite {
-		out = append(out, s)
+func (t *boundedTable[K, V]) all() []*V {
+	out := make([]*V, 0, len(t.byKey)+1)
+	for _, e := range t.byKey {
+		out = append(out, e)
 	}
 	if t.overflow != nil {
 		out = append(out, t.overflow)

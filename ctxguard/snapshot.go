@@ -64,9 +64,10 @@ type SiteCount struct {
 	Count uint64
 }
 
-// Snapshot returns the Monitor's current counts. It takes the Monitor's
-// lock briefly and symbolizes sites it has not seen before; it costs time
-// proportional to the number of distinct sites, not events.
+// Snapshot returns the Monitor's current counts. It makes one pass over the
+// tracked goroutines, holding each shard's lock in turn, and one over the
+// statistics entries, symbolizing sites it has not seen before; its cost
+// grows with live goroutines and distinct sites, never with past events.
 func (m *Monitor) Snapshot() Snapshot {
 	s := Snapshot{
 		CancelSampleRate: m.cfg.CancelSampleRate,
@@ -78,7 +79,7 @@ func (m *Monitor) Snapshot() Snapshot {
 	for _, st := range m.cancelSites.all() {
 		s.DroppedCancelSites = append(s.DroppedCancelSites, SiteCount{st.resolve(), st.total})
 	}
-	for _, st := range m.allGoroutineStatsLocked() {
+	for _, st := range m.goroutineStats.all() {
 		gs := GoroutineStats{Name: st.name, Scope: st.scope, Site: st.resolve(),
 			Lagged: st.lagged, LateExits: st.lateExits, Panics: st.panics,
 			ExitDelayTotal: st.delaySum, ExitDelayMax: st.delayMax}
@@ -125,14 +126,7 @@ func (m *Monitor) liveByKey(s *Snapshot) map[goroutineStatsKey]liveCount {
 		s.Live += sh.live
 		s.Lagging += sh.lagging
 		for g := sh.head; g != nil; g = g.next {
-			name := ""
-			fn := any(g.fn)
-			if g.opts != nil {
-				name = g.opts.Name
-				if g.opts.Func != nil {
-					fn = g.opts.Func
-				}
-			}
+			name, fn := g.nameSource()
 			if name == "" {
 				pc := reflect.ValueOf(fn).Pointer()
 				if name = names[pc]; name == "" {

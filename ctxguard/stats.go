@@ -10,11 +10,8 @@ import (
 // goroutineStats counts the events of one goroutine name and spawn site.
 // Guarded by Monitor.mu.
 type goroutineStats struct {
-	name     string
-	scope    string
-	pc       uintptr
-	site     Site
-	resolved bool
+	name, scope string
+	lazySite
 
 	lagged, lateExits, panics uint64
 	delaySum, delayMax        time.Duration // over late exits
@@ -23,13 +20,6 @@ type goroutineStats struct {
 	newLagged, newLateExits uint64
 	newDelayMax             time.Duration
 	lastCause               error
-}
-
-func (s *goroutineStats) resolve() Site {
-	if !s.resolved {
-		s.site, s.resolved = siteOf(s.pc), true
-	}
-	return s.site
 }
 
 // goroutineStatsKey identifies a statistics entry.
@@ -41,33 +31,14 @@ type goroutineStatsKey struct {
 // statsLocked returns the entry for g, or the overflow entry beyond
 // MaxSites. The caller holds m.mu.
 func (m *Monitor) statsLocked(g *goroutine) *goroutineStats {
-	k := goroutineStatsKey{g.name(), g.scopeName(), g.site}
-	if s := m.goroutineStats[k]; s != nil {
-		return s
-	}
-	if len(m.goroutineStats) >= m.cfg.MaxSites {
-		if m.goroutineOverflow == nil {
-			m.goroutineOverflow = &goroutineStats{name: OverflowSite.Function, site: OverflowSite, resolved: true}
-		}
-		return m.goroutineOverflow
-	}
-	if m.goroutineStats == nil {
-		m.goroutineStats = make(map[goroutineStatsKey]*goroutineStats)
-	}
-	s := &goroutineStats{name: k.name, scope: k.scope, pc: k.site}
-	m.goroutineStats[k] = s
-	return s
+	return m.goroutineStats.get(goroutineStatsKey{g.name(), g.scopeName(), g.site}, newGoroutineStats)
 }
 
-func (m *Monitor) allGoroutineStatsLocked() []*goroutineStats {
-	out := make([]*goroutineStats, 0, len(m.goroutineStats)+1)
-	for _, s := range m.goroutineStats {
-		out = append(out, s)
+func newGoroutineStats(k goroutineStatsKey, overflow bool) *goroutineStats {
+	if overflow {
+		return &goroutineStats{name: OverflowSite.Function, lazySite: overflowSite}
 	}
-	if m.goroutineOverflow != nil {
-		out = append(out, m.goroutineOverflow)
-	}
-	return out
+	return &goroutineStats{name: k.name, scope: k.scope, lazySite: lazySite{pc: k.site}}
 }
 
 // recordLagging is called by scan, off every lock, for the goroutines it
