@@ -1,6 +1,7 @@
 package ctxguard
 
 import (
+	"strconv"
 	"sync"
 	"time"
 )
@@ -28,7 +29,7 @@ func (k EventKind) String() string {
 	if int(k) < len(eventKindNames) && eventKindNames[k] != "" {
 		return eventKindNames[k]
 	}
-	return "EventKind(" + itoa(int(k)) + ")"
+	return "EventKind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // An Event is one thing a Monitor observed, for exporters (see

@@ -3,7 +3,6 @@ package ctxguard
 import (
 	"context"
 	"log/slog"
-	"strconv"
 	"time"
 )
 
@@ -117,4 +116,3 @@ func (g *goroutine) event(kind EventKind, id uint64, at time.Time) Event {
 	return e
 }
 
-func itoa(i int) string { return strconv.Itoa(i) }
