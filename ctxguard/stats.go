@@ -115,4 +115,3 @@ func (g *goroutine) event(kind EventKind, id uint64, at time.Time) Event {
 	}
 	return e
 }
-
