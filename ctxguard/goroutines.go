@@ -56,6 +56,7 @@ type shard struct {
 	m       *Monitor
 	mu      sync.Mutex
 	head    *goroutine
+	spawned uint64
 	live    int
 	lagging int
 	_       [64]byte // keep shards on separate cache lines
@@ -87,6 +88,7 @@ func goTracked(ctx Context, fn func(Context), site uintptr, opts *track.Options)
 		s.head.prev = g
 	}
 	s.head = g
+	s.spawned++
 	s.live++
 	s.mu.Unlock()
 	if !m.loopStarted.Load() {

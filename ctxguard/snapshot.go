@@ -9,6 +9,8 @@ import (
 
 // A Snapshot is what a Monitor has observed, as of one moment.
 type Snapshot struct {
+	// Spawned counts the goroutines tracked so far.
+	Spawned uint64
 	// Live is the number of tracked goroutines still running.
 	Live int
 	// Lagging is the number of Live goroutines past Grace after their
@@ -56,6 +58,11 @@ type GoroutineStats struct {
 	// ExitDelayTotal and ExitDelayMax are over the late exits: how long
 	// after their context ended the lagging goroutines returned.
 	ExitDelayTotal, ExitDelayMax time.Duration
+	// ExitDelays is the histogram of those delays: ExitDelays[i] counts
+	// the late exits with a delay at most ExitDelayBounds()[i] and above
+	// the bound before it; the last element counts those above every
+	// bound. It sums to LateExits. nil when LateExits is 0.
+	ExitDelays []uint64
 }
 
 // A SiteCount is the number of events at one site.
@@ -83,6 +90,9 @@ func (m *Monitor) Snapshot() Snapshot {
 		gs := GoroutineStats{Name: st.name, Scope: st.scope, Site: st.resolve(),
 			Lagged: st.lagged, LateExits: st.lateExits, Panics: st.panics,
 			ExitDelayTotal: st.delaySum, ExitDelayMax: st.delayMax}
+		if st.lateExits > 0 {
+			gs.ExitDelays = slices.Clone(st.delays[:])
+		}
 		k := goroutineStatsKey{st.name, st.scope, st.pc}
 		if c, ok := live[k]; ok {
 			gs.Live, gs.Lagging = c.live, c.lagging
@@ -123,6 +133,7 @@ func (m *Monitor) liveByKey(s *Snapshot) map[goroutineStatsKey]liveCount {
 	for i := range m.shards {
 		sh := &m.shards[i]
 		sh.mu.Lock()
+		s.Spawned += sh.spawned
 		s.Live += sh.live
 		s.Lagging += sh.lagging
 		for g := sh.head; g != nil; g = g.next {

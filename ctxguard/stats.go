@@ -3,6 +3,7 @@ package ctxguard
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 )
 
@@ -14,6 +15,7 @@ type goroutineStats struct {
 
 	lagged, lateExits, panics uint64
 	delaySum, delayMax        time.Duration // over late exits
+	delays                    [len(exitDelayBounds) + 1]uint64
 
 	// since the last report
 	newLagged, newLateExits uint64
@@ -70,11 +72,31 @@ func (m *Monitor) recordLateExit(g *goroutine, lagID uint64, delay time.Duration
 	s.newLateExits++
 	s.delaySum += delay
 	s.delayMax = max(s.delayMax, delay)
+	s.delays[exitDelayBucket(delay)]++
 	s.newDelayMax = max(s.newDelayMax, delay)
 	m.mu.Unlock()
 	if m.observed.Load() {
 		m.queue(g.event(LateExit, lagID, time.Now()))
 	}
+}
+
+// exitDelayBounds are the upper bounds of the exit-delay buckets: from
+// well under the default Grace (a goroutine may set its own) to an hour.
+var exitDelayBounds = [...]time.Duration{
+	50 * time.Millisecond, 100 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond,
+	time.Second, 2500 * time.Millisecond, 5 * time.Second, 10 * time.Second, 30 * time.Second,
+	time.Minute, 5 * time.Minute, 30 * time.Minute, time.Hour,
+}
+
+// ExitDelayBounds returns the inclusive upper bounds of the buckets of
+// [GoroutineStats.ExitDelays], in increasing order: 50ms to 1h, 13 of
+// them. The slice is a fresh copy.
+func ExitDelayBounds() []time.Duration { return slices.Clone(exitDelayBounds[:]) }
+
+// exitDelayBucket is the index of the bucket d falls in.
+func exitDelayBucket(d time.Duration) int {
+	i, _ := slices.BinarySearch(exitDelayBounds[:], d)
+	return i
 }
 
 // recordPanic is called on the panicking goroutine. An unrecovered panic is

@@ -200,8 +200,24 @@ func TestDeadlineStartsTheGraceClock(t *testing.T) {
 	waitFor(t, "lagging after the deadline", func() bool { return m.Snapshot().Lagging == 1 })
 	close(release)
 	waitFor(t, "exit", func() bool { return m.Snapshot().Live == 0 })
-	if g := stats(m.Snapshot(), "ignores-deadline"); g.Lagged != 1 || g.LateExits != 1 {
-		t.Errorf("%+v, want 1 lagged, 1 late exit", g)
+	s := m.Snapshot()
+	g := stats(s, "ignores-deadline")
+	if g.Lagged != 1 || g.LateExits != 1 || s.Spawned != 1 {
+		t.Errorf("%+v, Spawned = %d; want 1 lagged, 1 late exit, 1 spawned", g, s.Spawned)
+	}
+	// One late exit, in the bucket holding its delay.
+	bounds := ctxguard.ExitDelayBounds()
+	if len(g.ExitDelays) != len(bounds)+1 {
+		t.Fatalf("ExitDelays = %v, want %d buckets", g.ExitDelays, len(bounds)+1)
+	}
+	for i, c := range g.ExitDelays {
+		in := g.ExitDelayMax <= bounds[min(i, len(bounds)-1)] && (i == 0 || g.ExitDelayMax > bounds[i-1])
+		if i == len(bounds) {
+			in = g.ExitDelayMax > bounds[i-1]
+		}
+		if want := map[bool]uint64{true: 1}[in]; c != want {
+			t.Errorf("ExitDelays[%d] = %d, want %d (delay %v)", i, c, want, g.ExitDelayMax)
+		}
 	}
 }
 
@@ -246,8 +262,8 @@ func TestStressCancelsRacingExits(t *testing.T) {
 	}
 	wg.Wait()
 	waitFor(t, "every goroutine returns", func() bool { return m.Snapshot().Live == 0 })
-	if s := m.Snapshot(); s.Lagging != 0 || s.Lagged != 0 {
-		t.Errorf("Lagging = %d, Lagged = %d; want 0, 0", s.Lagging, s.Lagged)
+	if s := m.Snapshot(); s.Lagging != 0 || s.Lagged != 0 || s.Spawned != spawners*each {
+		t.Errorf("Lagging = %d, Lagged = %d, Spawned = %d; want 0, 0, %d", s.Lagging, s.Lagged, s.Spawned, spawners*each)
 	}
 	m.Close()
 }
