@@ -37,7 +37,7 @@ type droppedCancel struct {
 func cancelCollected(d droppedCancel) {
 	d.m.cancelsCollected.Add(1)
 	if d.ctx.Err() == nil {
-		d.m.recordDroppedCancel(d.pc)
+		d.m.recordDroppedCancel(d.ctx, d.pc)
 	}
 }
 

@@ -44,7 +44,8 @@ type Event struct {
 	Scope string
 	// Site is where the goroutine was spawned or the cancel func created.
 	Site Site
-	// Context is the goroutine's context: exporters read values such as
+	// Context is the goroutine's context, or for DroppedCancel the context
+	// the dropped cancel func belonged to: exporters read values such as
 	// the span context from it.
 	Context Context
 	// Time is when the event was observed.

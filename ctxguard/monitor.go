@@ -104,7 +104,7 @@ func (m *Monitor) logger() *slog.Logger {
 
 // recordDroppedCancel is called from a runtime cleanup goroutine: it only
 // counts, and leaves symbolizing and logging to the reporter.
-func (m *Monitor) recordDroppedCancel(pc uintptr) {
+func (m *Monitor) recordDroppedCancel(ctx Context, pc uintptr) {
 	m.droppedCancels.Add(1)
 	m.mu.Lock()
 	s := m.cancelSites.get(pc, newSiteStats)
@@ -115,7 +115,7 @@ func (m *Monitor) recordDroppedCancel(pc uintptr) {
 		m.startLoop()
 	}
 	if m.observed.Load() {
-		m.queue(Event{Kind: DroppedCancel, Site: siteOf(pc), Time: time.Now()})
+		m.queue(Event{Kind: DroppedCancel, Site: siteOf(pc), Context: ctx, Time: time.Now()})
 	}
 }
 
