@@ -136,7 +136,7 @@ func TestReportsBoundLinesAcrossSites(t *testing.T) {
 	var want uint64
 	for pc := uintptr(1); pc <= sites; pc++ {
 		for range pc {
-			m.recordDroppedCancel(pc)
+			m.recordDroppedCancel(context.Background(), pc)
 			want++
 		}
 	}
@@ -165,7 +165,7 @@ func TestSitesBeyondMaxSitesFoldIntoOverflow(t *testing.T) {
 	m := New(Config{MaxSites: 3, ReportInterval: time.Hour, Logger: discardLogger})
 	defer m.Close()
 	for pc := uintptr(1); pc <= 10; pc++ {
-		m.recordDroppedCancel(pc)
+		m.recordDroppedCancel(context.Background(), pc)
 	}
 	s := m.Snapshot()
 	if len(s.DroppedCancelSites) != 4 {
@@ -183,15 +183,15 @@ func TestCloseStopsTheReporter(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	var logs logRecords
 	m := New(Config{ReportInterval: time.Millisecond, Logger: logs.logger()})
-	m.recordDroppedCancel(1)
+	m.recordDroppedCancel(context.Background(), 1)
 	waitUntil(t, "the reporter logs", func() bool { return len(logs.records(t)) == 1 })
-	m.recordDroppedCancel(1)
+	m.recordDroppedCancel(context.Background(), 1)
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() { m.Close() })
 	}
 	wg.Wait()
-	m.recordDroppedCancel(1) // after Close: counted, no goroutine started
+	m.recordDroppedCancel(context.Background(), 1) // after Close: counted, no goroutine started
 	if got := m.Snapshot().DroppedCancels; got != 3 {
 		t.Errorf("DroppedCancels = %d, want 3", got)
 	}
