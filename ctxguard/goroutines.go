@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,59 +15,67 @@ import (
 
 // The goroutine registry behind package spawn.
 //
-// A tracked goroutine is one record in one of the Monitor's shards, linked
-// in on spawn and out on exit under that shard's mutex; shards are picked at
-// random so spawns on different threads rarely meet. Nothing else happens on
-// the hot path: names, sites and per-name statistics are worked out only when
-// a goroutine lags, exits late or panics, or when a Snapshot is taken.
+// A tracked goroutine is one record, listed in one of the Monitor's shards:
+// added on spawn and removed on exit under that shard's mutex; shards are
+// picked at random so spawns on different threads rarely meet. Nothing else
+// happens on the hot path: names, sites and per-name statistics are worked
+// out only when a goroutine lags, exits late or panics, or when a Snapshot
+// is taken.
 //
-// Lagging is found by the Monitor's background loop, which visits every
-// record each scanInterval: a record whose context's Done channel is closed
+// Lagging is found by the Monitor's background loop, which polls each
+// listed Done channel every scanInterval: a record whose channel is closed
 // gets endedAt (the scan that first saw it closed, so it is never early),
 // and a record past endedAt+Grace becomes lagging. The loop also wakes at
 // the earliest such deadline, so a goroutine is reported lagging at most
-// scanInterval after Grace has passed.
+// scanInterval after Grace has passed. A shard lists its records as a
+// slice of (Done channel, record) pairs, so a scan reads memory in order
+// and touches a record only once its context has ended; runs of records
+// sharing a context cost one channel poll.
 
 // scanInterval bounds how late the end of a context is noticed. Each scan
-// visits every tracked goroutine; at 100,000 idle ones the scans cost 3-4%
-// of a core (BenchmarkIdle in package spawn).
+// polls every tracked goroutine's Done channel; see BenchmarkIdle in
+// package spawn for what that costs.
 const scanInterval = 250 * time.Millisecond
 
 func init() { track.Go = goTracked }
 
-// goroutine is one tracked goroutine. The fields from next on are guarded
+// goroutine is one tracked goroutine. The fields from index on are guarded
 // by its shard's mutex; the ones above them never change after spawn.
 type goroutine struct {
-	ctx   Context
-	done  <-chan struct{} // ctx.Done(), nil if ctx can never be done
-	fn    func(Context)
-	site  uintptr // return pc of the spawning call
-	opts  *track.Options
-	tr    *tracking // the Monitor and scope ctx carries, nil if none
-	shard *shard
+	ctx  Context
+	fn   func(Context)
+	site uintptr // return pc of the spawning call
+	opts *track.Options
+	tr   *tracking // the Monitor and scope; never nil
 
 	startNext atomic.Pointer[goroutine] // link in toStart, until a runner takes it
 
-	next, prev *goroutine
-	endedAt    int64  // UnixNano when ctx was seen done; 0 until then
-	lagID      uint64 // nonzero once lagging: the Event.ID of its events
+	shard   uint32 // index in the Monitor's shards
+	index   uint32 // in shard.entries
+	endedAt int64  // UnixNano when ctx was seen done; 0 until then
+	lagID   uint64 // nonzero once lagging: the Event.ID of its events
 }
 
 type shard struct {
-	m       *Monitor
 	mu      sync.Mutex
-	head    *goroutine
+	entries []entry // the live records, in no particular order
 	spawned uint64
-	live    int
 	lagging int
 	_       [64]byte // keep shards on separate cache lines
+}
+
+// entry lists a live record with the channel the scan polls for it: ctx's
+// Done channel, nil once the record is lagging or if ctx can never be done.
+type entry struct {
+	done <-chan struct{}
+	g    *goroutine
 }
 
 func (g *goroutine) grace() time.Duration {
 	if g.opts != nil && g.opts.Grace > 0 {
 		return g.opts.Grace
 	}
-	return g.shard.m.cfg.Grace
+	return g.tr.m.cfg.Grace
 }
 
 // goTracked is spawn.Go's body. Cost: one record allocation, one ctx.Value
@@ -79,17 +88,17 @@ func goTracked(ctx Context, fn func(Context), site uintptr, opts *track.Options)
 		go runUntracked(ctx, fn, opts)
 		return
 	}
-	g := &goroutine{ctx: ctx, done: ctx.Done(), fn: fn, site: site, opts: opts, tr: tr}
-	s := &m.shards[rand.Uint32N(uint32(len(m.shards)))]
-	g.shard = s
-	s.mu.Lock()
-	g.next = s.head
-	if s.head != nil {
-		s.head.prev = g
+	if tr == nil {
+		tr = &m.unscoped
 	}
-	s.head = g
+	g := &goroutine{ctx: ctx, fn: fn, site: site, opts: opts, tr: tr}
+	done := ctx.Done()
+	g.shard = rand.Uint32N(uint32(len(m.shards)))
+	s := &m.shards[g.shard]
+	s.mu.Lock()
+	g.index = uint32(len(s.entries))
+	s.entries = append(s.entries, entry{done, g})
 	s.spawned++
-	s.live++
 	s.mu.Unlock()
 	if !m.loopStarted.Load() {
 		m.startLoop()
@@ -153,7 +162,7 @@ func (g *goroutine) recoverPanic() {
 	if v == nil {
 		return
 	}
-	g.shard.m.recordPanic(g, v, false)
+	g.tr.m.recordPanic(g, v, false)
 	if g.opts.OnPanic != nil {
 		g.opts.OnPanic(v)
 	}
@@ -170,7 +179,7 @@ func (g *goroutine) abnormalExit() {
 		f, more := frames.Next()
 		switch f.Function {
 		case "runtime.gopanic":
-			g.shard.m.recordPanic(g, nil, true)
+			g.tr.m.recordPanic(g, nil, true)
 			return
 		case "runtime.Goexit":
 			return
@@ -181,26 +190,26 @@ func (g *goroutine) abnormalExit() {
 	}
 }
 
-// exit unlinks g and, if it was lagging, records how late it returned.
+// exit removes g from its shard (the last entry takes its place) and, if
+// it was lagging, records how late it returned.
 func (g *goroutine) exit() {
-	s := g.shard
+	m := g.tr.m
+	s := &m.shards[g.shard]
 	s.mu.Lock()
-	if g.prev != nil {
-		g.prev.next = g.next
-	} else {
-		s.head = g.next
+	last := uint32(len(s.entries) - 1)
+	if i := g.index; i != last {
+		s.entries[i] = s.entries[last]
+		s.entries[i].g.index = i
 	}
-	if g.next != nil {
-		g.next.prev = g.prev
-	}
-	s.live--
+	s.entries[last] = entry{}
+	s.entries = s.entries[:last]
 	lagID, endedAt := g.lagID, g.endedAt
 	if lagID != 0 {
 		s.lagging--
 	}
 	s.mu.Unlock()
 	if lagID != 0 {
-		s.m.recordLateExit(g, lagID, time.Duration(time.Now().UnixNano()-endedAt))
+		m.recordLateExit(g, lagID, time.Duration(time.Now().UnixNano()-endedAt))
 	}
 }
 
@@ -237,14 +246,9 @@ func funcName(fn any) string {
 	return strings.TrimSuffix(f.Name(), "-fm")
 }
 
-func (g *goroutine) scopeName() string {
-	if g.tr == nil {
-		return ""
-	}
-	return g.tr.scope
-}
+func (g *goroutine) scopeName() string { return g.tr.scope }
 
-// scan visits every record once: it notes contexts that have ended, marks
+// scan visits every entry once: it notes contexts that have ended, marks
 // goroutines past their grace as lagging, and returns the earliest deadline
 // of a goroutine whose context ended but whose grace has not run out, or 0.
 func (m *Monitor) scan(now int64) (next int64) {
@@ -252,20 +256,21 @@ func (m *Monitor) scan(now int64) (next int64) {
 	for i := range m.shards {
 		s := &m.shards[i]
 		s.mu.Lock()
-		for g := s.head; g != nil; g = g.next {
-			if g.lagID != 0 {
+		var open <-chan struct{} // last channel polled and found open
+		for j := range s.entries {
+			e := &s.entries[j]
+			if e.done == nil || e.done == open {
 				continue
 			}
+			select {
+			case <-e.done:
+			default:
+				open = e.done
+				continue
+			}
+			g := e.g
 			if g.endedAt == 0 {
-				if g.done == nil {
-					continue
-				}
-				select {
-				case <-g.done:
-					g.endedAt = now
-				default:
-					continue
-				}
+				g.endedAt = now
 			}
 			deadline := g.endedAt + int64(g.grace())
 			if now < deadline {
@@ -276,8 +281,13 @@ func (m *Monitor) scan(now int64) (next int64) {
 			}
 			m.lastLagID++
 			g.lagID = m.lastLagID
+			e.done = nil
 			s.lagging++
 			lagged = append(lagged, g)
+		}
+		// Give back memory once most of a burst has exited.
+		if c := cap(s.entries); c > 1024 && len(s.entries) < c/4 {
+			s.entries = slices.Clone(s.entries)
 		}
 		s.mu.Unlock()
 	}

@@ -38,6 +38,7 @@ type Monitor struct {
 	quit        chan struct{} // closed by Close
 	loopDone    chan struct{} // closed when the loop has returned
 	lastLagID   uint64        // owned by the loop
+	unscoped    tracking      // for goroutines whose context carries no tracking
 
 	mu             sync.Mutex
 	cancelSites    boundedTable[uintptr, siteStats]
@@ -61,9 +62,7 @@ func New(cfg Config) *Monitor {
 		quit:     make(chan struct{}),
 		loopDone: make(chan struct{}),
 	}
-	for i := range m.shards {
-		m.shards[i].m = m
-	}
+	m.unscoped.m = m
 	m.cancelSites.max = cfg.MaxSites
 	m.goroutineStats.max = cfg.MaxSites
 	openMonitor(m)
@@ -206,11 +205,10 @@ func SetDefault(m *Monitor) {
 	monitorsMu.Unlock()
 }
 
-// tracking is what a context carries for ctxguard: the Monitor (nil for
-// Default) and the scope. One key holds both, so spawning costs a single
-// ctx.Value lookup.
+// tracking is what a context carries for ctxguard: the Monitor and the
+// scope. One key holds both, so spawning costs a single ctx.Value lookup.
 type tracking struct {
-	m     *Monitor
+	m     *Monitor // never nil
 	scope string
 }
 
@@ -221,9 +219,9 @@ func trackingOf(ctx Context) *tracking {
 	return tr
 }
 
-// monitor returns the tracking's Monitor, Default if none; tr may be nil.
+// monitor returns the tracking's Monitor, Default if tr is nil.
 func (tr *tracking) monitor() *Monitor {
-	if tr == nil || tr.m == nil {
+	if tr == nil {
 		return Default()
 	}
 	return tr.m
@@ -246,12 +244,10 @@ func WithMonitor(parent Context, m *Monitor) Context {
 // WithScope returns a copy of parent whose tracked goroutines are attributed
 // to scope, such as a request's route; middleware sets it. Scopes label
 // statistics and metrics, so they must come from a bounded set: a route
-// pattern, never a raw URL. The Monitor parent carries is kept.
+// pattern, never a raw URL. The Monitor parent carries is kept; if it
+// carries none, the result carries Default() as of this call.
 func WithScope(parent Context, scope string) Context {
-	tr := &tracking{scope: scope}
-	if old := trackingOf(parent); old != nil {
-		tr.m = old.m
-	}
+	tr := &tracking{m: trackingOf(parent).monitor(), scope: scope}
 	return context.WithValue(parent, trackingKey{}, tr)
 }
 

@@ -134,9 +134,10 @@ func (m *Monitor) liveByKey(s *Snapshot) map[goroutineStatsKey]liveCount {
 		sh := &m.shards[i]
 		sh.mu.Lock()
 		s.Spawned += sh.spawned
-		s.Live += sh.live
+		s.Live += len(sh.entries)
 		s.Lagging += sh.lagging
-		for g := sh.head; g != nil; g = g.next {
+		for _, e := range sh.entries {
+			g := e.g
 			name, fn := g.nameSource()
 			if name == "" {
 				pc := reflect.ValueOf(fn).Pointer()
