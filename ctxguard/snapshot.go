@@ -2,6 +2,7 @@ package ctxguard
 
 import (
 	"cmp"
+	"maps"
 	"reflect"
 	"slices"
 	"time"
@@ -35,9 +36,9 @@ type Snapshot struct {
 	// Panics counts tracked goroutines that panicked.
 	Panics uint64
 	// Goroutines breaks the goroutine counts down by name, scope and spawn
-	// site, most live first. At most Config.MaxSites entries keep their
-	// cumulative counts; beyond that they are summed into an entry named
-	// OverflowSite.Function.
+	// site, most live first. It has at most Config.MaxSites entries plus
+	// one named OverflowSite.Function (with Site OverflowSite) summing the
+	// rest, so exporters can use names and scopes as labels.
 	Goroutines []GoroutineStats
 
 	// EventsDropped counts events not delivered to observers because too
@@ -106,10 +107,7 @@ func (m *Monitor) Snapshot() Snapshot {
 	m.observers.mu.Lock()
 	s.EventsDropped, s.ObserverPanics = m.observers.dropped, m.observers.panics
 	m.observers.mu.Unlock()
-	for k, c := range live {
-		s.Goroutines = append(s.Goroutines, GoroutineStats{Name: k.name, Scope: k.scope, Site: siteOf(k.site),
-			Live: c.live, Lagging: c.lagging})
-	}
+	m.addLiveOnly(&s, live)
 	sortSiteCounts(s.DroppedCancelSites)
 	slices.SortFunc(s.Goroutines, func(a, b GoroutineStats) int {
 		if c := cmp.Compare(b.Live, a.Live); c != 0 {
@@ -124,6 +122,38 @@ func (m *Monitor) Snapshot() Snapshot {
 }
 
 type liveCount struct{ live, lagging int }
+
+// addLiveOnly lists the goroutines that have no statistics entry (none of
+// them has lagged or panicked yet), most live first, within the bound of
+// MaxSites entries; the rest are summed into the overflow entry.
+func (m *Monitor) addLiveOnly(s *Snapshot, live map[goroutineStatsKey]liveCount) {
+	keys := slices.Collect(maps.Keys(live))
+	slices.SortFunc(keys, func(a, b goroutineStatsKey) int {
+		if c := cmp.Compare(live[b].live, live[a].live); c != 0 {
+			return c
+		}
+		return cmp.Or(cmp.Compare(a.name, b.name), cmp.Compare(a.scope, b.scope), cmp.Compare(a.site, b.site))
+	})
+	overflow := slices.IndexFunc(s.Goroutines, func(g GoroutineStats) bool { return g.Site == OverflowSite })
+	room := m.cfg.MaxSites - len(s.Goroutines)
+	if overflow >= 0 {
+		room++
+	}
+	for i, k := range keys {
+		c := live[k]
+		if i < room {
+			s.Goroutines = append(s.Goroutines, GoroutineStats{Name: k.name, Scope: k.scope, Site: siteOf(k.site),
+				Live: c.live, Lagging: c.lagging})
+			continue
+		}
+		if overflow < 0 {
+			overflow = len(s.Goroutines)
+			s.Goroutines = append(s.Goroutines, GoroutineStats{Name: OverflowSite.Function, Site: OverflowSite})
+		}
+		s.Goroutines[overflow].Live += c.live
+		s.Goroutines[overflow].Lagging += c.lagging
+	}
+}
 
 // liveByKey counts the live and lagging goroutines per statistics key,
 // filling s.Live and s.Lagging. It costs one pass over the registry.

@@ -400,3 +400,28 @@ func TestObserversSeeLagStartAndLateExit(t *testing.T) {
 		t.Errorf("ObserverPanics = %d, want >= 2", s.ObserverPanics)
 	}
 }
+
+func TestLiveNamesBeyondMaxSitesFoldIntoOverflow(t *testing.T) {
+	m := ctxguard.New(ctxguard.Config{MaxSites: 2, Logger: slog.New(slog.DiscardHandler)})
+	defer m.Close()
+	root := ctxguard.WithMonitor(context.Background(), m)
+	release := make(chan struct{})
+	defer close(release)
+	for i, name := range []string{"a", "b", "c", "d", "e"} {
+		for range i + 1 { // a: 1 goroutine ... e: 5
+			spawn.Go(root, func(context.Context) { <-release }, spawn.WithName(name))
+		}
+	}
+	s := m.Snapshot()
+	var names []string
+	live := 0
+	for _, g := range s.Goroutines {
+		names = append(names, fmt.Sprintf("%s=%d", g.Name, g.Live))
+		live += g.Live
+	}
+	// The two biggest keep their names; the other three sum to 6.
+	want := []string{"(other sites)=6", "e=5", "d=4"}
+	if fmt.Sprint(names) != fmt.Sprint(want) || live != s.Live || s.Live != 15 {
+		t.Errorf("entries %v (Live %d), want %v (Live 15)", names, s.Live, want)
+	}
+}
