@@ -66,6 +66,14 @@ type Config struct {
 	// MaxSites bounds the distinct sites and names kept in statistics.
 	// 0 means DefaultMaxSites.
 	MaxSites int
+
+	// ProfileLabels runs every tracked goroutine with the pprof labels
+	// "ctxguard.name" and "ctxguard.scope" (goroutines it starts with go
+	// inherit them), so goroutine and CPU profiles, such as
+	// /debug/pprof/goroutine, group by them. Off by default: it costs
+	// each spawn a label set built on its goroutine (see
+	// BenchmarkGoProfileLabels in package spawn).
+	ProfileLabels bool
 }
 
 // withDefaults validates cfg and fills its zero fields. Negative values are

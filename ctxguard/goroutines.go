@@ -152,6 +152,9 @@ func (g *goroutine) run() {
 	if g.opts != nil && g.opts.Recover {
 		defer g.recoverPanic()
 	}
+	if g.tr.m.cfg.ProfileLabels {
+		g.setProfileLabels()
+	}
 	g.fn(g.ctx)
 	returned = true
 }
@@ -237,13 +240,23 @@ func (g *goroutine) nameSource() (string, any) {
 	return "", g.fn
 }
 
+// funcNames caches function names by code pointer; the program's code
+// bounds it.
+var funcNames sync.Map
+
+// funcName is fn's name as a goroutine dump shows it.
 func funcName(fn any) string {
-	f := runtime.FuncForPC(reflect.ValueOf(fn).Pointer())
-	if f == nil {
-		return "(unknown)"
+	pc := reflect.ValueOf(fn).Pointer()
+	if name, ok := funcNames.Load(pc); ok {
+		return name.(string)
 	}
-	// Method values show as T.m-fm; a dump shows the method.
-	return strings.TrimSuffix(f.Name(), "-fm")
+	name := "(unknown)"
+	if f := runtime.FuncForPC(pc); f != nil {
+		// Method values show as T.m-fm; a dump shows the method.
+		name = strings.TrimSuffix(f.Name(), "-fm")
+	}
+	funcNames.Store(pc, name)
+	return name
 }
 
 func (g *goroutine) scopeName() string { return g.tr.scope }

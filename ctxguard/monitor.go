@@ -39,6 +39,7 @@ type Monitor struct {
 	loopDone    chan struct{} // closed when the loop has returned
 	lastLagID   uint64        // owned by the loop
 	unscoped    tracking      // for goroutines whose context carries no tracking
+	lagTasks    lagTasks      // execution trace tasks of lagging goroutines
 
 	mu             sync.Mutex
 	cancelSites    boundedTable[uintptr, siteStats]

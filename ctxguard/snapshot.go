@@ -3,7 +3,6 @@ package ctxguard
 import (
 	"cmp"
 	"maps"
-	"reflect"
 	"slices"
 	"time"
 )
@@ -159,7 +158,6 @@ func (m *Monitor) addLiveOnly(s *Snapshot, live map[goroutineStatsKey]liveCount)
 // filling s.Live and s.Lagging. It costs one pass over the registry.
 func (m *Monitor) liveByKey(s *Snapshot) map[goroutineStatsKey]liveCount {
 	out := make(map[goroutineStatsKey]liveCount)
-	names := make(map[uintptr]string) // function names by code pointer
 	for i := range m.shards {
 		sh := &m.shards[i]
 		sh.mu.Lock()
@@ -168,15 +166,7 @@ func (m *Monitor) liveByKey(s *Snapshot) map[goroutineStatsKey]liveCount {
 		s.Lagging += sh.lagging
 		for _, e := range sh.entries {
 			g := e.g
-			name, fn := g.nameSource()
-			if name == "" {
-				pc := reflect.ValueOf(fn).Pointer()
-				if name = names[pc]; name == "" {
-					name = funcName(fn)
-					names[pc] = name
-				}
-			}
-			k := goroutineStatsKey{name, g.scopeName(), g.site}
+			k := goroutineStatsKey{g.name(), g.scopeName(), g.site}
 			c := out[k]
 			c.live++
 			if g.lagID != 0 {

@@ -3,6 +3,7 @@ package ctxguard
 import (
 	"context"
 	"log/slog"
+	"runtime/trace"
 	"slices"
 	"time"
 )
@@ -46,6 +47,9 @@ func newGoroutineStats(k goroutineStatsKey, overflow bool) *goroutineStats {
 // just found lagging.
 func (m *Monitor) recordLagging(gs []*goroutine, now int64) {
 	m.lagged.Add(uint64(len(gs)))
+	if trace.IsEnabled() {
+		m.traceLagging(gs, now)
+	}
 	m.mu.Lock()
 	for _, g := range gs {
 		s := m.statsLocked(g)
@@ -75,6 +79,7 @@ func (m *Monitor) recordLateExit(g *goroutine, lagID uint64, delay time.Duration
 	s.delays[exitDelayBucket(delay)]++
 	s.newDelayMax = max(s.newDelayMax, delay)
 	m.mu.Unlock()
+	m.traceLateExit(g, lagID, delay)
 	if m.observed.Load() {
 		m.queue(g.event(LateExit, lagID, time.Now()))
 	}

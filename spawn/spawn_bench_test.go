@@ -76,6 +76,24 @@ func BenchmarkGoParallel(b *testing.B) {
 //go:noinline
 func work(ctx context.Context) {}
 
+// BenchmarkGoProfileLabels is BenchmarkGo/spawn with Config.ProfileLabels.
+func BenchmarkGoProfileLabels(b *testing.B) {
+	for _, labels := range []bool{false, true} {
+		b.Run(map[bool]string{false: "off", true: "on"}[labels], func(b *testing.B) {
+			m := ctxguard.New(ctxguard.Config{ProfileLabels: labels})
+			defer m.Close()
+			ctx := ctxguard.WithScope(ctxguard.WithMonitor(context.Background(), m), "GET /items")
+			b.ReportAllocs()
+			var wg sync.WaitGroup
+			for b.Loop() {
+				wg.Add(1)
+				spawn.Go(ctx, func(ctx context.Context) { work(ctx); wg.Done() })
+			}
+			wg.Wait()
+		})
+	}
+}
+
 // BenchmarkIdle reports, for 100,000 goroutines blocked under live
 // contexts, for plain go statements and for spawn.Go:
 //   - heap-B/goroutine and stack-B/goroutine: heap objects and goroutine

@@ -1,0 +1,93 @@
+package ctxguard
+
+import (
+	"context"
+	"runtime/pprof"
+	"runtime/trace"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Execution traces and profiler labels: two ways to see ctxguard's findings
+// beside the goroutines themselves, in `go tool trace` and in pprof.
+//
+// While an execution trace is being recorded (runtime/trace.IsEnabled), a
+// goroutine that starts lagging gets a trace task named "ctxguard.lagging"
+// with a log message saying who it is; the task ends, with a second
+// message, when the goroutine returns, on that goroutine. When no trace is
+// being recorded this costs one atomic load per lag start and late exit.
+
+// traceCategory is the category of ctxguard's trace log messages.
+const traceCategory = "ctxguard"
+
+// lagTasks holds the trace tasks of lagging goroutines, by lag ID, from lag
+// start to late exit; it only has entries while a trace is recorded, at
+// most one per lagging goroutine.
+type lagTasks struct {
+	mu    sync.Mutex
+	tasks map[uint64]lagTask
+}
+
+type lagTask struct {
+	ctx  context.Context
+	task *trace.Task
+}
+
+// traceLagging starts a task for each goroutine in gs, on the loop's
+// goroutine; the caller checked trace.IsEnabled.
+func (m *Monitor) traceLagging(gs []*goroutine, now int64) {
+	t := &m.lagTasks
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.tasks == nil {
+		t.tasks = make(map[uint64]lagTask)
+	}
+	for _, g := range gs {
+		ctx, task := trace.NewTask(g.ctx, "ctxguard.lagging")
+		trace.Log(ctx, traceCategory, "lag start: "+g.describe()+
+			", context ended "+time.Duration(now-g.endedAt).String()+" ago")
+		t.tasks[g.lagID] = lagTask{ctx, task}
+	}
+}
+
+// traceLateExit logs g's late exit and ends its task, on g's goroutine.
+func (m *Monitor) traceLateExit(g *goroutine, lagID uint64, delay time.Duration) {
+	t := &m.lagTasks
+	t.mu.Lock()
+	lt, ok := t.tasks[lagID]
+	delete(t.tasks, lagID)
+	t.mu.Unlock()
+	if !ok {
+		if !trace.IsEnabled() {
+			return
+		}
+		lt.ctx = g.ctx
+	}
+	trace.Log(lt.ctx, traceCategory, "late exit: "+g.describe()+", returned "+delay.String()+" after its context ended")
+	if lt.task != nil {
+		lt.task.End()
+	}
+}
+
+// describe is g's name, scope, spawn site and cause, for trace messages.
+func (g *goroutine) describe() string {
+	s := g.name() + " spawned at " + siteOf(g.site).String()
+	if scope := g.scopeName(); scope != "" {
+		s += " in scope " + strconv.Quote(scope)
+	}
+	if err := Cause(g.ctx); err != nil {
+		s += ", cause: " + err.Error()
+	}
+	return s
+}
+
+// Profiler labels: with Config.ProfileLabels, a tracked goroutine runs with
+// the pprof labels "ctxguard.name" and "ctxguard.scope", which goroutines it
+// starts inherit.
+
+// setProfileLabels labels the calling goroutine, which runs g.
+func (g *goroutine) setProfileLabels() {
+	pprof.SetGoroutineLabels(pprof.WithLabels(g.ctx, pprof.Labels(
+		"ctxguard.name", g.name(), "ctxguard.scope", g.scopeName())))
+}
