@@ -37,7 +37,10 @@ import (
 // package spawn for what that costs.
 const scanInterval = 250 * time.Millisecond
 
-func init() { track.Go = goTracked }
+func init() {
+	track.Go = goTracked
+	track.Enter = enterTracked
+}
 
 // goroutine is one tracked goroutine. The fields from index on are guarded
 // by its shard's mutex; the ones above them never change after spawn.
@@ -82,11 +85,47 @@ func (g *goroutine) grace() time.Duration {
 // lookup for the Monitor and scope, a shard lock/unlock on start and on
 // exit, and a compare-and-swap pair to hand the record to its goroutine.
 func goTracked(ctx Context, fn func(Context), site uintptr, opts *track.Options) {
+	g := register(ctx, fn, site, opts)
+	if g == nil {
+		go runUntracked(ctx, fn, opts)
+		return
+	}
+	// Hand g over through a stack instead of `go g.run()`: a go statement
+	// with no arguments allocates no closure. Every push is followed by one
+	// runner, so each runner finds a record; which one it takes does not
+	// matter. A record is pushed once, so the stack has no ABA problem.
+	for {
+		top := toStart.Load()
+		g.startNext.Store(top)
+		if toStart.CompareAndSwap(top, g) {
+			break
+		}
+	}
+	go runNext()
+}
+
+// enterTracked is track.Enter: the record is the region.
+func enterTracked(ctx Context, site uintptr, opts *track.Options) track.Region {
+	if g := register(ctx, nil, site, opts); g != nil {
+		return g
+	}
+	return untrackedRegion{}
+}
+
+// End ends a region started by enterTracked.
+func (g *goroutine) End() { g.exit() }
+
+type untrackedRegion struct{}
+
+func (untrackedRegion) End() {}
+
+// register lists a new record for ctx with the Monitor ctx carries, or
+// returns nil if that Monitor is closed.
+func register(ctx Context, fn func(Context), site uintptr, opts *track.Options) *goroutine {
 	tr := trackingOf(ctx)
 	m := tr.monitor()
 	if m.closed.Load() {
-		go runUntracked(ctx, fn, opts)
-		return
+		return nil
 	}
 	if tr == nil {
 		tr = &m.unscoped
@@ -103,18 +142,7 @@ func goTracked(ctx Context, fn func(Context), site uintptr, opts *track.Options)
 	if !m.loopStarted.Load() {
 		m.startLoop()
 	}
-	// Hand g over through a stack instead of `go g.run()`: a go statement
-	// with no arguments allocates no closure. Every push is followed by one
-	// runner, so each runner finds a record; which one it takes does not
-	// matter. A record is pushed once, so the stack has no ABA problem.
-	for {
-		top := toStart.Load()
-		g.startNext.Store(top)
-		if toStart.CompareAndSwap(top, g) {
-			break
-		}
-	}
-	go runNext()
+	return g
 }
 
 var toStart atomic.Pointer[goroutine]
@@ -244,9 +272,14 @@ func (g *goroutine) nameSource() (string, any) {
 // bounds it.
 var funcNames sync.Map
 
-// funcName is fn's name as a goroutine dump shows it.
+// funcName is fn's name as a goroutine dump shows it; for a value that is
+// not a func (a handler type, say), its type's name.
 func funcName(fn any) string {
-	pc := reflect.ValueOf(fn).Pointer()
+	v := reflect.ValueOf(fn)
+	if v.Kind() != reflect.Func {
+		return v.Type().String()
+	}
+	pc := v.Pointer()
 	if name, ok := funcNames.Load(pc); ok {
 		return name.(string)
 	}

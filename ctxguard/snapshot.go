@@ -9,7 +9,8 @@ import (
 
 // A Snapshot is what a Monitor has observed, as of one moment.
 type Snapshot struct {
-	// Spawned counts the goroutines tracked so far.
+	// Spawned counts the goroutines tracked so far, request handlers
+	// tracked by the middleware included.
 	Spawned uint64
 	// Live is the number of tracked goroutines still running.
 	Live int

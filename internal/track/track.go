@@ -17,6 +17,18 @@ type Options struct {
 	OnPanic func(v any)
 }
 
+// A Region is the tracked part of a goroutine started by Enter.
+type Region interface {
+	// End ends the region; call it once, on the goroutine that entered it.
+	End()
+}
+
+// Enter tracks the calling goroutine against ctx, as if it had been spawned
+// with it, until the returned Region ends: the middleware uses it for
+// request handlers. site is the pc the region is reported at; opts may be
+// nil. It is set by package ctxguard when it is initialized.
+var Enter func(ctx context.Context, site uintptr, opts *Options) Region
+
 // Go starts fn(ctx) in a new goroutine tracked by the Monitor that ctx
 // carries. site is the spawning call's return pc; opts may be nil. It is set
 // by package ctxguard when it is initialized.
