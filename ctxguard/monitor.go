@@ -39,7 +39,9 @@ type Monitor struct {
 	loopDone    chan struct{} // closed when the loop has returned
 	lastLagID   uint64        // owned by the loop
 	unscoped    tracking      // for goroutines whose context carries no tracking
-	lagTasks    lagTasks      // execution trace tasks of lagging goroutines
+	scopes      sync.Map      // scope -> *tracking, see scoped
+	scopeCount  atomic.Int64
+	lagTasks    lagTasks // execution trace tasks of lagging goroutines
 
 	mu             sync.Mutex
 	cancelSites    boundedTable[uintptr, siteStats]
@@ -235,11 +237,11 @@ func WithMonitor(parent Context, m *Monitor) Context {
 	if m == nil {
 		panic("ctxguard: WithMonitor called with a nil *Monitor")
 	}
-	tr := &tracking{m: m}
+	scope := ""
 	if old := trackingOf(parent); old != nil {
-		tr.scope = old.scope
+		scope = old.scope
 	}
-	return context.WithValue(parent, trackingKey{}, tr)
+	return context.WithValue(parent, trackingKey{}, m.scoped(scope))
 }
 
 // WithScope returns a copy of parent whose tracked goroutines are attributed
@@ -248,8 +250,27 @@ func WithMonitor(parent Context, m *Monitor) Context {
 // pattern, never a raw URL. The Monitor parent carries is kept; if it
 // carries none, the result carries Default() as of this call.
 func WithScope(parent Context, scope string) Context {
-	tr := &tracking{m: trackingOf(parent).monitor(), scope: scope}
-	return context.WithValue(parent, trackingKey{}, tr)
+	return context.WithValue(parent, trackingKey{}, trackingOf(parent).monitor().scoped(scope))
+}
+
+// scoped returns the tracking for m and scope, shared by every context
+// with both: up to MaxSites scopes are kept, so that scoping a request
+// allocates only its context.
+func (m *Monitor) scoped(scope string) *tracking {
+	if scope == "" {
+		return &m.unscoped
+	}
+	if tr, ok := m.scopes.Load(scope); ok {
+		return tr.(*tracking)
+	}
+	tr := &tracking{m: m, scope: scope}
+	if m.scopeCount.Load() < int64(m.cfg.MaxSites) {
+		if old, loaded := m.scopes.LoadOrStore(scope, tr); loaded {
+			return old.(*tracking)
+		}
+		m.scopeCount.Add(1)
+	}
+	return tr
 }
 
 // ScopeFrom returns the scope ctx carries, "" if none.

@@ -3,6 +3,7 @@ package ctxguard
 import (
 	"runtime"
 	"strconv"
+	"strings"
 )
 
 // A Site is a place in the program's source: where a cancel func was
@@ -32,6 +33,11 @@ func siteOf(pc uintptr) Site {
 		return Site{Function: "(unknown)"}
 	}
 	f, _ := runtime.CallersFrames([]uintptr{pc}).Next()
+	if name, ok := strings.CutSuffix(f.Function, "-fm"); ok {
+		// The wrapper of a method value, which has no source position:
+		// name the method.
+		return Site{Function: name}
+	}
 	return Site{Function: f.Function, File: f.File, Line: f.Line}
 }
 

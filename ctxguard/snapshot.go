@@ -7,7 +7,10 @@ import (
 	"time"
 )
 
-// A Snapshot is what a Monitor has observed, as of one moment.
+// A Snapshot is what a Monitor has observed, as of one moment. The totals
+// (Lagged, DroppedCancels, Panics) are counted just before the breakdowns,
+// so while events are arriving a Snapshot's totals may run ahead of the
+// sums of its breakdowns; once quiet, they agree.
 type Snapshot struct {
 	// Spawned counts the goroutines tracked so far, request handlers
 	// tracked by the middleware included.
@@ -116,7 +119,9 @@ func (m *Monitor) Snapshot() Snapshot {
 		if c := cmp.Compare(b.Lagged, a.Lagged); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.Name+a.Scope+a.Site.String(), b.Name+b.Scope+b.Site.String())
+		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Scope, b.Scope),
+			cmp.Compare(a.Site.File, b.Site.File), cmp.Compare(a.Site.Line, b.Site.Line),
+			cmp.Compare(a.Site.Function, b.Site.Function))
 	})
 	return s
 }

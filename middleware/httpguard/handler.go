@@ -1,0 +1,183 @@
+package httpguard
+
+import (
+	"fmt"
+	"net/http"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/internal/track"
+)
+
+// Handler returns h with each request scoped to its route and tracked
+// against its context (see the package documentation).
+//
+// The route is, in order: the name WithRouteFunc gives, if any; the
+// request's ServeMux pattern (r.Pattern), when the middleware sits inside a
+// ServeMux route; the pattern h would serve the request with, when h is a
+// *http.ServeMux; otherwise the request method, "OTHER" for a method
+// outside the standard ones.
+func Handler(h http.Handler, opts ...Option) http.Handler {
+	if h == nil {
+		panic("httpguard: Handler called with a nil http.Handler")
+	}
+	return newHandler(h, newConfig(opts))
+}
+
+// Middleware returns Handler in the form routers take:
+// router.Use(httpguard.Middleware()).
+func Middleware(opts ...Option) func(http.Handler) http.Handler {
+	cfg := newConfig(opts)
+	return func(h http.Handler) http.Handler {
+		if h == nil {
+			panic("httpguard: Middleware applied to a nil http.Handler")
+		}
+		return newHandler(h, cfg)
+	}
+}
+
+func newHandler(h http.Handler, cfg config) *handler {
+	g := &handler{next: h, cfg: cfg}
+	g.mux, _ = h.(*http.ServeMux)
+	return g
+}
+
+type handler struct {
+	next http.Handler
+	mux  *http.ServeMux // next, if it is one
+	cfg  config
+	opts sync.Map // site pc -> *track.Options
+}
+
+// options returns the tracking options for requests served by h, whose
+// site is pc: one per handler function or type, built on first use.
+func (g *handler) options(pc uintptr, h http.Handler) *track.Options {
+	if o, ok := g.opts.Load(pc); ok {
+		return o.(*track.Options)
+	}
+	o, _ := g.opts.LoadOrStore(pc, &track.Options{Func: h, Grace: g.cfg.grace})
+	return o.(*track.Options)
+}
+
+func (g *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	route, served := g.route(r)
+	ctx := r.Context()
+	if g.cfg.monitor != nil {
+		ctx = ctxguard.WithMonitor(ctx, g.cfg.monitor)
+	}
+	ctx = ctxguard.WithScope(ctx, route)
+	site := entryOf(served)
+	region := track.Enter(ctx, site, g.options(site, served))
+	defer region.End()
+	g.next.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// route names r's route and returns the handler that will serve it, as far
+// as the middleware can tell.
+func (g *handler) route(r *http.Request) (string, http.Handler) {
+	served := g.next
+	if g.mux != nil {
+		var pattern string
+		served, pattern = g.mux.Handler(r)
+		if g.cfg.routeFunc == nil && pattern != "" {
+			return pattern, served
+		}
+	}
+	switch {
+	case g.cfg.routeFunc != nil:
+		return g.cfg.routeFunc(r), served
+	case r.Pattern != "":
+		return r.Pattern, served
+	}
+	return methodRoute(r.Method), served
+}
+
+// methodRoute is the fallback route: the method, from a bounded set.
+func methodRoute(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return method
+	}
+	return "OTHER"
+}
+
+// entries caches, per handler type, the pc reported as the site of its
+// requests: the entry of its ServeHTTP method, or of the func for a
+// HandlerFunc. Handler types are bounded by the program's code.
+var entries sync.Map // reflect.Type -> uintptr
+
+// entryOf returns h's site pc, one past the function entry, since sites
+// are read as return addresses.
+func entryOf(h http.Handler) uintptr {
+	if f, ok := h.(http.HandlerFunc); ok {
+		return reflect.ValueOf(f).Pointer() + 1
+	}
+	t := reflect.TypeOf(h)
+	if pc, ok := entries.Load(t); ok {
+		return pc.(uintptr)
+	}
+	var pc uintptr
+	if m, ok := t.MethodByName("ServeHTTP"); ok {
+		pc = m.Func.Pointer() + 1
+	}
+	entries.Store(t, pc)
+	return pc
+}
+
+// An Option changes how Handler tracks requests.
+type Option interface {
+	apply(*config)
+}
+
+type config struct {
+	routeFunc func(*http.Request) string
+	monitor   *ctxguard.Monitor
+	grace     time.Duration
+}
+
+func newConfig(opts []Option) config {
+	var cfg config
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	return cfg
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithRouteFunc names each request's route with f, for routers other than
+// ServeMux. f runs before the request is served, on every request; its
+// results label statistics and metrics, so they must come from a bounded
+// set (a route template, never the raw path). It panics if f is nil.
+func WithRouteFunc(f func(*http.Request) string) Option {
+	if f == nil {
+		panic("httpguard: WithRouteFunc called with a nil func")
+	}
+	return optionFunc(func(c *config) { c.routeFunc = f })
+}
+
+// WithMonitor tracks requests with m instead of the Monitor the request
+// context carries (by default, none: ctxguard.Default). It panics if m is
+// nil.
+func WithMonitor(m *ctxguard.Monitor) Option {
+	if m == nil {
+		panic("httpguard: WithMonitor called with a nil *ctxguard.Monitor")
+	}
+	return optionFunc(func(c *config) { c.monitor = m })
+}
+
+// WithGrace sets how long a handler may keep running after its request
+// context ended before it is lagging, instead of the Monitor's
+// Config.Grace. Goroutines it spawns keep their own grace. It panics if d
+// is not positive.
+func WithGrace(d time.Duration) Option {
+	if d <= 0 {
+		panic(fmt.Sprintf("httpguard: WithGrace needs a positive duration, got %v", d))
+	}
+	return optionFunc(func(c *config) { c.grace = d })
+}

@@ -1,0 +1,297 @@
+package httpguard_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/middleware/httpguard"
+	"github.com/ctxguard/ctxguard/spawn"
+	"go.uber.org/goleak"
+)
+
+const grace = 50 * time.Millisecond
+
+func newMonitor(t *testing.T) *ctxguard.Monitor {
+	t.Helper()
+	m := ctxguard.New(ctxguard.Config{Grace: grace, Logger: slog.New(slog.DiscardHandler), ReportInterval: time.Hour})
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+// waitFor polls cond until it holds or a generous deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// byScope sums a Snapshot's goroutine entries per scope and name.
+func byScope(s ctxguard.Snapshot) map[string]ctxguard.GoroutineStats {
+	out := make(map[string]ctxguard.GoroutineStats)
+	for _, g := range s.Goroutines {
+		k := g.Scope + " | " + g.Name
+		c := out[k]
+		c.Name, c.Scope, c.Site = g.Name, g.Scope, g.Site
+		c.Live += g.Live
+		c.Lagging += g.Lagging
+		c.Lagged += g.Lagged
+		out[k] = c
+	}
+	return out
+}
+
+// The handlers of the incident. Each is a named function, so that the
+// reports name it the way a goroutine dump would.
+type incident struct {
+	release chan struct{}
+	mu      sync.Mutex
+	late    []string // what the slow goroutines wrote once released
+}
+
+// slow is the classic bad handler: its worker ignores the request context
+// and finishes (and would write) long after the client gave up.
+func (in *incident) slow(w http.ResponseWriter, r *http.Request) {
+	result := make(chan string, 1)
+	spawn.Go(r.Context(), in.slowWorker)
+	select {
+	case v := <-result:
+		fmt.Fprint(w, v)
+	case <-r.Context().Done():
+	}
+}
+
+func (in *incident) slowWorker(ctx context.Context) {
+	<-in.release // stands for time.Sleep(10 * time.Second)
+	in.mu.Lock()
+	in.late = append(in.late, "late write")
+	in.mu.Unlock()
+}
+
+// stuck ignores its own cancelled context.
+func (in *incident) stuck(w http.ResponseWriter, r *http.Request) {
+	<-in.release
+}
+
+// good stops when its request does, and so does its worker.
+func (in *incident) good(w http.ResponseWriter, r *http.Request) {
+	done := make(chan struct{})
+	spawn.Go(r.Context(), func(ctx context.Context) {
+		defer close(done)
+		<-ctx.Done()
+	})
+	<-r.Context().Done()
+	<-done
+}
+
+// The incident: clients with a 100 ms timeout, as curl --max-time would;
+// every goroutine that outlives its request is found, under its route.
+func TestTimedOutRequestsAreAttributedToTheirRoutes(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	m := newMonitor(t)
+	in := &incident{release: make(chan struct{})}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /slow", in.slow)
+	mux.HandleFunc("GET /stuck", in.stuck)
+	mux.HandleFunc("GET /good", in.good)
+	srv := httptest.NewServer(httpguard.Handler(mux, httpguard.WithMonitor(m)))
+	client := &http.Client{Timeout: 100 * time.Millisecond}
+
+	const n = 20 // per route, concurrently
+	var wg sync.WaitGroup
+	for _, path := range []string{"/slow", "/stuck", "/good"} {
+		for range n {
+			wg.Go(func() {
+				resp, err := client.Get(srv.URL + path)
+				if err == nil {
+					resp.Body.Close()
+					t.Errorf("GET %s answered %s, want a client timeout", path, resp.Status)
+				}
+			})
+		}
+	}
+	wg.Wait()
+
+	waitFor(t, "2n lagging", func() bool { return m.Snapshot().Lagging == 2*n })
+	time.Sleep(4 * grace) // nothing else starts lagging later
+	s := m.Snapshot()
+	got := byScope(s)
+	want := map[string]int{
+		"GET /slow | github.com/ctxguard/ctxguard/middleware/httpguard_test.(*incident).slowWorker": n,
+		"GET /stuck | github.com/ctxguard/ctxguard/middleware/httpguard_test.(*incident).stuck":     n,
+	}
+	for k, g := range got {
+		if g.Lagging != want[k] || g.Lagged != uint64(want[k]) {
+			t.Errorf("%s: Lagging %d, Lagged %d; want %d", k, g.Lagging, g.Lagged, want[k])
+		}
+	}
+	for k := range want {
+		if _, ok := got[k]; !ok {
+			t.Errorf("no entry %q in %v", k, got)
+		}
+	}
+	if s.Lagging != 2*n || s.Lagged != 2*n {
+		t.Errorf("Lagging %d, Lagged %d; want %d", s.Lagging, s.Lagged, 2*n)
+	}
+	// The stuck handler is reported as itself (a method value has no
+	// source position of its own).
+	if st := got["GET /stuck | github.com/ctxguard/ctxguard/middleware/httpguard_test.(*incident).stuck"]; st.Site.Function != "github.com/ctxguard/ctxguard/middleware/httpguard_test.(*incident).stuck" {
+		t.Errorf("stuck handler site = %+v", st.Site)
+	}
+
+	close(in.release)
+	waitFor(t, "everything returns", func() bool { return m.Snapshot().Live == 0 })
+	if s := m.Snapshot(); s.Lagging != 0 || s.Lagged != 2*n {
+		t.Errorf("after release: Lagging %d, Lagged %d; want 0, %d", s.Lagging, s.Lagged, 2*n)
+	}
+	if len(in.late) != n {
+		t.Errorf("%d late writes, want %d", len(in.late), n)
+	}
+	client.CloseIdleConnections()
+	srv.Close()
+	m.Close()
+}
+
+// Routes: WithRouteFunc for other routers, the ServeMux pattern when the
+// middleware sits inside a route, the method otherwise; never the path.
+func TestRouteNames(t *testing.T) {
+	var got string
+	probe := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = ctxguard.ScopeFrom(r.Context()) })
+	inner := http.NewServeMux()
+	inner.Handle("GET /inside/{id}", httpguard.Handler(probe))
+	inner.Handle("/", probe)
+	plain := http.NewServeMux() // the middleware only outside
+	plain.Handle("GET /items/{id}", probe)
+	plain.Handle("/", probe)
+	router := func(opts ...httpguard.Option) http.Handler { // stands for a router other than ServeMux
+		return httpguard.Middleware(opts...)(probe)
+	}
+	for _, c := range []struct {
+		name, method, target, want string
+		h                          http.Handler
+	}{
+		{"pattern inside a route", "GET", "/inside/42", "GET /inside/{id}", inner},
+		{"route func", "GET", "/anything/7", "items", router(httpguard.WithRouteFunc(func(r *http.Request) string { return "items" }))},
+		{"method fallback", "POST", "/anything/7", "POST", router()},
+		{"unknown method", "BREW", "/pot", "OTHER", router()},
+		{"wrapped ServeMux", "GET", "/items/42", "GET /items/{id}", httpguard.Handler(plain)},
+		{"wrapped ServeMux, catch-all", "GET", "/nowhere", "/", httpguard.Handler(plain)},
+		{"wrapped ServeMux, route func first", "GET", "/items/42", "items", httpguard.Handler(plain, httpguard.WithRouteFunc(func(r *http.Request) string { return "items" }))},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got = ""
+			c.h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(c.method, c.target, nil))
+			if got != c.want {
+				t.Errorf("scope = %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+// What the client sees is the same with and without the middleware:
+// status, headers, body, flushes, hijacking and aborts.
+func TestResponsesAreUnchanged(t *testing.T) {
+	newMux := func() *http.ServeMux {
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /teapot", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Kind", "teapot")
+			w.WriteHeader(http.StatusTeapot)
+			fmt.Fprint(w, "short and stout")
+		})
+		mux.HandleFunc("GET /flush", func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, "part one;")
+			if err := http.NewResponseController(w).Flush(); err != nil {
+				t.Errorf("Flush: %v", err)
+			}
+			fmt.Fprint(w, "part two")
+		})
+		mux.HandleFunc("GET /hijack", func(w http.ResponseWriter, r *http.Request) {
+			conn, buf, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				t.Errorf("Hijack: %v", err)
+				return
+			}
+			defer conn.Close()
+			buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nhijacked")
+			buf.Flush()
+		})
+		mux.HandleFunc("GET /abort", func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, "partial")
+			w.(http.Flusher).Flush()
+			panic(http.ErrAbortHandler)
+		})
+		return mux
+	}
+	m := newMonitor(t)
+	bare := httptest.NewServer(newMux())
+	defer bare.Close()
+	guarded := httptest.NewServer(httpguard.Handler(newMux(), httpguard.WithMonitor(m)))
+	defer guarded.Close()
+	// A silent logger for the servers' "http: panic serving" lines is not
+	// needed: ErrAbortHandler is not logged.
+	get := func(base, path string) string {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			return "error: " + errorKind(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		s := fmt.Sprintf("%d %s %q chunked=%v", resp.StatusCode, resp.Header.Get("X-Kind"), body, len(resp.TransferEncoding) > 0)
+		if err != nil {
+			s += " read error: " + errorKind(err)
+		}
+		return s
+	}
+	for _, path := range []string{"/teapot", "/flush", "/hijack", "/abort", "/missing"} {
+		if b, g := get(bare.URL, path), get(guarded.URL, path); b != g {
+			t.Errorf("GET %s: bare %s, guarded %s", path, b, g)
+		}
+	}
+	waitFor(t, "handlers end", func() bool { return m.Snapshot().Live == 0 })
+	if s := m.Snapshot(); s.Spawned != 5 || s.Lagged != 0 {
+		t.Errorf("Spawned %d, Lagged %d; want 5 tracked handlers, 0 lagged", s.Spawned, s.Lagged)
+	}
+}
+
+func errorKind(err error) string {
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "unexpected EOF"
+	case errors.Is(err, io.EOF):
+		return "EOF"
+	}
+	return "other"
+}
+
+func TestMisusePanics(t *testing.T) {
+	for name, f := range map[string]func(){
+		"nil handler":    func() { httpguard.Handler(nil) },
+		"nil middleware": func() { httpguard.Middleware()(nil) },
+		"nil route func": func() { httpguard.WithRouteFunc(nil) },
+		"nil monitor":    func() { httpguard.WithMonitor(nil) },
+		"zero grace":     func() { httpguard.WithGrace(0) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				if v := recover(); v == nil || !strings.HasPrefix(fmt.Sprint(v), "httpguard: ") {
+					t.Errorf("recovered %v, want a panic starting with httpguard: ", v)
+				}
+			}()
+			f()
+		})
+	}
+}
