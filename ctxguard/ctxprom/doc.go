@@ -1,0 +1,61 @@
+// Package ctxprom exports what a ctxguard Monitor observes as Prometheus
+// metrics.
+//
+// [NewCollector] returns a prometheus.Collector for the application to
+// register; importing the package registers nothing anywhere:
+//
+//	reg := prometheus.NewRegistry()
+//	reg.MustRegister(ctxprom.NewCollector(nil)) // nil: ctxguard.Default()
+//	http.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+//
+// # Metrics
+//
+// Goroutines tracked by package spawn, by goroutine name (spawn.WithName,
+// else the function's name) and scope (ctxguard.WithScope, "" if none):
+//
+//	ctxguard_goroutines_live{name,scope}              gauge
+//	ctxguard_goroutines_lagging{name,scope}           gauge
+//	ctxguard_goroutines_lagged_total{name,scope}      counter
+//	ctxguard_goroutine_exit_delay_seconds{name,scope} histogram, 50ms to 1h
+//	ctxguard_goroutine_panics_total{name,scope}       counter
+//	ctxguard_goroutines_spawned_total                 counter
+//
+// Cancel funcs, tracked one in ctxguard_cancel_sample_rate (multiply the
+// counters by it for estimates of all cancel funcs):
+//
+//	ctxguard_cancels_dropped_total{site}  counter, site is "file:line"
+//	ctxguard_cancels_tracked_total        counter
+//	ctxguard_cancel_sample_rate           gauge
+//
+// The Monitor's event delivery to observers (such as tracing exporters):
+//
+//	ctxguard_events_dropped_total    counter
+//	ctxguard_observer_panics_total   counter
+//
+// # Label values
+//
+// Names, scopes and sites come from the program's code and route patterns,
+// and they are bounded twice. The Monitor keeps cumulative counts for at
+// most Config.MaxSites sites and names and sums the rest into an entry
+// named [ctxguard.OverflowSite].Function, "(other sites)": the site label
+// takes at most MaxSites+1 values. A Snapshot also lists every name, scope
+// and spawn site with live goroutines, bounded only by the code, so the
+// collector bounds the goroutine series itself. Entries of one name and
+// scope are summed over spawn sites into one series; the first
+// [WithMaxSeries] (name, scope) pairs seen keep their own series for the
+// collector's lifetime, and later ones are summed into name
+// "(other sites)", scope "". A goroutine metric therefore has at most
+// WithMaxSeries+1 series (default ctxguard.DefaultMaxSites+1), no count is
+// lost in folding, and a series, once exported, stays (at zero when its
+// goroutines are gone), so counters never go down.
+//
+// # Cost
+//
+// Nothing is done for Prometheus while the program runs: the Monitor keeps
+// its counts whether or not anything exports them. Each scrape takes one
+// Monitor.Snapshot, a pass over the live tracked goroutines under their
+// shard locks, and builds constant metrics from it: for 1,000 live
+// goroutines under 10 names, 0.15 to 0.3 ms and about 1,000 allocations,
+// half or more of the time in the Snapshot (BenchmarkCollect, 2 CPUs).
+// Scrapes may run concurrently.
+package ctxprom
