@@ -36,7 +36,8 @@ func (k EventKind) String() string {
 // [Monitor.Observe]). Fields that do not apply to its Kind are zero.
 type Event struct {
 	Kind EventKind
-	// ID is shared by the LagStart and LateExit events of one goroutine.
+	// ID is shared by the LagStart and LateExit events of one goroutine;
+	// its LateExit is delivered after its LagStart.
 	ID uint64
 	// Name is the goroutine's name (spawn.WithName, else its function's).
 	Name string
@@ -82,6 +83,7 @@ type observers struct {
 	fns     map[int]func(Event)
 	nextID  int
 	pending []Event
+	held    []Event // LateExit events, queued by the loop
 	dropped uint64
 	panics  uint64
 }
@@ -94,6 +96,12 @@ type observers struct {
 // recovered and counted in Snapshot.ObserverPanics. The returned stop
 // function removes f; it is idempotent. When nobody observes, no event is
 // built.
+//
+// A goroutine's LateExit is delivered after its LagStart. Still, an
+// observer that keeps state per Event.ID must bound it: it may see a
+// LateExit without a LagStart (it started observing in between), or a
+// LagStart without a LateExit (the goroutine never returns, or the event
+// was dropped from a full queue, counted in Snapshot.EventsDropped).
 func (m *Monitor) Observe(f func(Event)) (stop func()) {
 	if f == nil {
 		panic("ctxguard: Observe called with a nil func")
@@ -134,8 +142,37 @@ func (m *Monitor) queue(events ...Event) {
 	}
 }
 
-// deliver hands the queued events to the observers.
+// hold adds a LateExit event for the loop to queue (see releaseHeld).
+func (m *Monitor) hold(e Event) {
+	o := &m.observers
+	o.mu.Lock()
+	if len(o.pending)+len(o.held) >= maxPendingEvents {
+		o.dropped++
+	} else {
+		o.held = append(o.held, e)
+	}
+	o.mu.Unlock()
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// releaseHeld queues the held LateExit events. It runs on the loop, which
+// also queues every LagStart in the scan that marks a goroutine lagging, so
+// a goroutine's LagStart is always queued before its LateExit.
+func (m *Monitor) releaseHeld() {
+	o := &m.observers
+	o.mu.Lock()
+	o.pending = append(o.pending, o.held...)
+	o.held = o.held[:0]
+	o.mu.Unlock()
+}
+
+// deliver hands the queued events, and then the held ones, to the
+// observers.
 func (m *Monitor) deliver() {
+	m.releaseHeld()
 	o := &m.observers
 	o.mu.Lock()
 	events := o.pending

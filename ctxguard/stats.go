@@ -81,7 +81,10 @@ func (m *Monitor) recordLateExit(g *goroutine, lagID uint64, delay time.Duration
 	m.mu.Unlock()
 	m.traceLateExit(g, lagID, delay)
 	if m.observed.Load() {
-		m.queue(g.event(LateExit, lagID, time.Now()))
+		// Held for the loop, which queues it after g's LagStart: the loop
+		// queues that in the scan that marked g lagging, possibly after
+		// g has already returned.
+		m.hold(g.event(LateExit, lagID, time.Now()))
 	}
 }
 

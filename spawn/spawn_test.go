@@ -425,3 +425,42 @@ func TestLiveNamesBeyondMaxSitesFoldIntoOverflow(t *testing.T) {
 		t.Errorf("entries %v (Live %d), want %v (Live 15)", names, s.Live, want)
 	}
 }
+
+// Goroutines that return while the scan that found them lagging is still
+// recording them: each LateExit is still delivered after its LagStart.
+func TestLateExitIsDeliveredAfterLagStart(t *testing.T) {
+	m, root := newMonitor(t)
+	var mu sync.Mutex
+	started := make(map[uint64]bool)
+	var misordered, exits int
+	defer m.Observe(func(e ctxguard.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e.Kind {
+		case ctxguard.LagStart:
+			started[e.ID] = true
+		case ctxguard.LateExit:
+			exits++
+			if !started[e.ID] {
+				misordered++
+			}
+		}
+	})()
+	const n = 2000
+	ctx, cancel := context.WithCancel(root)
+	release := make(chan struct{})
+	for range n {
+		spawn.Go(ctx, func(context.Context) { <-release })
+	}
+	cancel()
+	waitFor(t, "the first lagging", func() bool { return m.Snapshot().Lagged > 0 })
+	close(release) // while the scan may still be recording the rest
+	waitFor(t, "every late exit delivered", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return exits == n
+	})
+	if misordered != 0 {
+		t.Errorf("%d of %d LateExit events came before their LagStart", misordered, n)
+	}
+}
