@@ -34,7 +34,6 @@ type Exporter struct {
 	mu      sync.Mutex
 	stopped bool
 	open    map[uint64]trace.Span // spans of lagging goroutines, by Event.ID
-	early   earlyExits
 }
 
 // Export makes spans from the events of m, nil meaning [ctxguard.Default],
@@ -85,7 +84,6 @@ func (e *Exporter) Stop() {
 			span.End(trace.WithTimestamp(now))
 			delete(e.open, id)
 		}
-		e.early = earlyExits{}
 	})
 }
 
