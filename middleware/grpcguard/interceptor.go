@@ -1,0 +1,84 @@
+package grpcguard
+
+import (
+	"context"
+
+	"google.golang.org/grpc"
+
+	"github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/internal/track"
+)
+
+// UnaryServerInterceptor returns an interceptor that scopes and tracks
+// each unary RPC.
+//
+// The handler's context carries the RPC's full method name as its scope
+// ([ctxguard.WithScope]), so goroutines it starts with spawn.Go are
+// attributed to the method. The handler itself is tracked against the RPC
+// context until it returns: one still running Grace after that context is
+// done (the client cancelled or hung up, the deadline passed) is lagging,
+// named and scoped by its full method and reported at the implementation's
+// method (its declaration line). RPCs to methods the server has not
+// registered (grpc.UnknownServiceHandler) are named and scoped
+// "(unknown method)", since their names come from the client.
+//
+// Responses, errors, metadata and panics pass through unchanged; tracking
+// ends when the handler returns or panics.
+//
+// Cost per RPC: 120 to 160 ns and 3 allocations (152 B) in the handler's
+// goroutine, 5 (224 B) with [WithMonitor]; see the package documentation.
+func UnaryServerInterceptor(opts ...Option) grpc.UnaryServerInterceptor {
+	g := newGuard(opts)
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		ctx, region := g.enter(ctx, info.Server, info.FullMethod)
+		defer region.End()
+		return handler(ctx, req)
+	}
+}
+
+// StreamServerInterceptor returns an interceptor that scopes and tracks
+// each streaming RPC as [UnaryServerInterceptor] does unary ones: the
+// handler's stream returns the scoped context from Context, and the handler
+// is tracked against it until it returns. Cost per RPC: that of the unary
+// interceptor plus one allocation for the stream wrapper.
+func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
+	g := newGuard(opts)
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		ctx, region := g.enter(ss.Context(), srv, info.FullMethod)
+		defer region.End()
+		return handler(srv, &scopedStream{ServerStream: ss, ctx: ctx})
+	}
+}
+
+// guard is what both interceptors share.
+type guard struct {
+	monitor *ctxguard.Monitor
+	methods *methods
+}
+
+func newGuard(opts []Option) *guard {
+	cfg := newConfig(opts)
+	return &guard{monitor: cfg.monitor, methods: newMethods(cfg.grace)}
+}
+
+// enter scopes ctx to the RPC's method and tracks the calling goroutine,
+// the handler's, against it.
+func (g *guard) enter(ctx context.Context, srv any, fullMethod string) (context.Context, track.Region) {
+	m := g.methods.get(srv, fullMethod)
+	if g.monitor != nil {
+		ctx = ctxguard.WithMonitor(ctx, g.monitor)
+	}
+	ctx = ctxguard.WithScope(ctx, m.opts.Name)
+	return ctx, track.Enter(ctx, m.site, &m.opts)
+}
+
+// scopedStream is the handler's stream: the server's, with the scoped
+// context. grpc-go (as of 1.85) has no helper for this; embedding keeps
+// every other method of the stream.
+type scopedStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+// Context returns the RPC context, scoped to its method.
+func (s *scopedStream) Context() context.Context { return s.ctx }

@@ -1,0 +1,53 @@
+package grpcguard
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/ctxguard/ctxguard/ctxguard"
+)
+
+// An Option changes how the interceptors track RPCs.
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// config is the resolved options of one interceptor.
+type config struct {
+	monitor *ctxguard.Monitor // nil: the Monitor the RPC context carries, else Default
+	grace   time.Duration     // 0: the Monitor's Grace
+}
+
+func newConfig(opts []Option) config {
+	var c config
+	for _, opt := range opts {
+		opt.apply(&c)
+	}
+	return c
+}
+
+// WithMonitor tracks handlers, and the goroutines they spawn from their
+// context, with m instead of the Monitor the RPC context carries (or
+// [ctxguard.Default] if it carries none). It costs each RPC one more
+// context value. It panics if m is nil.
+func WithMonitor(m *ctxguard.Monitor) Option {
+	if m == nil {
+		panic("grpcguard: WithMonitor called with a nil *Monitor")
+	}
+	return optionFunc(func(c *config) { c.monitor = m })
+}
+
+// WithGrace sets how long a handler may keep running after its RPC context
+// is done before it is lagging, instead of the Monitor's Config.Grace.
+// Goroutines the handler spawns keep their own grace. It panics if d is not
+// positive.
+func WithGrace(d time.Duration) Option {
+	if d <= 0 {
+		panic(fmt.Sprintf("grpcguard: WithGrace needs a positive duration, got %v", d))
+	}
+	return optionFunc(func(c *config) { c.grace = d })
+}
