@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -106,18 +107,39 @@ func goTracked(ctx Context, fn func(Context), site uintptr, opts *track.Options)
 
 // enterTracked is track.Enter: the record is the region.
 func enterTracked(ctx Context, site uintptr, opts *track.Options) track.Region {
-	if g := register(ctx, nil, site, opts); g != nil {
-		return g
+	g := register(ctx, nil, site, opts)
+	if g == nil {
+		return untrackedRegion{}
 	}
-	return untrackedRegion{}
+	if g.tr.m.cfg.ProfileLabels {
+		g.setProfileLabels()
+	}
+	return g
 }
 
 // End ends a region started by enterTracked.
-func (g *goroutine) End() { g.exit() }
+func (g *goroutine) End() {
+	if g.tr.m.cfg.ProfileLabels {
+		pprof.SetGoroutineLabels(g.ctx) // the labels the goroutine had
+	}
+	g.exit()
+}
+
+// Abort ends a region whose goroutine is panicking or exiting through
+// runtime.Goexit; a panic is counted. Whether it crashes the program is up
+// to what the panic meets next (net/http recovers handler panics), so it
+// is recorded as a recovered one, without its value.
+func (g *goroutine) Abort() {
+	if panicking() {
+		g.tr.m.recordPanic(g, nil, false)
+	}
+	g.End()
+}
 
 type untrackedRegion struct{}
 
-func (untrackedRegion) End() {}
+func (untrackedRegion) End()   {}
+func (untrackedRegion) Abort() {}
 
 // register lists a new record for ctx with the Monitor ctx carries, or
 // returns nil if that Monitor is closed.
@@ -201,22 +223,30 @@ func (g *goroutine) recoverPanic() {
 
 // abnormalExit runs when fn panicked or called runtime.Goexit. A panic is
 // recorded without being recovered, so that it crashes the program with the
-// same value and stack as under a go statement; recover cannot be used to
-// tell the two apart, so the stack is looked at instead.
+// same value and stack as under a go statement.
 func (g *goroutine) abnormalExit() {
+	if panicking() {
+		g.tr.m.recordPanic(g, nil, true)
+	}
+}
+
+// panicking tells, from a deferred call that runs because its function did
+// not return, whether the goroutine is panicking rather than in
+// runtime.Goexit. recover cannot tell them apart without stopping the
+// panic, so the stack is looked at instead.
+func panicking() bool {
 	pcs := make([]uintptr, 64)
-	frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs)])
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(3, pcs)])
 	for {
 		f, more := frames.Next()
 		switch f.Function {
 		case "runtime.gopanic":
-			g.tr.m.recordPanic(g, nil, true)
-			return
+			return true
 		case "runtime.Goexit":
-			return
+			return false
 		}
 		if !more {
-			return
+			return false
 		}
 	}
 }

@@ -19,8 +19,23 @@ type Options struct {
 
 // A Region is the tracked part of a goroutine started by Enter.
 type Region interface {
-	// End ends the region; call it once, on the goroutine that entered it.
+	// End ends the region; call it, or Abort, once, on the goroutine that
+	// entered it.
 	End()
+	// Abort ends the region from a deferred call when the code it tracks
+	// did not return: it panicked (the panic is counted) or called
+	// runtime.Goexit.
+	Abort()
+}
+
+// Finish ends r from a deferred call: with End if the tracked code
+// returned (it set *returned), else with Abort.
+func Finish(r Region, returned *bool) {
+	if !*returned {
+		r.Abort()
+		return
+	}
+	r.End()
 }
 
 // Enter tracks the calling goroutine against ctx, as if it had been spawned

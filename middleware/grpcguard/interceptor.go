@@ -23,7 +23,8 @@ import (
 // "(unknown method)", since their names come from the client.
 //
 // Responses, errors, metadata and panics pass through unchanged; tracking
-// ends when the handler returns or panics.
+// ends when the handler returns or panics, and a panic is counted in
+// Snapshot.Panics under the method before it goes on.
 //
 // Cost per RPC: 120 to 160 ns and 3 allocations (152 B) in the handler's
 // goroutine, 5 (224 B) with [WithMonitor]; see the package documentation.
@@ -31,8 +32,11 @@ func UnaryServerInterceptor(opts ...Option) grpc.UnaryServerInterceptor {
 	g := newGuard(opts)
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		ctx, region := g.enter(ctx, info.Server, info.FullMethod)
-		defer region.End()
-		return handler(ctx, req)
+		returned := false
+		defer track.Finish(region, &returned)
+		resp, err := handler(ctx, req)
+		returned = true
+		return resp, err
 	}
 }
 
@@ -45,8 +49,11 @@ func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
 	g := newGuard(opts)
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		ctx, region := g.enter(ss.Context(), srv, info.FullMethod)
-		defer region.End()
-		return handler(srv, &scopedStream{ServerStream: ss, ctx: ctx})
+		returned := false
+		defer track.Finish(region, &returned)
+		err := handler(srv, &scopedStream{ServerStream: ss, ctx: ctx})
+		returned = true
+		return err
 	}
 }
 

@@ -355,8 +355,8 @@ func TestPanicsPassThroughAndTrackingEnds(t *testing.T) {
 	if v != boom {
 		t.Errorf("stream: recovered %v, want the handler's panic value %v", v, boom)
 	}
-	if s := m.Snapshot(); s.Spawned != 2 || s.Live != 0 {
-		t.Errorf("Spawned, Live = %d, %d; want 2, 0", s.Spawned, s.Live)
+	if s := m.Snapshot(); s.Spawned != 2 || s.Live != 0 || s.Panics != 2 {
+		t.Errorf("Spawned, Live, Panics = %d, %d, %d; want 2, 0, 2", s.Spawned, s.Live, s.Panics)
 	}
 }
 

@@ -70,8 +70,10 @@ func (g *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx = ctxguard.WithScope(ctx, route)
 	site := entryOf(served)
 	region := track.Enter(ctx, site, g.options(site, served))
-	defer region.End()
+	returned := false
+	defer track.Finish(region, &returned) // a panic is counted, then goes on to net/http
 	g.next.ServeHTTP(w, r.WithContext(ctx))
+	returned = true
 }
 
 // route names r's route and returns the handler that will serve it, as far

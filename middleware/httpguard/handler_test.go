@@ -1,6 +1,7 @@
 package httpguard_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"testing"
@@ -262,8 +264,8 @@ func TestResponsesAreUnchanged(t *testing.T) {
 		}
 	}
 	waitFor(t, "handlers end", func() bool { return m.Snapshot().Live == 0 })
-	if s := m.Snapshot(); s.Spawned != 5 || s.Lagged != 0 {
-		t.Errorf("Spawned %d, Lagged %d; want 5 tracked handlers, 0 lagged", s.Spawned, s.Lagged)
+	if s := m.Snapshot(); s.Spawned != 5 || s.Lagged != 0 || s.Panics != 1 {
+		t.Errorf("Spawned %d, Lagged %d, Panics %d; want 5 tracked handlers, 0 lagged, 1 panic (/abort)", s.Spawned, s.Lagged, s.Panics)
 	}
 }
 
@@ -293,5 +295,29 @@ func TestMisusePanics(t *testing.T) {
 			}()
 			f()
 		})
+	}
+}
+
+// With Config.ProfileLabels, a handler runs with the ctxguard labels, so
+// goroutine profiles group requests by route.
+func TestHandlersCarryProfileLabels(t *testing.T) {
+	m := ctxguard.New(ctxguard.Config{ProfileLabels: true, Logger: slog.New(slog.DiscardHandler)})
+	defer m.Close()
+	release := make(chan struct{})
+	in := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /labelled", func(w http.ResponseWriter, r *http.Request) {
+		in <- struct{}{}
+		<-release
+	})
+	h := httpguard.Handler(mux, httpguard.WithMonitor(m))
+	go h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/labelled", nil))
+	<-in
+	var buf bytes.Buffer
+	pprof.Lookup("goroutine").WriteTo(&buf, 1)
+	close(release)
+	want := `# labels: {"ctxguard.name":"github.com/ctxguard/ctxguard/middleware/httpguard_test.TestHandlersCarryProfileLabels.func1", "ctxguard.scope":"GET /labelled"}`
+	if !strings.Contains(buf.String(), want) {
+		t.Errorf("goroutine profile lacks %s:\n%s", want, buf.String())
 	}
 }
