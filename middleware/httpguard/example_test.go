@@ -1,0 +1,56 @@
+package httpguard_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/middleware/httpguard"
+	"github.com/ctxguard/ctxguard/spawn"
+)
+
+// Wrap the whole ServeMux: goroutines a request starts with spawn.Go, and
+// the handler itself, are attributed to the route that served it.
+func ExampleHandler() {
+	m := ctxguard.New(ctxguard.Config{Grace: 10 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+	defer m.Close()
+	release := make(chan struct{})
+	defer close(release)
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /reports/{id}", func(w http.ResponseWriter, r *http.Request) {
+		spawn.Go(r.Context(), func(ctx context.Context) {
+			<-release // never looks at ctx.Done()
+		}, spawn.WithName("render-report"))
+	})
+	srv := httptest.NewServer(httpguard.Handler(mux, httpguard.WithMonitor(m)))
+	defer srv.Close()
+
+	resp, err := http.Get(srv.URL + "/reports/42") // the request ends with the response
+	if err != nil {
+		panic(err)
+	}
+	resp.Body.Close()
+	for m.Snapshot().Lagging == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	for _, g := range m.Snapshot().Goroutines {
+		if g.Lagging > 0 {
+			fmt.Printf("%s in %q: %d lagging\n", g.Name, g.Scope, g.Lagging)
+		}
+	}
+	// Output: render-report in "GET /reports/{id}": 1 lagging
+}
+
+// The setup, for a server using the Default Monitor.
+func ExampleHandler_setup() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /items/{id}", getItem)
+	http.ListenAndServe("localhost:8080", httpguard.Handler(mux))
+}
+
+func getItem(w http.ResponseWriter, r *http.Request) {}
