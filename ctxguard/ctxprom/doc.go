@@ -35,12 +35,12 @@
 // # Label values
 //
 // Names, scopes and sites come from the program's code and route patterns,
-// and they are bounded twice. The Monitor keeps cumulative counts for at
-// most Config.MaxSites sites and names and sums the rest into an entry
-// named [ctxguard.OverflowSite].Function, "(other sites)": the site label
-// takes at most MaxSites+1 values. A Snapshot also lists every name, scope
-// and spawn site with live goroutines, bounded only by the code, so the
-// collector bounds the goroutine series itself. Entries of one name and
+// and they are bounded. The Monitor keeps at most Config.MaxSites entries
+// and sums the rest into one named [ctxguard.OverflowSite].Function,
+// "(other sites)": the site label takes at most MaxSites+1 values. Which
+// goroutine names get their own Snapshot entry can change from one
+// Snapshot to the next (live-only ones are ranked by how many are live),
+// so the collector keeps its own series table: entries of one name and
 // scope are summed over spawn sites into one series; the first
 // [WithMaxSeries] (name, scope) pairs seen keep their own series for the
 // collector's lifetime, and later ones are summed into name
