@@ -58,7 +58,7 @@ func NewCollector(m *ctxguard.Monitor, opts ...Option) prometheus.Collector {
 		m:      m,
 		series: seriesTable{max: cfg.maxSeries},
 		spawned: newDesc("goroutines_spawned_total",
-			"Goroutines started with spawn.Go or a spawn.Group and tracked by the Monitor.", nil),
+			"Goroutines started with spawn.Go or a spawn.Group, and request handlers tracked by the middleware, since the Monitor started.", nil),
 		live: newDesc("goroutines_live",
 			"Tracked goroutines still running, by goroutine name and scope.", seriesLabels),
 		lagging: newDesc("goroutines_lagging",

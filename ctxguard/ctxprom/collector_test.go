@@ -70,7 +70,7 @@ ctxguard_goroutines_lagging{name="panicky",scope=""} %[13]d
 ctxguard_goroutines_live{name="stuck",scope="/orders"} %[4]d
 ctxguard_goroutines_live{name="worker",scope=""} %[8]d
 ctxguard_goroutines_live{name="panicky",scope=""} %[12]d
-# HELP ctxguard_goroutines_spawned_total Goroutines started with spawn.Go or a spawn.Group and tracked by the Monitor.
+# HELP ctxguard_goroutines_spawned_total Goroutines started with spawn.Go or a spawn.Group, and request handlers tracked by the middleware, since the Monitor started.
 # TYPE ctxguard_goroutines_spawned_total counter
 ctxguard_goroutines_spawned_total %[3]d
 # HELP ctxguard_observer_panics_total Panics recovered from the Monitor's event observers.
@@ -394,7 +394,7 @@ func TestNilMonitorIsTheDefaultAtEachScrape(t *testing.T) {
 	}()
 
 	const help = `
-# HELP ctxguard_goroutines_spawned_total Goroutines started with spawn.Go or a spawn.Group and tracked by the Monitor.
+# HELP ctxguard_goroutines_spawned_total Goroutines started with spawn.Go or a spawn.Group, and request handlers tracked by the middleware, since the Monitor started.
 # TYPE ctxguard_goroutines_spawned_total counter
 `
 	if err := testutil.CollectAndCompare(c, strings.NewReader(help+"ctxguard_goroutines_spawned_total 2\n"),
