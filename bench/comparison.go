@@ -114,6 +114,9 @@ func ratio(ours, theirs float64) string {
 	if theirs <= 0 || math.IsNaN(ours) || math.IsNaN(theirs) {
 		return "—"
 	}
+	if r := ours / theirs; r < 0.1 {
+		return fmt.Sprintf("%.2gx", r) // 0.0044x, not 0.00x
+	}
 	return fmt.Sprintf("%.2fx", ours/theirs)
 }
 
