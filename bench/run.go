@@ -246,8 +246,7 @@ func (r *runner) command(name string, args ...string) ([]byte, error) {
 }
 
 // commandIn runs name in dir with env added, and returns its standard
-// output; on failure the error carries its standard error. Errors of go
-// vet are left to the caller, which also gets the output.
+// output; on failure the error carries its standard error.
 func (r *runner) commandIn(dir string, env []string, name string, args ...string) ([]byte, error) {
 	cmd := exec.Command(name, args...)
 	cmd.Dir = dir
@@ -255,9 +254,6 @@ func (r *runner) commandIn(dir string, env []string, name string, args ...string
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
-	if len(args) > 0 && args[0] == "vet" {
-		return append(out, stderr.Bytes()...), err
-	}
 	if err != nil {
 		return out, fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, stderr.Bytes())
 	}
