@@ -1,0 +1,37 @@
+// Command compare runs ctxguard's side-by-side comparisons and prints them
+// as Markdown: see package bench.
+//
+//	go run ./bench/cmd/compare          # the published run, under 10 minutes on 2 cores
+//	go run ./bench/cmd/compare -quick   # under 2 minutes
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/ctxguard/ctxguard/bench"
+)
+
+func main() {
+	fs := flag.NewFlagSet("compare", flag.ExitOnError)
+	quick := fs.Bool("quick", false, "shorter runs and fewer rounds (under 2 minutes)")
+	smoke := fs.Bool("smoke", false, "a few iterations of the in-process comparisons only, in seconds: figures mean nothing")
+	fs.Parse(os.Args[1:])
+	opts := bench.Full()
+	switch {
+	case *smoke:
+		opts = bench.Smoke()
+	case *quick:
+		opts = bench.Quick()
+	}
+	command := "go run ./bench/cmd/compare"
+	if len(os.Args) > 1 {
+		command += " " + strings.Join(os.Args[1:], " ")
+	}
+	if err := bench.Run(os.Stdout, os.Stderr, opts, command); err != nil {
+		fmt.Fprintln(os.Stderr, "compare:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,22 @@
+// Package bench compares ctxguard side by side with what it replaces or
+// competes with, in one run:
+//
+//	go run ./bench/cmd/compare          # full run, under 10 minutes on 2 cores
+//	go run ./bench/cmd/compare -quick   # under 2 minutes
+//
+// prints Markdown tables of medians, ours against theirs, with the ratio,
+// the allocations of both and, where the project set one, whether the goal
+// is met; then the detection matrix: which failure pattern of DESIGN.md
+// each detector finds, computed from runs of the programs in package
+// patterns.
+//
+// The comparisons with a testing.B body on both sides ([Groups]) are also
+// standard Go benchmarks, for benchstat users:
+//
+//	go test -run '^$' -bench . -count 10 ./bench > new.txt
+//	benchstat -col /impl new.txt
+//
+// The two sides of a comparison are run interleaved (A B A B ..., a short
+// run each) and the medians compared, so that load which comes and goes on
+// a shared machine does not favour one side.
+package bench

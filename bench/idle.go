@@ -1,0 +1,140 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ctxguard/ctxguard/bench/internal/probe"
+	"github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/spawn"
+)
+
+// Idle returns a benchmark that starts n goroutines blocked under live
+// contexts, with spawn.Go (tracked) or a go statement, and reports per
+// goroutine the heap (heap-B/goroutine) and stack (stack-B/goroutine) in
+// use after a GC, their sum (B/goroutine), and the process's CPU while
+// they sit idle for window (cpu-%, of one core: for spawn.Go, the
+// Monitor's scans). With perGoroutine each goroutine gets a context of its
+// own, else all share one; both variants create the same contexts, before
+// the heap is first measured. It is spawn's BenchmarkIdle, sized.
+func Idle(n int, tracked, perGoroutine bool, window time.Duration) func(b *testing.B) {
+	return func(b *testing.B) {
+		for b.Loop() {
+			heap, stack, cpu := idle(n, tracked, perGoroutine, window)
+			b.ReportMetric(heap, "heap-B/goroutine")
+			b.ReportMetric(stack, "stack-B/goroutine")
+			b.ReportMetric(heap+stack, "B/goroutine")
+			b.ReportMetric(cpu, "cpu-%")
+		}
+	}
+}
+
+func idle(n int, tracked, perGoroutine bool, window time.Duration) (heapPerG, stackPerG, cpuPercent float64) {
+	m := ctxguard.New(ctxguard.Config{})
+	defer m.Close()
+	root, cancel := context.WithCancel(ctxguard.WithMonitor(context.Background(), m))
+	defer cancel()
+	ctxs := make([]context.Context, n)
+	cancels := make([]context.CancelFunc, 0, n)
+	for i := range ctxs {
+		ctxs[i] = root
+		if perGoroutine {
+			var c context.CancelFunc
+			ctxs[i], c = context.WithCancel(root)
+			cancels = append(cancels, c)
+		}
+	}
+	defer func() {
+		for _, c := range cancels {
+			c()
+		}
+	}()
+	block := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(n)
+	heap0, stack0 := inUse()
+	for _, ctx := range ctxs {
+		if tracked {
+			spawn.Go(ctx, func(ctx context.Context) { <-block; wg.Done() })
+		} else {
+			go func() { <-block; wg.Done(); _ = ctx }()
+		}
+	}
+	heap1, stack1 := inUse()
+	time.Sleep(300 * time.Millisecond) // let the first scans settle
+	cpu0 := cpuTime()
+	wall := time.Now()
+	time.Sleep(window)
+	cpuPercent = 100 * float64(cpuTime()-cpu0) / float64(time.Since(wall))
+	close(block)
+	wg.Wait()
+	return float64(heap1-heap0) / float64(n), float64(stack1-stack0) / float64(n), cpuPercent
+}
+
+// inUse returns the bytes of live heap objects and of goroutine stacks in
+// use, after a GC.
+func inUse() (heap, stack uint64) {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc, ms.StackInuse
+}
+
+// cpuTime is the process's user plus system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func count(n int) string {
+	if n >= 1000 && n%1000 == 0 {
+		return fmt.Sprintf("%dk", n/1000)
+	}
+	return fmt.Sprint(n)
+}
+
+// IdleGroup compares live goroutines, tracked and not, at each of ns.
+func IdleGroup(ns []int, window time.Duration) Group {
+	g := Group{
+		Title: "Live goroutines: memory and idle CPU",
+		About: fmt.Sprintf("n goroutines blocked on a channel under live contexts, started with spawn.Go (tracked by a "+
+			"Monitor of the zero Config) or with a go statement. Memory is heap objects plus goroutine stacks in use "+
+			"after a GC, per goroutine, with everything but the goroutines (and their closures and records) "+
+			"created before the first measurement. Idle CPU is the whole process's CPU time over %v while they sit "+
+			"idle, as a share of one core; for spawn.Go that is the Monitor scanning every tracked goroutine's Done "+
+			"channel each 250 ms. \"shared\" runs all under one context, \"per-goroutine\" gives each its own, as one "+
+			"goroutine per request does.", window),
+	}
+	g.Notes = []string{"With a context per goroutine, spawn.Go's heap includes each context's Done channel " +
+		"(about 100 B): package context makes it lazily, and registering a goroutine asks for it, since the Monitor " +
+		"polls it; the go side never calls Done. Code whose goroutines select on <-ctx.Done() pays for it either way."}
+	memory := func(r probe.Result) string {
+		return fmt.Sprintf("%.0f B (heap %.0f + stack %.0f)", r.Extra["B/goroutine"], r.Extra["heap-B/goroutine"], r.Extra["stack-B/goroutine"])
+	}
+	for _, n := range ns {
+		for _, perG := range []bool{false, true} {
+			variant := map[bool]string{false: "shared", true: "per-goroutine"}[perG]
+			var cpuGoal *Goal
+			if n == 100_000 {
+				cpuGoal = AtMost(1, "% of a core")
+			}
+			g.Comparisons = append(g.Comparisons, Comparison{
+				Name: fmt.Sprintf("Idle/%s/%s", count(n), variant),
+				Op:   fmt.Sprintf("spawn.Go vs go, %s live goroutines, %s context", count(n), variant),
+				Ours: Side{"spawn.Go", Idle(n, true, perG, window)}, Theirs: Side{"go", Idle(n, false, perG, window)},
+				Once: true,
+				Metrics: []Metric{
+					{Suffix: ": memory per goroutine", Unit: "B/goroutine", Goal: OverAtMost(128, " B"), Format: memory},
+					{Suffix: ": idle CPU", Unit: "cpu-%", Goal: cpuGoal},
+				},
+			})
+		}
+	}
+	return g
+}

@@ -1,0 +1,26 @@
+//go:build goexperiment.goroutineleakprofile
+
+package bench
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/ctxguard/ctxguard/bench/internal/probe"
+)
+
+// BenchmarkDetectLeakProfile compares Snapshot with writing Go's goroutine
+// leak profile, in a test binary built with the experiment:
+//
+//	GOEXPERIMENT=goroutineleakprofile go test -run '^$' -bench DetectLeakProfile ./bench
+func BenchmarkDetectLeakProfile(b *testing.B) {
+	for _, n := range benchOptions().DetectN {
+		p, err := probe.Lagging(n)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("%s/impl=ours", count(n)), p.Snapshot)
+		b.Run(fmt.Sprintf("%s/impl=theirs", count(n)), p.LeakProfile)
+		p.Stop()
+	}
+}

@@ -1,0 +1,76 @@
+package bench
+
+import "time"
+
+// Options say how long and at what sizes the comparisons run.
+type Options struct {
+	Mode string // "full", "quick" or "smoke", printed with the results
+
+	// Rounds and Benchtime are for the per-operation comparisons: each side
+	// runs Rounds times for Benchtime (a duration, or Nx iterations).
+	Rounds    int
+	Benchtime string
+
+	// IdleN are the live goroutine counts of the idle comparisons;
+	// IdleWindow is how long CPU is measured while they sit idle.
+	IdleN      []int
+	IdleWindow time.Duration
+	IdleRounds int
+
+	// DetectN are the goroutine counts "which goroutines are lagging?" is
+	// asked at.
+	DetectN         []int
+	DetectRounds    int
+	DetectBenchtime string
+
+	// Stdlib runs package context's own benchmarks against both packages.
+	Stdlib          bool
+	StdlibRounds    int
+	StdlibBenchtime string
+
+	// LeakProfile measures Go's goroutine leak profile in a helper built
+	// with GOEXPERIMENT=goroutineleakprofile.
+	LeakProfile bool
+
+	// Matrix runs the failure patterns under every detector.
+	Matrix bool
+}
+
+// Full is the published run: under 10 minutes on 2 cores.
+func Full() Options {
+	return Options{
+		Mode:   "full",
+		Rounds: 9, Benchtime: "200ms",
+		IdleN: []int{10_000, 100_000}, IdleWindow: 2 * time.Second, IdleRounds: 5,
+		DetectN: []int{1_000, 10_000, 100_000}, DetectRounds: 5, DetectBenchtime: "200ms",
+		Stdlib: true, StdlibRounds: 5, StdlibBenchtime: "100ms",
+		LeakProfile: true,
+		Matrix:      true,
+	}
+}
+
+// Quick is Full at shorter runs and fewer rounds: under 2 minutes on 2
+// cores once the build cache is warm.
+func Quick() Options {
+	return Options{
+		Mode:   "quick",
+		Rounds: 5, Benchtime: "40ms",
+		IdleN: []int{10_000, 100_000}, IdleWindow: 500 * time.Millisecond, IdleRounds: 3,
+		DetectN: []int{1_000, 10_000, 100_000}, DetectRounds: 3, DetectBenchtime: "40ms",
+		Stdlib: true, StdlibRounds: 3, StdlibBenchtime: "10ms",
+		LeakProfile: true,
+		Matrix:      true,
+	}
+}
+
+// Smoke runs every in-process comparison a few iterations at small sizes,
+// in seconds, and nothing that builds or runs another program: for tests.
+// Its figures mean nothing.
+func Smoke() Options {
+	return Options{
+		Mode:   "smoke",
+		Rounds: 1, Benchtime: "20x",
+		IdleN: []int{1_000}, IdleWindow: 20 * time.Millisecond, IdleRounds: 1,
+		DetectN: []int{500}, DetectRounds: 1, DetectBenchtime: "2x",
+	}
+}
