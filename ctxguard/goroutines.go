@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/ctxguard/ctxguard/internal/track"
@@ -47,12 +46,16 @@ func init() {
 // by its shard's mutex; the ones above them never change after spawn.
 type goroutine struct {
 	ctx  Context
-	fn   func(Context)
+	fnPC uintptr // code pointer of the function run, which names it
 	site uintptr // return pc of the spawning call
 	opts *track.Options
 	tr   *tracking // the Monitor and scope; never nil
 
-	startNext atomic.Pointer[goroutine] // link in toStart, until a runner takes it
+	// fn is the function to run, from spawn until its goroutine takes it:
+	// after that the record does not keep what fn captured reachable, so
+	// the garbage collector (and Go's goroutine leak profile) sees the
+	// goroutine's data as it would under a go statement.
+	fn func(Context)
 
 	shard   uint32 // index in the Monitor's shards
 	index   uint32 // in shard.entries
@@ -62,7 +65,8 @@ type goroutine struct {
 
 type shard struct {
 	mu      sync.Mutex
-	entries []entry // the live records, in no particular order
+	entries []entry      // the live records, in no particular order
+	pending []*goroutine // records whose goroutine has not started yet
 	spawned uint64
 	lagging int
 	_       [64]byte // keep shards on separate cache lines
@@ -83,26 +87,19 @@ func (g *goroutine) grace() time.Duration {
 }
 
 // goTracked is spawn.Go's body. Cost: one record allocation, one ctx.Value
-// lookup for the Monitor and scope, a shard lock/unlock on start and on
-// exit, and a compare-and-swap pair to hand the record to its goroutine.
+// lookup for the Monitor and scope, and an uncontended shard lock/unlock to
+// register the record, another as its goroutine takes it and a third on
+// exit.
 func goTracked(ctx Context, fn func(Context), site uintptr, opts *track.Options) {
 	g := register(ctx, fn, site, opts)
 	if g == nil {
 		go runUntracked(ctx, fn, opts)
 		return
 	}
-	// Hand g over through a stack instead of `go g.run()`: a go statement
-	// with no arguments allocates no closure. Every push is followed by one
-	// runner, so each runner finds a record; which one it takes does not
-	// matter. A record is pushed once, so the stack has no ABA problem.
-	for {
-		top := toStart.Load()
-		g.startNext.Store(top)
-		if toStart.CompareAndSwap(top, g) {
-			break
-		}
-	}
-	go runNext()
+	// Not `go g.run()`, which would allocate a closure: the shard's
+	// starter takes a pending record of its shard. Each registration is
+	// followed by one starter, so each starter finds one.
+	go g.tr.m.starters[g.shard]()
 }
 
 // enterTracked is track.Enter: the record is the region.
@@ -153,12 +150,18 @@ func register(ctx Context, fn func(Context), site uintptr, opts *track.Options) 
 		tr = &m.unscoped
 	}
 	g := &goroutine{ctx: ctx, fn: fn, site: site, opts: opts, tr: tr}
+	if fn != nil {
+		g.fnPC = reflect.ValueOf(fn).Pointer()
+	}
 	done := ctx.Done()
 	g.shard = rand.Uint32N(uint32(len(m.shards)))
 	s := &m.shards[g.shard]
 	s.mu.Lock()
 	g.index = uint32(len(s.entries))
 	s.entries = append(s.entries, entry{done, g})
+	if fn != nil {
+		s.pending = append(s.pending, g)
+	}
 	s.spawned++
 	s.mu.Unlock()
 	if !m.loopStarted.Load() {
@@ -167,17 +170,25 @@ func register(ctx Context, fn func(Context), site uintptr, opts *track.Options) 
 	return g
 }
 
-var toStart atomic.Pointer[goroutine]
-
-func runNext() {
-	for {
-		g := toStart.Load()
-		if toStart.CompareAndSwap(g, g.startNext.Load()) {
-			g.startNext.Store(nil) // retain nothing pushed before g
-			g.run()
-			return
+// newStarters returns, for each shard, the function a new goroutine runs
+// to take a pending record of that shard and run it.
+func (m *Monitor) newStarters() []func() {
+	starters := make([]func(), len(m.shards))
+	for i := range starters {
+		s := &m.shards[i]
+		starters[i] = func() {
+			s.mu.Lock()
+			last := len(s.pending) - 1
+			g := s.pending[last]
+			s.pending[last] = nil
+			s.pending = s.pending[:last]
+			fn := g.fn
+			g.fn = nil
+			s.mu.Unlock()
+			g.run(fn)
 		}
 	}
+	return starters
 }
 
 func runUntracked(ctx Context, fn func(Context), opts *track.Options) {
@@ -191,7 +202,7 @@ func runUntracked(ctx Context, fn func(Context), opts *track.Options) {
 	fn(ctx)
 }
 
-func (g *goroutine) run() {
+func (g *goroutine) run(fn func(Context)) {
 	returned := false
 	defer func() {
 		if !returned {
@@ -205,7 +216,7 @@ func (g *goroutine) run() {
 	if g.tr.m.cfg.ProfileLabels {
 		g.setProfileLabels()
 	}
-	g.fn(g.ctx)
+	fn(g.ctx)
 	returned = true
 }
 
@@ -274,28 +285,20 @@ func (g *goroutine) exit() {
 	}
 }
 
-// name is the goroutine's name: the WithName option, else the function's
-// name as a goroutine dump shows it.
+// name is the goroutine's name: the WithName option, else the name of the
+// function it goes by, as a goroutine dump shows it.
 func (g *goroutine) name() string {
-	name, fn := g.nameSource()
-	if name == "" {
-		name = funcName(fn)
-	}
-	return name
-}
-
-// nameSource returns the goroutine's explicit name, or "" and the function
-// whose name it goes by.
-func (g *goroutine) nameSource() (string, any) {
 	if g.opts != nil {
-		if g.opts.Name != "" {
-			return g.opts.Name, nil
-		}
-		if g.opts.Func != nil {
-			return "", g.opts.Func
+		switch {
+		case g.opts.Name != "":
+			return g.opts.Name
+		case g.opts.FuncPC != 0:
+			return pcName(g.opts.FuncPC)
+		case g.opts.Func != nil:
+			return funcName(g.opts.Func)
 		}
 	}
-	return "", g.fn
+	return pcName(g.fnPC)
 }
 
 // funcNames caches function names by code pointer; the program's code
@@ -309,7 +312,11 @@ func funcName(fn any) string {
 	if v.Kind() != reflect.Func {
 		return v.Type().String()
 	}
-	pc := v.Pointer()
+	return pcName(v.Pointer())
+}
+
+// pcName is the name of the function whose code starts at pc.
+func pcName(pc uintptr) string {
 	if name, ok := funcNames.Load(pc); ok {
 		return name.(string)
 	}

@@ -29,6 +29,7 @@ type Monitor struct {
 	cancelsCollected atomic.Uint64
 
 	shards      []shard
+	starters    []func() // per shard, see newStarters
 	lagged      atomic.Uint64
 	panics      atomic.Uint64
 	loopStarted atomic.Bool
@@ -66,6 +67,7 @@ func New(cfg Config) *Monitor {
 		loopDone: make(chan struct{}),
 	}
 	m.unscoped.m = m
+	m.starters = m.newStarters()
 	m.cancelSites.max = cfg.MaxSites
 	m.goroutineStats.max = cfg.MaxSites
 	openMonitor(m)

@@ -3,6 +3,7 @@ package spawn
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sync"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
@@ -116,7 +117,7 @@ func (g *Group) start(f func() error, site uintptr) {
 				}
 			})
 		}
-	}, site, &track.Options{Func: f})
+	}, site, &track.Options{FuncPC: reflect.ValueOf(f).Pointer()})
 }
 
 // SetLimit limits the number of active goroutines in this group to at most n.

@@ -9,8 +9,9 @@ import (
 
 // Options are spawn's options, resolved.
 type Options struct {
-	Name    string        // "" means the name of Func, else of the function run
-	Func    any           // the function whose name names the goroutine
+	Name    string        // "" means the name of FuncPC, else of Func, else of the function run
+	FuncPC  uintptr       // code pointer of the function that names the goroutine
+	Func    any           // a func or handler value, long-lived, whose name or type names it
 	Grace   time.Duration // 0 means the Monitor's Grace
 	Recover bool          // recover panics instead of crashing
 	// OnPanic, with Recover, receives the recovered value.
