@@ -1,6 +1,8 @@
 package ctxguard
 
 import (
+	"context"
+	"github.com/ctxguard/ctxguard/internal/cowmap"
 	"math/rand/v2"
 	"reflect"
 	"runtime"
@@ -40,6 +42,13 @@ const scanInterval = 250 * time.Millisecond
 func init() {
 	track.Go = goTracked
 	track.Enter = enterTracked
+	track.WithScope = func(ctx Context, m any, scope string) Context {
+		mon, _ := m.(*Monitor)
+		if mon == nil {
+			mon = trackingOf(ctx).monitor()
+		}
+		return context.WithValue(ctx, trackingKey{}, mon.scoped(scope))
+	}
 }
 
 // goroutine is one tracked goroutine. The fields from index on are guarded
@@ -303,7 +312,7 @@ func (g *goroutine) name() string {
 
 // funcNames caches function names by code pointer; the program's code
 // bounds it.
-var funcNames sync.Map
+var funcNames cowmap.Map[uintptr, string]
 
 // funcName is fn's name as a goroutine dump shows it; for a value that is
 // not a func (a handler type, say), its type's name.
@@ -318,14 +327,14 @@ func funcName(fn any) string {
 // pcName is the name of the function whose code starts at pc.
 func pcName(pc uintptr) string {
 	if name, ok := funcNames.Load(pc); ok {
-		return name.(string)
+		return name
 	}
 	name := "(unknown)"
 	if f := runtime.FuncForPC(pc); f != nil {
 		// Method values show as T.m-fm; a dump shows the method.
 		name = strings.TrimSuffix(f.Name(), "-fm")
 	}
-	funcNames.Store(pc, name)
+	funcNames.LoadOrStore(pc, name, 0)
 	return name
 }
 

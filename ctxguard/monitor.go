@@ -2,6 +2,7 @@ package ctxguard
 
 import (
 	"context"
+	"github.com/ctxguard/ctxguard/internal/cowmap"
 	"log/slog"
 	"runtime"
 	"sync"
@@ -35,14 +36,13 @@ type Monitor struct {
 	loopStarted atomic.Bool
 	observed    atomic.Bool // someone observes events
 	observers   observers
-	wake        chan struct{} // events queued
-	quit        chan struct{} // closed by Close
-	loopDone    chan struct{} // closed when the loop has returned
-	lastLagID   uint64        // owned by the loop
-	unscoped    tracking      // for goroutines whose context carries no tracking
-	scopes      sync.Map      // scope -> *tracking, see scoped
-	scopeCount  atomic.Int64
-	lagTasks    lagTasks // execution trace tasks of lagging goroutines
+	wake        chan struct{}                 // events queued
+	quit        chan struct{}                 // closed by Close
+	loopDone    chan struct{}                 // closed when the loop has returned
+	lastLagID   uint64                        // owned by the loop
+	unscoped    tracking                      // for goroutines whose context carries no tracking
+	scopes      cowmap.Map[string, *tracking] // see scoped
+	lagTasks    lagTasks                      // execution trace tasks of lagging goroutines
 
 	mu             sync.Mutex
 	cancelSites    boundedTable[uintptr, siteStats]
@@ -263,15 +263,9 @@ func (m *Monitor) scoped(scope string) *tracking {
 		return &m.unscoped
 	}
 	if tr, ok := m.scopes.Load(scope); ok {
-		return tr.(*tracking)
+		return tr
 	}
-	tr := &tracking{m: m, scope: scope}
-	if m.scopeCount.Load() < int64(m.cfg.MaxSites) {
-		if old, loaded := m.scopes.LoadOrStore(scope, tr); loaded {
-			return old.(*tracking)
-		}
-		m.scopeCount.Add(1)
-	}
+	tr, _ := m.scopes.LoadOrStore(scope, &tracking{m: m, scope: scope}, m.cfg.MaxSites)
 	return tr
 }
 

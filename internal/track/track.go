@@ -45,6 +45,11 @@ func Finish(r Region, returned *bool) {
 // nil. It is set by package ctxguard when it is initialized.
 var Enter func(ctx context.Context, site uintptr, opts *Options) Region
 
+// WithScope returns a copy of ctx carrying scope and, if m (a
+// *ctxguard.Monitor) is not nil, m; one context value for both. It is set
+// by package ctxguard when it is initialized.
+var WithScope func(ctx context.Context, m any, scope string) context.Context
+
 // Go starts fn(ctx) in a new goroutine tracked by the Monitor that ctx
 // carries. site is the spawning call's return pc; opts may be nil. It is set
 // by package ctxguard when it is initialized.

