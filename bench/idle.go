@@ -21,7 +21,7 @@ import (
 // they sit idle for window (cpu-%, of one core: for spawn.Go, the
 // Monitor's scans). With perGoroutine each goroutine gets a context of its
 // own, else all share one; both variants create the same contexts, before
-// the heap is first measured. It is spawn's BenchmarkIdle, sized.
+// the heap is first measured.
 func Idle(n int, tracked, perGoroutine bool, window time.Duration) func(b *testing.B) {
 	return func(b *testing.B) {
 		for b.Loop() {

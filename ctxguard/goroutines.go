@@ -36,7 +36,7 @@ import (
 
 // scanInterval bounds how late the end of a context is noticed. Each scan
 // polls every tracked goroutine's Done channel; see BenchmarkIdle in
-// package spawn for what that costs.
+// package bench for what that costs.
 const scanInterval = 250 * time.Millisecond
 
 func init() {
