@@ -16,9 +16,8 @@ import (
 // Go/go and Go/spawn start a goroutine that does the same work (wg.Done)
 // under a live cancelable context, with a go statement plus WaitGroup and
 // with spawn.Go: goal <= 1.2x serially, <= 1.25x in RunParallel, at most one
-// allocation more. Idle measures 100,000 tracked goroutines whose contexts
-// are not done: the background CPU of the Monitor (goal <= 1% of a core) and
-// heap plus stack per goroutine beyond a plain one (goal <= 128 B).
+// allocation more. The idle CPU and memory of live tracked goroutines are
+// measured by BenchmarkIdle in package bench (go run ./bench/cmd/compare).
 
 func BenchmarkGo(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
