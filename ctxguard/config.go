@@ -18,7 +18,7 @@ const (
 
 	// DefaultCancelSampleRate tracks one cancel func in 128. Tracking one
 	// adds about 150 ns (a runtime cleanup is registered and, on cancel,
-	// removed again), 2.8x a bare context.WithCancel. At one in 64 the
+	// removed again), 2.5x a bare context.WithCancel. At one in 64 the
 	// cheapest constructor, WithCancel, measured 1.03x to 1.11x package
 	// context from run to run; one in 128 keeps every constructor within
 	// 1.1x (BenchmarkConstructors in cancel_bench_test.go), and a site that
