@@ -2,7 +2,6 @@ package ctxguard
 
 import (
 	"context"
-	"github.com/ctxguard/ctxguard/internal/cowmap"
 	"math/rand/v2"
 	"reflect"
 	"runtime"
@@ -12,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ctxguard/ctxguard/internal/cowmap"
 	"github.com/ctxguard/ctxguard/internal/track"
 )
 
@@ -51,8 +51,8 @@ func init() {
 	}
 }
 
-// goroutine is one tracked goroutine. The fields from index on are guarded
-// by its shard's mutex; the ones above them never change after spawn.
+// goroutine is one tracked goroutine. fn, index, endedAt and lagID are
+// guarded by its shard's mutex; the other fields never change after spawn.
 type goroutine struct {
 	ctx  Context
 	fnPC uintptr // code pointer of the function run, which names it

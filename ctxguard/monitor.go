@@ -2,12 +2,13 @@ package ctxguard
 
 import (
 	"context"
-	"github.com/ctxguard/ctxguard/internal/cowmap"
 	"log/slog"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ctxguard/ctxguard/internal/cowmap"
 )
 
 // A Monitor holds what ctxguard has observed: tracked cancel funcs and the
