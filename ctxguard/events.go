@@ -83,7 +83,7 @@ type observers struct {
 	fns     map[int]func(Event)
 	nextID  int
 	pending []Event
-	held    []Event // LateExit events, queued by the loop
+	closed  bool // the loop has delivered for the last time
 	dropped uint64
 	panics  uint64
 }
@@ -124,63 +124,39 @@ func (m *Monitor) Observe(f func(Event)) (stop func()) {
 	}
 }
 
-// queue adds events for delivery by the background goroutine.
+// queue adds events for delivery by the background goroutine; once it has
+// delivered for the last time, they are dropped.
 func (m *Monitor) queue(events ...Event) {
 	o := &m.observers
 	o.mu.Lock()
 	for _, e := range events {
-		if len(o.pending) >= maxPendingEvents {
+		if o.closed || len(o.pending) >= maxPendingEvents {
 			o.dropped++
 			continue
 		}
 		o.pending = append(o.pending, e)
 	}
 	o.mu.Unlock()
+	m.wakeLoop()
+}
+
+// wakeLoop has the loop deliver (and record late exits) soon.
+func (m *Monitor) wakeLoop() {
 	select {
 	case m.wake <- struct{}{}:
 	default:
 	}
 }
 
-// hold adds a LateExit event for the loop to queue (see releaseHeld).
-func (m *Monitor) hold(e Event) {
-	o := &m.observers
-	o.mu.Lock()
-	if len(o.pending)+len(o.held) >= maxPendingEvents {
-		o.dropped++
-	} else {
-		o.held = append(o.held, e)
-	}
-	o.mu.Unlock()
-	select {
-	case m.wake <- struct{}{}:
-	default:
-	}
-}
-
-// releaseHeld queues the held LateExit events. It runs on the loop, which
-// also queues every LagStart in the scan that marks a goroutine lagging, so
-// a goroutine's LagStart is always queued before its LateExit.
-func (m *Monitor) releaseHeld() {
-	o := &m.observers
-	o.mu.Lock()
-	o.pending = append(o.pending, o.held...)
-	o.held = o.held[:0]
-	o.mu.Unlock()
-}
-
-// deliver hands the queued events, and then the held ones, to the
-// observers.
-func (m *Monitor) deliver() {
-	m.releaseHeld()
+// deliver hands the queued events to the observers. With last, events
+// queued afterwards are dropped: nobody would deliver them.
+func (m *Monitor) deliver(last bool) {
 	o := &m.observers
 	o.mu.Lock()
 	events := o.pending
 	o.pending = nil
-	fns := make([]func(Event), 0, len(o.fns))
-	for _, f := range o.fns {
-		fns = append(fns, f)
-	}
+	o.closed = o.closed || last
+	fns := o.funcsLocked()
 	o.mu.Unlock()
 	for _, e := range events {
 		m.notify(fns, e)
@@ -206,10 +182,16 @@ func (m *Monitor) notify(fns []func(Event), e Event) {
 func (m *Monitor) notifyNow(e Event) {
 	o := &m.observers
 	o.mu.Lock()
+	fns := o.funcsLocked()
+	o.mu.Unlock()
+	m.notify(fns, e)
+}
+
+// funcsLocked returns the observers; the caller holds o.mu.
+func (o *observers) funcsLocked() []func(Event) {
 	fns := make([]func(Event), 0, len(o.fns))
 	for _, f := range o.fns {
 		fns = append(fns, f)
 	}
-	o.mu.Unlock()
-	m.notify(fns, e)
+	return fns
 }

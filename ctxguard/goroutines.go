@@ -272,7 +272,7 @@ func panicking() bool {
 }
 
 // exit removes g from its shard (the last entry takes its place) and, if
-// it was lagging, records how late it returned.
+// it was lagging, hands over how late it returned.
 func (g *goroutine) exit() {
 	m := g.tr.m
 	s := &m.shards[g.shard]
@@ -290,7 +290,8 @@ func (g *goroutine) exit() {
 	}
 	s.mu.Unlock()
 	if lagID != 0 {
-		m.recordLateExit(g, lagID, time.Duration(time.Now().UnixNano()-endedAt))
+		now := time.Now()
+		m.lateExit(lateExit{g, lagID, now, time.Duration(now.UnixNano() - endedAt)})
 	}
 }
 

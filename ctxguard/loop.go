@@ -33,17 +33,20 @@ func (m *Monitor) loop() {
 	for {
 		select {
 		case <-m.quit:
-			m.deliver()
+			m.recordLateExits(true)
+			m.deliver(true)
 			m.report()
 			return
 		case <-m.wake:
-			m.deliver()
+			m.recordLateExits(false)
+			m.deliver(false)
 			continue
 		case <-timer.C:
 		}
 		now := time.Now()
 		next := m.scan(now.UnixNano())
-		m.deliver()
+		m.recordLateExits(false)
+		m.deliver(false)
 		if !now.Before(nextReport) {
 			m.report()
 			nextReport = now.Add(m.cfg.ReportInterval)

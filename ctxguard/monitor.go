@@ -44,6 +44,7 @@ type Monitor struct {
 	unscoped    tracking                      // for goroutines whose context carries no tracking
 	scopes      cowmap.Map[string, *tracking] // see scoped
 	lagTasks    lagTasks                      // execution trace tasks of lagging goroutines
+	lateExits   lateExits                     // returns of lagging goroutines, for the loop
 
 	mu             sync.Mutex
 	cancelSites    boundedTable[uintptr, siteStats]

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"runtime/trace"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -68,23 +69,66 @@ func (m *Monitor) recordLagging(gs []*goroutine, now int64) {
 	m.queue(events...)
 }
 
-// recordLateExit is called by a lagging goroutine as it returns.
-func (m *Monitor) recordLateExit(g *goroutine, lagID uint64, delay time.Duration) {
+// A lateExit is the return of a lagging goroutine.
+type lateExit struct {
+	g     *goroutine
+	lagID uint64
+	at    time.Time
+	delay time.Duration // after its context ended
+}
+
+// lateExits holds the returns of lagging goroutines for the loop to record.
+// The loop records them after the LagStart of the scan that marked them
+// lagging, which a goroutine can return before: so statistics, trace tasks
+// and events always see a lag start before its late exit.
+type lateExits struct {
+	mu      sync.Mutex
+	pending []lateExit
+	stopped bool // the loop has returned: the caller records
+}
+
+// lateExit hands x to the loop, or records it at once once the loop has
+// stopped (the Monitor is closed).
+func (m *Monitor) lateExit(x lateExit) {
+	l := &m.lateExits
+	l.mu.Lock()
+	if !l.stopped {
+		l.pending = append(l.pending, x)
+		l.mu.Unlock()
+		m.wakeLoop()
+		return
+	}
+	l.mu.Unlock()
+	m.recordLateExit(x)
+}
+
+// recordLateExits records the pending late exits; it runs on the loop.
+// With stop, it also makes later late exits record themselves.
+func (m *Monitor) recordLateExits(stop bool) {
+	l := &m.lateExits
+	l.mu.Lock()
+	pending := l.pending
+	l.pending = nil
+	l.stopped = l.stopped || stop
+	l.mu.Unlock()
+	for _, x := range pending {
+		m.recordLateExit(x)
+	}
+}
+
+func (m *Monitor) recordLateExit(x lateExit) {
 	m.mu.Lock()
-	s := m.statsLocked(g)
+	s := m.statsLocked(x.g)
 	s.lateExits++
 	s.newLateExits++
-	s.delaySum += delay
-	s.delayMax = max(s.delayMax, delay)
-	s.delays[exitDelayBucket(delay)]++
-	s.newDelayMax = max(s.newDelayMax, delay)
+	s.delaySum += x.delay
+	s.delayMax = max(s.delayMax, x.delay)
+	s.delays[exitDelayBucket(x.delay)]++
+	s.newDelayMax = max(s.newDelayMax, x.delay)
 	m.mu.Unlock()
-	m.traceLateExit(g, lagID, delay)
+	m.traceLateExit(x.g, x.lagID, x.delay)
 	if m.observed.Load() {
-		// Held for the loop, which queues it after g's LagStart: the loop
-		// queues that in the scan that marked g lagging, possibly after
-		// g has already returned.
-		m.hold(g.event(LateExit, lagID, time.Now()))
+		m.queue(x.g.event(LateExit, x.lagID, x.at))
 	}
 }
 

@@ -15,15 +15,16 @@ import (
 // While an execution trace is being recorded (runtime/trace.IsEnabled), a
 // goroutine that starts lagging gets a trace task named "ctxguard.lagging"
 // with a log message saying who it is; the task ends, with a second
-// message, when the goroutine returns, on that goroutine. When no trace is
-// being recorded this costs one atomic load per lag start and late exit.
+// message, when the goroutine has returned. Both are done by the Monitor's
+// loop, off the hot path. When no trace is being recorded a lag start
+// costs one atomic load, and a late exit a lock and a map lookup.
 
 // traceCategory is the category of ctxguard's trace log messages.
 const traceCategory = "ctxguard"
 
 // lagTasks holds the trace tasks of lagging goroutines, by lag ID, from lag
-// start to late exit; it only has entries while a trace is recorded, at
-// most one per lagging goroutine.
+// start to late exit: at most one per goroutine that was lagging while a
+// trace was recorded and has not returned yet.
 type lagTasks struct {
 	mu    sync.Mutex
 	tasks map[uint64]lagTask
@@ -51,7 +52,7 @@ func (m *Monitor) traceLagging(gs []*goroutine, now int64) {
 	}
 }
 
-// traceLateExit logs g's late exit and ends its task, on g's goroutine.
+// traceLateExit logs g's late exit and ends its task.
 func (m *Monitor) traceLateExit(g *goroutine, lagID uint64, delay time.Duration) {
 	t := &m.lagTasks
 	t.mu.Lock()

@@ -1,0 +1,71 @@
+package ctxguard
+
+import (
+	"context"
+	"io"
+	"runtime"
+	"runtime/trace"
+	"testing"
+	"time"
+
+	"github.com/ctxguard/ctxguard/internal/track"
+)
+
+// Goroutines that return while the scan that found them lagging is still
+// recording them: every late exit is recorded after its lag start, so the
+// statistics agree and no execution-trace task is left open.
+func TestLateExitsRecordedAfterTheirLagStart(t *testing.T) {
+	if trace.IsEnabled() {
+		t.Skip("an execution trace is already being recorded")
+	}
+	if err := trace.Start(io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	defer trace.Stop()
+	m := New(Config{Grace: time.Millisecond, Logger: discardLogger, ReportInterval: time.Hour})
+	defer m.Close()
+	ctx, cancel := context.WithCancel(WithMonitor(context.Background(), m))
+	release := make(chan struct{})
+	const n = 5000
+	for range n {
+		track.Go(ctx, func(context.Context) { <-release }, 1, nil)
+	}
+	cancel()
+	for deadline := time.Now().Add(30 * time.Second); m.lagged.Load() == 0; { // counted as the loop starts recording them
+		if time.Now().After(deadline) {
+			t.Fatal("nothing lagged")
+		}
+		runtime.Gosched()
+	}
+	close(release) // while the loop is still recording them
+	waitUntil(t, "every goroutine returns", func() bool { return m.Snapshot().Live == 0 })
+	waitUntil(t, "every late exit is recorded", func() bool {
+		var lateExits uint64
+		for _, g := range m.Snapshot().Goroutines {
+			lateExits += g.LateExits
+		}
+		return lateExits == m.lagged.Load()
+	})
+	m.lagTasks.mu.Lock()
+	open := len(m.lagTasks.tasks)
+	m.lagTasks.mu.Unlock()
+	if open != 0 {
+		t.Errorf("%d trace tasks left open", open)
+	}
+}
+
+// Events recorded once the Monitor is closed are not kept: nobody would
+// deliver them.
+func TestEventsAfterCloseAreDropped(t *testing.T) {
+	m := New(Config{Logger: discardLogger})
+	defer m.Observe(func(Event) {})()
+	m.recordDroppedCancel(context.Background(), 1) // starts the loop
+	m.Close()
+	m.recordDroppedCancel(context.Background(), 1)
+	m.observers.mu.Lock()
+	pending := len(m.observers.pending)
+	m.observers.mu.Unlock()
+	if pending != 0 {
+		t.Errorf("%d events kept after Close", pending)
+	}
+}
