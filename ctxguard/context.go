@@ -90,9 +90,14 @@ func WithCancel(parent Context) (ctx Context, cancel CancelFunc) {
 //
 //go:noinline
 func WithCancelCause(parent Context) (ctx Context, cancel CancelCauseFunc) {
+	return withCancelCauseAt(parent, callsite.CallerPC())
+}
+
+// withCancelCauseAt is WithCancelCause reporting drops at site.
+func withCancelCauseAt(parent Context, site uintptr) (ctx Context, cancel CancelCauseFunc) {
 	ctx, cancel = context.WithCancelCause(parent)
 	if sampled() {
-		cancel = trackCancelCause(parent, ctx, cancel, callsite.CallerPC())
+		cancel = trackCancelCause(parent, ctx, cancel, site)
 	}
 	return ctx, cancel
 }

@@ -25,6 +25,7 @@ const (
 
 var eventKindNames = [...]string{LagStart: "LagStart", LateExit: "LateExit", DroppedCancel: "DroppedCancel", Panic: "Panic"}
 
+// String returns the kind's name, such as "LagStart".
 func (k EventKind) String() string {
 	if int(k) < len(eventKindNames) && eventKindNames[k] != "" {
 		return eventKindNames[k]
@@ -88,17 +89,19 @@ type observers struct {
 	panics  uint64
 }
 
-// Observe calls f with every event the Monitor records from now on, in the
-// order recorded, from the Monitor's background goroutine (Panic events of
-// goroutines without recovery are delivered on the panicking goroutine,
-// since the program is about to crash). f must not block for long: events
-// recorded while it runs are queued, up to a bound. A panic in f is
-// recovered and counted in Snapshot.ObserverPanics. The returned stop
-// function removes f; it is idempotent. When nobody observes, no event is
-// built.
+// Observe calls f with every event the Monitor records from now on, from
+// the Monitor's background goroutine, in the order the Monitor queues them;
+// a goroutine's LateExit always comes after its LagStart. The exception is
+// the Panic event of a goroutine without recovery: it is delivered at once
+// on the panicking goroutine, since the program is about to crash, and so
+// f may then run on two goroutines at the same time. f must not block for
+// long (events recorded meanwhile are queued, up to a bound) and must not
+// call [Monitor.Close]. A panic in f is recovered and counted in
+// Snapshot.ObserverPanics. The returned stop function removes f; it is
+// idempotent, and a delivery already under way may still call f once.
+// When nobody observes, no event is built.
 //
-// A goroutine's LateExit is delivered after its LagStart. Still, an
-// observer that keeps state per Event.ID must bound it: it may see a
+// An observer that keeps state per Event.ID must bound it: it may see a
 // LateExit without a LagStart (it started observing in between), or a
 // LagStart without a LateExit (the goroutine never returns, or the event
 // was dropped from a full queue, counted in Snapshot.EventsDropped).

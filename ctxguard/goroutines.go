@@ -42,6 +42,7 @@ const scanInterval = 250 * time.Millisecond
 func init() {
 	track.Go = goTracked
 	track.Enter = enterTracked
+	track.WithCancelCause = withCancelCauseAt
 	track.WithScope = func(ctx Context, m any, scope string) Context {
 		mon, _ := m.(*Monitor)
 		if mon == nil {

@@ -14,8 +14,9 @@ import (
 // A Monitor holds what ctxguard has observed: tracked cancel funcs and the
 // drops among them, tracked goroutines and the lagging ones. Events reach it
 // from the runtime's cleanup goroutines and from tracked goroutines; it logs
-// aggregated reports from one background goroutine of its own, started with
-// the first event to report and stopped by [Monitor.Close].
+// aggregated reports from one background goroutine of its own, started by
+// the first tracked goroutine or dropped cancel func and stopped by
+// [Monitor.Close].
 //
 // Constructors and spawned goroutines use the Monitor their context carries
 // ([WithMonitor]) and otherwise [Default]. A Monitor is safe for concurrent
@@ -81,7 +82,9 @@ func New(cfg Config) *Monitor {
 // goroutine, tracks nothing new (constructors and spawned goroutines that
 // would use it behave exactly like package context and the go statement),
 // and [Monitor.Snapshot] keeps answering with what was recorded. Close is
-// idempotent and safe to call concurrently.
+// idempotent and safe to call concurrently, but not from an observer (see
+// [Monitor.Observe]) or from the Config.Logger's handler: Close waits for
+// the background goroutine that calls them, so it would wait for itself.
 func (m *Monitor) Close() error {
 	m.mu.Lock()
 	if m.closing {
@@ -183,6 +186,12 @@ var (
 
 // Default returns the Monitor used by contexts that carry none: the one set
 // by [SetDefault], or else one created with the zero Config on first use.
+// Once it tracks something, its background goroutine runs until it is
+// closed, so goroutine-leak checks in tests (such as goleak) see
+// "github.com/ctxguard/ctxguard/ctxguard.(*Monitor).loop"; ignore it, or
+// give the test a Monitor of its own with [WithMonitor] and close it.
+// Closing the Default Monitor turns tracking off for contexts that carry
+// none, until SetDefault installs another.
 func Default() *Monitor {
 	if m := defaultMonitor.Load(); m != nil {
 		return m
@@ -267,7 +276,10 @@ func (m *Monitor) scoped(scope string) *tracking {
 	if tr, ok := m.scopes.Load(scope); ok {
 		return tr
 	}
-	tr, _ := m.scopes.LoadOrStore(scope, &tracking{m: m, scope: scope}, m.cfg.MaxSites)
+	tr := &tracking{m: m, scope: scope}
+	if m.scopes.Len() < m.cfg.MaxSites { // else do not take the writers' lock
+		tr, _ = m.scopes.LoadOrStore(scope, tr, m.cfg.MaxSites)
+	}
 	return tr
 }
 

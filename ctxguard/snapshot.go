@@ -8,9 +8,10 @@ import (
 )
 
 // A Snapshot is what a Monitor has observed, as of one moment. The totals
-// (Lagged, DroppedCancels, Panics) are counted just before the breakdowns,
-// so while events are arriving a Snapshot's totals may run ahead of the
-// sums of its breakdowns; once quiet, they agree.
+// (Lagged, DroppedCancels, Panics) are counted apart from the breakdowns
+// and read at slightly different times, so while events are arriving a
+// Snapshot's totals and the sums of its breakdowns may differ a little;
+// once quiet, they agree.
 type Snapshot struct {
 	// Spawned counts the goroutines tracked so far, request handlers
 	// tracked by the middleware included.

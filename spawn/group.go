@@ -6,7 +6,6 @@ import (
 	"reflect"
 	"sync"
 
-	"github.com/ctxguard/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/internal/callsite"
 	"github.com/ctxguard/ctxguard/internal/track"
 )
@@ -39,8 +38,14 @@ type token struct{}
 // returns a non-nil error or the first time Wait returns, whichever occurs
 // first. Goroutines of the Group still running Grace after it is canceled
 // are lagging.
+//
+// The cancel func behind the Context is tracked like ctxguard.WithCancelCause's:
+// a Group dropped without Wait while its Context is live is reported at the
+// line that called WithContext.
+//
+//go:noinline
 func WithContext(ctx context.Context) (*Group, context.Context) {
-	ctx, cancel := ctxguard.WithCancelCause(ctx)
+	ctx, cancel := track.WithCancelCause(ctx, callsite.CallerPC())
 	return &Group{ctx: ctx, cancel: cancel}, ctx
 }
 

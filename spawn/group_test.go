@@ -3,8 +3,13 @@ package spawn_test
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"runtime"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/ctxguard/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/spawn"
 )
 
@@ -38,5 +43,21 @@ func TestGroupGoroutinesAreTracked(t *testing.T) {
 	}
 	if s.Lagged != 1 {
 		t.Errorf("Lagged = %d, want 1", s.Lagged)
+	}
+}
+
+// A Group dropped without Wait while its context is live drops its cancel
+// func: reported at the line that called WithContext.
+func TestDroppedGroupIsReportedAtItsCaller(t *testing.T) {
+	m := ctxguard.New(ctxguard.Config{CancelSampleRate: 1, Logger: slog.New(slog.DiscardHandler), ReportInterval: time.Hour})
+	defer m.Close()
+	root := ctxguard.WithMonitor(context.Background(), m)
+	_, _, line, _ := runtime.Caller(0)
+	spawn.WithContext(root) // on the next line: dropped
+	line++
+	waitFor(t, "the drop is collected", func() bool { runtime.GC(); return m.Snapshot().DroppedCancels == 1 })
+	site := m.Snapshot().DroppedCancelSites[0].Site
+	if !strings.HasSuffix(site.File, "spawn/group_test.go") || site.Line != line {
+		t.Errorf("dropped at %s, want group_test.go:%d", site, line)
 	}
 }

@@ -19,8 +19,7 @@ const instrumentationName = "github.com/ctxguard/ctxguard/ctxguard/ctxotel"
 // until [Exporter.Stop]. It is safe for concurrent use.
 //
 // Its memory is one open span per lagging goroutine, at most
-// [WithMaxOpenSpans] of them, plus the return times of up to 1,024 recent
-// lagging goroutines that had no open span when they returned.
+// [WithMaxOpenSpans] of them.
 type Exporter struct {
 	tracer    trace.Tracer
 	maxOpen   int

@@ -50,6 +50,11 @@ var Enter func(ctx context.Context, site uintptr, opts *Options) Region
 // by package ctxguard when it is initialized.
 var WithScope func(ctx context.Context, m any, scope string) context.Context
 
+// WithCancelCause is ctxguard.WithCancelCause with the site a dropped
+// cancel func is reported at given by the caller, for wrappers such as
+// spawn.WithContext. It is set by package ctxguard when it is initialized.
+var WithCancelCause func(parent context.Context, site uintptr) (context.Context, context.CancelCauseFunc)
+
 // Go starts fn(ctx) in a new goroutine tracked by the Monitor that ctx
 // carries. site is the spawning call's return pc; opts may be nil. It is set
 // by package ctxguard when it is initialized.
