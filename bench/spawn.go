@@ -87,8 +87,7 @@ func ConcWaitGroupGo(b *testing.B) {
 	wg.Wait()
 }
 
-// The same, from every thread at once with b.RunParallel.
-
+// SpawnGoParallel is SpawnGo from every thread at once (b.RunParallel).
 func SpawnGoParallel(b *testing.B) {
 	ctx, cancel := liveContext()
 	defer cancel()
@@ -103,6 +102,7 @@ func SpawnGoParallel(b *testing.B) {
 	wg.Wait()
 }
 
+// GoWaitGroupParallel is GoWaitGroup from every thread at once.
 func GoWaitGroupParallel(b *testing.B) {
 	ctx, cancel := liveContext()
 	defer cancel()
@@ -117,6 +117,7 @@ func GoWaitGroupParallel(b *testing.B) {
 	wg.Wait()
 }
 
+// ErrgroupGoParallel is ErrgroupGo from every thread at once.
 func ErrgroupGoParallel(b *testing.B) {
 	ctx, cancel := liveContext()
 	defer cancel()
@@ -130,6 +131,7 @@ func ErrgroupGoParallel(b *testing.B) {
 	g.Wait()
 }
 
+// SpawnGroupGoParallel is SpawnGroupGo from every thread at once.
 func SpawnGroupGoParallel(b *testing.B) {
 	ctx, cancel := liveContext()
 	defer cancel()
@@ -143,6 +145,7 @@ func SpawnGroupGoParallel(b *testing.B) {
 	g.Wait()
 }
 
+// ConcWaitGroupGoParallel is ConcWaitGroupGo from every thread at once.
 func ConcWaitGroupGoParallel(b *testing.B) {
 	ctx, cancel := liveContext()
 	defer cancel()
