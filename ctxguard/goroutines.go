@@ -379,9 +379,12 @@ func (m *Monitor) scan(now int64) (next int64) {
 			s.lagging++
 			lagged = append(lagged, g)
 		}
-		// Give back memory once most of a burst has exited.
+		// Give back memory once most of a burst has exited (or started).
 		if c := cap(s.entries); c > 1024 && len(s.entries) < c/4 {
 			s.entries = slices.Clone(s.entries)
+		}
+		if c := cap(s.pending); c > 1024 && len(s.pending) < c/4 {
+			s.pending = slices.Clone(s.pending)
 		}
 		s.mu.Unlock()
 	}
