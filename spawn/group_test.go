@@ -35,7 +35,7 @@ func TestGroupGoroutinesAreTracked(t *testing.T) {
 	if err := g.Wait(); err != failure {
 		t.Fatalf("Wait = %v, want %v", err, failure)
 	}
-	waitFor(t, "exit", func() bool { return m.Snapshot().Live == 0 })
+	waitFor(t, "the late exit", func() bool { s := m.Snapshot(); return s.Live == 0 && lateExits(s) == 1 })
 	s := m.Snapshot()
 	name := "github.com/ctxguard/ctxguard/spawn_test.ignoresGroupContext.func1"
 	if e := stats(s, name); e.Lagged != 1 || e.LateExits != 1 {

@@ -41,6 +41,16 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// lateExits sums the late exits of a Snapshot's entries: the Monitor's
+// loop records them a moment after the goroutines return.
+func lateExits(s ctxguard.Snapshot) uint64 {
+	var n uint64
+	for _, g := range s.Goroutines {
+		n += g.LateExits
+	}
+	return n
+}
+
 // stats returns the Snapshot entry named name, or a zero entry.
 func stats(s ctxguard.Snapshot, name string) ctxguard.GoroutineStats {
 	for _, g := range s.Goroutines {
@@ -176,7 +186,10 @@ func TestFailurePatternsAreLaggingWithTheirNames(t *testing.T) {
 
 	close(release)
 	close(p8ch)
-	waitFor(t, "the lagging goroutines return", func() bool { return m.Snapshot().Live == perPattern })
+	waitFor(t, "the lagging goroutines return", func() bool {
+		s := m.Snapshot()
+		return s.Live == perPattern && lateExits(s) == uint64(want)
+	})
 	s = m.Snapshot()
 	if s.Lagging != 0 || s.Lagged != uint64(want) {
 		t.Errorf("after release: Lagging = %d, Lagged = %d; want 0, %d", s.Lagging, s.Lagged, want)
@@ -199,7 +212,7 @@ func TestDeadlineStartsTheGraceClock(t *testing.T) {
 	spawn.Go(ctx, func(context.Context) { <-release }, spawn.WithName("ignores-deadline"))
 	waitFor(t, "lagging after the deadline", func() bool { return m.Snapshot().Lagging == 1 })
 	close(release)
-	waitFor(t, "exit", func() bool { return m.Snapshot().Live == 0 })
+	waitFor(t, "the late exit", func() bool { s := m.Snapshot(); return s.Live == 0 && lateExits(s) == 1 })
 	s := m.Snapshot()
 	g := stats(s, "ignores-deadline")
 	if g.Lagged != 1 || g.LateExits != 1 || s.Spawned != 1 {

@@ -54,7 +54,10 @@ func TestUnaryHandlerIgnoringCancellationLagsUnderItsMethod(t *testing.T) {
 	wantSite(t, e.Site, checkFunc, "health_test.go", checkDecl)
 
 	close(h.release)
-	waitFor(t, "the released handlers return", func() bool { return m.Snapshot().Live == 0 })
+	waitFor(t, "the released handlers return", func() bool {
+		s := m.Snapshot()
+		return s.Live == 0 && entry(s, checkMethod, checkMethod).LateExits == n
+	})
 	s = m.Snapshot()
 	e = entry(s, checkMethod, checkMethod)
 	if s.Lagging != 0 || s.Lagged != n || e.Lagged != n || e.LateExits != n {
@@ -86,7 +89,10 @@ func TestStreamHandlerIgnoringCancellationLagsUnderItsMethod(t *testing.T) {
 	wantSite(t, e.Site, watchFunc, "health_test.go", watchDecl)
 
 	close(h.release)
-	waitFor(t, "the released handlers return", func() bool { return m.Snapshot().Live == 0 })
+	waitFor(t, "the released handlers return", func() bool {
+		s := m.Snapshot()
+		return s.Live == 0 && entry(s, watchMethod, watchMethod).LateExits == n
+	})
 	s = m.Snapshot()
 	e = entry(s, watchMethod, watchMethod)
 	if s.Lagging != 0 || s.Lagged != n || e.LateExits != n {
