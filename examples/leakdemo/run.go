@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -72,7 +73,8 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err := waitFor(ctx, o.grace+20*time.Second, func() bool {
 		runtime.GC() // dropped cancel funcs are noticed when they are collected
 		s := m.Snapshot()
-		return s.Lagging >= o.requests && s.DroppedCancels >= uint64(o.requests)
+		_, seen := lagStarts()["GET /slow"] // its event, delivered just after the count
+		return s.Lagging >= o.requests && s.DroppedCancels >= uint64(o.requests) && seen
 	}); err != nil {
 		return fmt.Errorf("waiting for ctxguard's findings: %w", err)
 	}
@@ -173,7 +175,7 @@ func observeLagStarts(m *ctxguard.Monitor) func() map[string]lagStart {
 	return func() map[string]lagStart {
 		mu.Lock()
 		defer mu.Unlock()
-		return first
+		return maps.Clone(first)
 	}
 }
 
