@@ -1,7 +1,6 @@
 package ctxguard
 
 import (
-	"context"
 	"math/rand/v2"
 	"reflect"
 	"runtime"
@@ -45,10 +44,7 @@ func init() {
 	track.WithCancelCause = withCancelCauseAt
 	track.WithScope = func(ctx Context, m any, scope string) Context {
 		mon, _ := m.(*Monitor)
-		if mon == nil {
-			mon = trackingOf(ctx).monitor()
-		}
-		return context.WithValue(ctx, trackingKey{}, mon.scoped(scope))
+		return withScope(ctx, mon, scope)
 	}
 }
 
@@ -285,14 +281,13 @@ func (g *goroutine) exit() {
 	}
 	s.entries[last] = entry{}
 	s.entries = s.entries[:last]
-	lagID, endedAt := g.lagID, g.endedAt
+	lagID := g.lagID
 	if lagID != 0 {
 		s.lagging--
 	}
 	s.mu.Unlock()
 	if lagID != 0 {
-		now := time.Now()
-		m.lateExit(lateExit{g, lagID, now, time.Duration(now.UnixNano() - endedAt)})
+		m.lateExit(lateExit{g, lagID, time.Now()})
 	}
 }
 

@@ -263,7 +263,16 @@ func WithMonitor(parent Context, m *Monitor) Context {
 // pattern, never a raw URL. The Monitor parent carries is kept; if it
 // carries none, the result carries Default() as of this call.
 func WithScope(parent Context, scope string) Context {
-	return context.WithValue(parent, trackingKey{}, trackingOf(parent).monitor().scoped(scope))
+	return withScope(parent, nil, scope)
+}
+
+// withScope is WithScope, with m (if not nil) instead of parent's Monitor:
+// one context value for both.
+func withScope(parent Context, m *Monitor, scope string) Context {
+	if m == nil {
+		m = trackingOf(parent).monitor()
+	}
+	return context.WithValue(parent, trackingKey{}, m.scoped(scope))
 }
 
 // scoped returns the tracking for m and scope, shared by every context

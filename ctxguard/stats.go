@@ -74,7 +74,6 @@ type lateExit struct {
 	g     *goroutine
 	lagID uint64
 	at    time.Time
-	delay time.Duration // after its context ended
 }
 
 // lateExits holds the returns of lagging goroutines for the loop to record.
@@ -116,17 +115,19 @@ func (m *Monitor) recordLateExits(stop bool) {
 	}
 }
 
+// recordLateExit records x; g.endedAt is final, since g was lagging.
 func (m *Monitor) recordLateExit(x lateExit) {
+	delay := x.at.Sub(time.Unix(0, x.g.endedAt))
 	m.mu.Lock()
 	s := m.statsLocked(x.g)
 	s.lateExits++
 	s.newLateExits++
-	s.delaySum += x.delay
-	s.delayMax = max(s.delayMax, x.delay)
-	s.delays[exitDelayBucket(x.delay)]++
-	s.newDelayMax = max(s.newDelayMax, x.delay)
+	s.delaySum += delay
+	s.delayMax = max(s.delayMax, delay)
+	s.delays[exitDelayBucket(delay)]++
+	s.newDelayMax = max(s.newDelayMax, delay)
 	m.mu.Unlock()
-	m.traceLateExit(x.g, x.lagID, x.delay)
+	m.traceLateExit(x.g, x.lagID, delay)
 	if m.observed.Load() {
 		m.queue(x.g.event(LateExit, x.lagID, x.at))
 	}
