@@ -201,7 +201,7 @@ func (m *Monitor) waitedLocked(groups map[uint64]int) []Waited {
 }
 
 // captured applies a finished capture: the records found get their
-// stacks. It runs on the loop.
+// stacks, and the next capture may start. It runs on the loop.
 func (m *Monitor) captured(c *capture, now time.Time) {
 	type blockedRecord struct {
 		g *goroutine
@@ -228,6 +228,7 @@ func (m *Monitor) captured(c *capture, now time.Time) {
 	}
 	missed := m.unknownStacks > 0
 	m.mu.Unlock()
+	m.stackCapture.running = false
 	m.stackCapture.deep = missed && c.cut
 	m.stackCapture.next = now.Add(captureSpacing * c.took)
 	if len(found) == 0 {
@@ -235,7 +236,7 @@ func (m *Monitor) captured(c *capture, now time.Time) {
 	}
 	events := make([]Event, len(found))
 	for i, f := range found {
-		events[i] = f.g.event(Blocked, f.g.lagID, now)
+		events[i] = m.event(f.g, Blocked, f.g.lagID, now)
 		events[i].BlockedAt = &f.b
 	}
 	m.queue(events...)

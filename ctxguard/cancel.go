@@ -36,7 +36,7 @@ type droppedCancel struct {
 
 func cancelCollected(d droppedCancel) {
 	d.m.cancelsCollected.Add(1)
-	if d.ctx.Err() == nil {
+	if !d.m.ended(d.ctx) {
 		d.m.recordDroppedCancel(d.ctx, d.pc)
 	}
 }

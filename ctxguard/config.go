@@ -31,6 +31,12 @@ const (
 	// few log lines a minute, not one per event.
 	DefaultReportInterval = 10 * time.Second
 
+	// MinReportInterval is the shortest ReportInterval: shorter ones are
+	// raised to it. The first event of a site is logged at once anyway;
+	// the interval only spaces the records that aggregate the later ones,
+	// and below a second they would be one record per event again.
+	MinReportInterval = time.Second
+
 	// DefaultMaxSites bounds how many distinct sites (and, for goroutines,
 	// names) a Monitor keeps statistics for. Sites come from the program's
 	// code, so a thousand covers real programs; beyond it, events fold into
@@ -59,8 +65,10 @@ type Config struct {
 	// it is at the time of each report.
 	Logger *slog.Logger
 
-	// ReportInterval is how often aggregated reports are logged. 0 means
-	// DefaultReportInterval.
+	// ReportInterval is how often a site with new events may log again
+	// after its first record, which is written at once. 0 means
+	// DefaultReportInterval; values below MinReportInterval are raised to
+	// it.
 	ReportInterval time.Duration
 
 	// MaxSites bounds the distinct sites and names kept in statistics.
@@ -102,6 +110,7 @@ func (cfg Config) withDefaults() Config {
 	if cfg.ReportInterval == 0 {
 		cfg.ReportInterval = DefaultReportInterval
 	}
+	cfg.ReportInterval = max(cfg.ReportInterval, MinReportInterval)
 	if cfg.MaxSites == 0 {
 		cfg.MaxSites = DefaultMaxSites
 	}

@@ -81,30 +81,28 @@ func (e Event) Delay() time.Duration {
 	return e.Time.Sub(e.Ended)
 }
 
-// maxPendingEvents bounds the events queued for observers between two
-// deliveries; beyond it events are dropped and counted in
-// Snapshot.EventsDropped.
+// maxPendingEvents bounds the events waiting for the observers; beyond it
+// events are dropped and counted in Snapshot.EventsDropped.
 const maxPendingEvents = 1 << 16
 
-// observers holds the Monitor's observers and its queue of events.
+// observers holds the Monitor's observers.
 type observers struct {
-	mu      sync.Mutex
-	fns     map[int]func(Event)
-	nextID  int
-	pending []Event
-	closed  bool // the loop has delivered for the last time
-	dropped uint64
-	panics  uint64
+	mu     sync.Mutex
+	fns    map[int]func(Event)
+	nextID int
+	panics uint64
 }
 
-// Observe calls f with every event the Monitor records from now on, from
-// the Monitor's background goroutine, in the order the Monitor queues them;
-// a goroutine's LateExit always comes after its LagStart. The exception is
-// the Panic event of a goroutine without recovery: it is delivered at once
-// on the panicking goroutine, since the program is about to crash, and so
-// f may then run on two goroutines at the same time. f must not block for
-// long (events recorded meanwhile are queued, up to a bound) and must not
-// call [Monitor.Close]. A panic in f is recovered and counted in
+// Observe calls f with every event the Monitor records from now on, in the
+// order the Monitor records them (a goroutine's LateExit always comes after
+// its LagStart), from a goroutine the Monitor runs for its observers while
+// events are waiting: a slow or blocked observer never delays detection,
+// only the delivery of later events, which wait up to a bound and are then
+// dropped and counted in Snapshot.EventsDropped. The Panic event of a
+// goroutine without recovery is delivered before the panic goes on to
+// crash the program, if the observers take it within a short bound (see
+// spawn.Go). f may call any method of the Monitor, [Monitor.Close]
+// included. A panic in f is recovered and counted in
 // Snapshot.ObserverPanics. The returned stop function removes f; it is
 // idempotent, and a delivery already under way may still call f once.
 // When nobody observes, no event is built.
@@ -112,8 +110,9 @@ type observers struct {
 // An observer that keeps state per Event.ID must bound it: it may see a
 // LateExit without a LagStart (it started observing in between), or a
 // LagStart without a LateExit (the goroutine never returns, or the event
-// was dropped from a full queue, counted in Snapshot.EventsDropped).
+// was dropped from a full queue).
 func (m *Monitor) Observe(f func(Event)) (stop func()) {
+	m.mustBeNew("Monitor.Observe")
 	if f == nil {
 		panic("ctxguard: Observe called with a nil func")
 	}
@@ -135,74 +134,42 @@ func (m *Monitor) Observe(f func(Event)) (stop func()) {
 	}
 }
 
-// queue adds events for delivery by the background goroutine; once it has
-// delivered for the last time, they are dropped.
+// queue hands events to the observers' goroutine.
 func (m *Monitor) queue(events ...Event) {
-	o := &m.observers
-	o.mu.Lock()
-	for _, e := range events {
-		if o.closed || len(o.pending) >= maxPendingEvents {
-			o.dropped++
-			continue
-		}
-		o.pending = append(o.pending, e)
-	}
-	o.mu.Unlock()
-	m.wakeLoop()
+	m.events.put(events...)
 }
 
-// wakeLoop has the loop deliver (and record late exits) soon.
+// wakeLoop has the loop record late exits and report soon.
 func (m *Monitor) wakeLoop() {
-	select {
-	case m.wake <- struct{}{}:
-	default:
+	if r := m.run.Load(); r != nil {
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
-// deliver hands the queued events to the observers. With last, events
-// queued afterwards are dropped: nobody would deliver them.
-func (m *Monitor) deliver(last bool) {
+// notify calls every observer with e, on the observers' goroutine.
+func (m *Monitor) notify(e Event) {
 	o := &m.observers
 	o.mu.Lock()
-	events := o.pending
-	o.pending = nil
-	o.closed = o.closed || last
-	fns := o.funcsLocked()
-	o.mu.Unlock()
-	for _, e := range events {
-		m.notify(fns, e)
-	}
-}
-
-func (m *Monitor) notify(fns []func(Event), e Event) {
-	for _, f := range fns {
-		func() {
-			defer func() {
-				if recover() != nil {
-					m.observers.mu.Lock()
-					m.observers.panics++
-					m.observers.mu.Unlock()
-				}
-			}()
-			f(e)
-		}()
-	}
-}
-
-// notifyNow delivers e synchronously on the calling goroutine.
-func (m *Monitor) notifyNow(e Event) {
-	o := &m.observers
-	o.mu.Lock()
-	fns := o.funcsLocked()
-	o.mu.Unlock()
-	m.notify(fns, e)
-}
-
-// funcsLocked returns the observers; the caller holds o.mu.
-func (o *observers) funcsLocked() []func(Event) {
 	fns := make([]func(Event), 0, len(o.fns))
 	for _, f := range o.fns {
 		fns = append(fns, f)
 	}
-	return fns
+	o.mu.Unlock()
+	for _, f := range fns {
+		m.callObserver(f, e)
+	}
+}
+
+func (m *Monitor) callObserver(f func(Event), e Event) {
+	defer func() {
+		if recover() != nil {
+			m.observers.mu.Lock()
+			m.observers.panics++
+			m.observers.mu.Unlock()
+		}
+	}()
+	f(e)
 }

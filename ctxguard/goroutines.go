@@ -1,6 +1,7 @@
 package ctxguard
 
 import (
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"runtime"
@@ -186,7 +187,7 @@ func register(ctx Context, fn func(Context), site uintptr, opts *track.Options) 
 	s.spawned++
 	s.live++
 	s.mu.Unlock()
-	if !m.loopStarted.Load() {
+	if m.run.Load() == nil {
 		m.startLoop()
 	}
 	return g
@@ -325,7 +326,7 @@ func (g *goroutine) name() string {
 	if g.opts != nil {
 		switch {
 		case g.opts.Name != "":
-			return g.opts.Name
+			return truncateLabel(g.opts.Name)
 		case g.opts.FuncPC != 0:
 			return pcName(g.opts.FuncPC)
 		case g.opts.Func != nil:
@@ -344,7 +345,7 @@ var funcNames cowmap.Map[uintptr, string]
 func funcName(fn any) string {
 	v := reflect.ValueOf(fn)
 	if v.Kind() != reflect.Func {
-		return v.Type().String()
+		return truncateLabel(v.Type().String())
 	}
 	return pcName(v.Pointer())
 }
@@ -357,7 +358,7 @@ func pcName(pc uintptr) string {
 	name := "(unknown)"
 	if f := runtime.FuncForPC(pc); f != nil {
 		// Method values show as T.m-fm; a dump shows the method.
-		name = strings.TrimSuffix(f.Name(), "-fm")
+		name = truncateLabel(strings.TrimSuffix(f.Name(), "-fm"))
 	}
 	funcNames.LoadOrStore(pc, name, 0)
 	return name
@@ -389,7 +390,7 @@ func (m *Monitor) scan(now int64) (next int64) {
 			if g.endedAt == 0 {
 				g.endedAt = now
 			}
-			deadline := g.endedAt + int64(g.grace())
+			deadline := addSaturating(g.endedAt, int64(g.grace()))
 			if now < deadline {
 				if next == 0 || deadline < next {
 					next = deadline
@@ -413,4 +414,13 @@ func (m *Monitor) scan(now int64) (next int64) {
 		m.recordLagging(lagged, now)
 	}
 	return next
+}
+
+// addSaturating is a+b for b >= 0, at most math.MaxInt64: a grace of
+// hundreds of years means never, not a deadline in the past.
+func addSaturating(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }

@@ -61,11 +61,9 @@ func TestEventsAfterCloseAreDropped(t *testing.T) {
 	defer m.Observe(func(Event) {})()
 	m.recordDroppedCancel(context.Background(), 1) // starts the loop
 	m.Close()
+	dropped := m.Snapshot().EventsDropped
 	m.recordDroppedCancel(context.Background(), 1)
-	m.observers.mu.Lock()
-	pending := len(m.observers.pending)
-	m.observers.mu.Unlock()
-	if pending != 0 {
-		t.Errorf("%d events kept after Close", pending)
+	if got := m.Snapshot().EventsDropped; got != dropped+1 {
+		t.Errorf("EventsDropped went from %d to %d after Close, want one more", dropped, got)
 	}
 }

@@ -4,20 +4,41 @@ import (
 	"time"
 )
 
-// The loop is the Monitor's one goroutine, started by the first tracked
-// goroutine or dropped cancel and stopped by Close. It scans the goroutine
-// registry every scanInterval (and at the earliest grace deadline), delivers
-// events to observers as they are queued, starts stack captures of lagging
+// The loop is the Monitor's goroutine. It runs while there is something to
+// watch or to report: started by the first tracked goroutine or dropped
+// cancel func, it returns once no tracked goroutine is live and every
+// report is written (flushing reports held back by ReportInterval), and the
+// next one starts it again; Close stops it for good. While it runs it scans
+// the goroutine registry every scanInterval (and at the earliest grace
+// deadline), records late exits, starts stack captures of lagging
 // goroutines (stacks.go) and writes the reports that are due (report.go).
+// It never calls user code that could block it: log records and events go
+// to outboxes (outbox.go), and the few context methods it calls are
+// contained (contain.go).
 
+// A loopRun is one run of the loop, from its start to its return: the
+// channels of one run are made by the goroutine that starts it.
+type loopRun struct {
+	wake     chan struct{} // something to record or report
+	quit     chan struct{} // closed by Close
+	captured chan *capture // the stack capture in flight, when done
+}
+
+// startLoop starts the loop unless it runs or the Monitor is closed.
 func (m *Monitor) startLoop() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.loopStarted.Load() || m.closing {
+	if m.run.Load() != nil || m.closing {
 		return
 	}
-	m.loopStarted.Store(true)
-	go m.loop()
+	r := &loopRun{
+		wake:     make(chan struct{}, 1),
+		quit:     make(chan struct{}),
+		captured: make(chan *capture, 1),
+	}
+	m.run.Store(r)
+	m.loops.Add(1)
+	go m.loop(r)
 }
 
 // stackCapture is the loop's state of stack captures.
@@ -25,32 +46,25 @@ type stackCapture struct {
 	running bool
 	next    time.Time // no capture starts before
 	deep    bool      // the next capture reads deeper stacks
-	done    chan *capture
 }
 
-func (m *Monitor) loop() {
-	defer close(m.loopDone)
+func (m *Monitor) loop(r *loopRun) {
+	defer m.loops.Done()
 	timer := time.NewTimer(scanInterval)
 	defer timer.Stop()
 	for {
 		select {
-		case <-m.quit:
+		case <-r.quit:
 			if m.stackCapture.running {
-				<-m.stackCapture.done
+				m.captured(<-r.captured, time.Now())
 			}
-			m.recordLateExits(true)
-			m.deliver(true)
-			m.report(time.Now(), true)
-			return
-		case <-m.wake:
+			return // Close writes the last reports
+		case <-r.wake:
 			m.recordLateExits(false)
-			m.deliver(false)
 			m.report(time.Now(), false)
 			continue
-		case c := <-m.stackCapture.done:
-			m.stackCapture.running = false
+		case c := <-r.captured:
 			m.captured(c, time.Now())
-			m.deliver(false)
 			m.report(time.Now(), false)
 			continue
 		case <-timer.C:
@@ -58,9 +72,14 @@ func (m *Monitor) loop() {
 		now := time.Now()
 		next := m.scan(now.UnixNano())
 		m.recordLateExits(false)
-		m.maybeCapture(now)
-		m.deliver(false)
+		m.maybeCapture(now, r)
 		m.report(now, false)
+		if m.idle() {
+			m.report(now, true) // what ReportInterval held back
+			if m.stop(r) {
+				return
+			}
+		}
 		wait := scanInterval
 		if next != 0 {
 			wait = min(wait, time.Duration(next-now.UnixNano()))
@@ -69,9 +88,51 @@ func (m *Monitor) loop() {
 	}
 }
 
+// idle reports whether the loop has nothing left to do: no tracked
+// goroutine is live, none lags or has a late exit to record, no capture
+// runs and no report waits.
+func (m *Monitor) idle() bool {
+	if m.stackCapture.running || m.liveRecords() > 0 {
+		return false
+	}
+	m.lateExits.mu.Lock()
+	pending := len(m.lateExits.pending)
+	m.lateExits.mu.Unlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return pending == 0 && len(m.lagging) == 0 && len(m.dirty) == 0 && len(m.dirtyCancels) == 0
+}
+
+// liveRecords counts the tracked goroutines, under each shard's lock.
+func (m *Monitor) liveRecords() int {
+	n := 0
+	for i := range m.shards {
+		s := &m.shards[i]
+		s.mu.Lock()
+		n += s.live
+		s.mu.Unlock()
+	}
+	return n
+}
+
+// stop ends run r of an idle loop and reports whether it may return. A
+// goroutine registered meanwhile either sees no loop and starts one, or is
+// seen here (registration locks a shard before it looks for the loop; stop
+// clears the loop before it locks the shards): then r goes on, unless a new
+// run has started already.
+func (m *Monitor) stop(r *loopRun) bool {
+	m.run.CompareAndSwap(r, nil)
+	if m.liveRecords() == 0 {
+		return true
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.closing || !m.run.CompareAndSwap(nil, r)
+}
+
 // maybeCapture starts a stack capture if lagging goroutines have no known
 // stack, none is running, and the last one's cost allows.
-func (m *Monitor) maybeCapture(now time.Time) {
+func (m *Monitor) maybeCapture(now time.Time, r *loopRun) {
 	c := &m.stackCapture
 	if c.running || now.Before(c.next) {
 		return
@@ -82,8 +143,8 @@ func (m *Monitor) maybeCapture(now time.Time) {
 		return
 	}
 	want := make(map[uint64]*goroutine, m.unknownStacks)
-	for g, r := range m.lagging {
-		if r.info == nil {
+	for g, lr := range m.lagging {
+		if lr.info == nil {
 			want[g.id()] = g
 		}
 	}
@@ -92,6 +153,6 @@ func (m *Monitor) maybeCapture(now time.Time) {
 	job := &capture{want: want, deep: c.deep}
 	go func() {
 		job.run()
-		c.done <- job
+		r.captured <- job
 	}()
 }

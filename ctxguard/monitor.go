@@ -2,6 +2,7 @@ package ctxguard
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"runtime"
 	"sync"
@@ -31,24 +32,27 @@ type Monitor struct {
 	// dropped or not: tests wait on it to know the cleanups have run.
 	cancelsCollected atomic.Uint64
 
-	shards      []shard
-	shardBits   uint8    // len(shards) is 1<<shardBits
-	starters    []func() // per shard, see newStarters
-	lagged      atomic.Uint64
-	panics      atomic.Uint64
-	loopStarted atomic.Bool
-	observed    atomic.Bool // someone observes events
-	observers   observers
-	wake        chan struct{}                 // events queued
-	quit        chan struct{}                 // closed by Close
-	loopDone    chan struct{}                 // closed when the loop has returned
-	lastLagID   uint64                        // owned by the loop
-	unscoped    tracking                      // for goroutines whose context carries no tracking
-	scopes      cowmap.Map[string, *tracking] // see scoped
-	lagTasks    lagTasks                      // execution trace tasks of lagging goroutines
-	lateExits   lateExits                     // returns of lagging goroutines, for the loop
+	shards    []shard
+	shardBits uint8    // len(shards) is 1<<shardBits
+	starters  []func() // per shard, see newStarters
+	lagged    atomic.Uint64
+	panics    atomic.Uint64
+	run       atomic.Pointer[loopRun] // the running loop, nil if none
+	loops     sync.WaitGroup          // loop goroutines, for Close
+	observed  atomic.Bool             // someone observes events
+	observers observers
+	events    outbox[Event]                 // to the observers
+	logs      outbox[logRecord]             // to the Logger
+	lastLagID uint64                        // owned by the loop
+	unscoped  tracking                      // for goroutines whose context carries no tracking
+	scopes    cowmap.Map[string, *tracking] // see scoped
+	lagTasks  lagTasks                      // execution trace tasks of lagging goroutines
+	lateExits lateExits                     // returns of lagging goroutines, for the loop
 
 	stackCapture stackCapture // owned by the loop
+
+	// Panics recovered from user code that ctxguard's own goroutines call.
+	loggerPanics, contextPanics atomic.Uint64
 
 	mu             sync.Mutex
 	cancelSites    boundedTable[uintptr, siteStats]
@@ -59,6 +63,8 @@ type Monitor struct {
 	dirty          []*goroutineStats // entries with news to report
 	dirtyCancels   []*siteStats      // cancel sites with news to report
 	closing        bool              // set by Close under mu: no loop is started after
+
+	closeMu sync.Mutex // held by Close
 }
 
 // New returns a Monitor configured by cfg, with the defaults documented on
@@ -75,14 +81,12 @@ func New(cfg Config) *Monitor {
 		cfg:       cfg,
 		shards:    make([]shard, 1<<b),
 		shardBits: b,
-		wake:      make(chan struct{}, 1),
-		quit:      make(chan struct{}),
-		loopDone:  make(chan struct{}),
 	}
 	m.unscoped.m = m
 	m.lagging = make(map[*goroutine]*lagRecord)
 	m.groupLagging = make(groupLagging)
-	m.stackCapture.done = make(chan *capture, 1)
+	m.events = outbox[Event]{max: maxPendingEvents, deliver: m.notify}
+	m.logs = outbox[logRecord]{max: maxPendingLogRecords, deliver: m.logOne}
 	m.starters = m.newStarters()
 	m.cancelSites.max = cfg.MaxSites
 	m.goroutineStats.max = cfg.MaxSites
@@ -90,15 +94,26 @@ func New(cfg Config) *Monitor {
 	return m
 }
 
+// closeWait bounds how long Close waits for the Logger's handler and the
+// observers to take the last records and events.
+const closeWait = time.Second
+
 // Close stops the Monitor's background work, after logging a last report of
-// events not reported yet, and returns nil. Afterwards the Monitor owns no
-// goroutine, tracks nothing new (constructors and spawned goroutines that
-// would use it behave exactly like package context and the go statement),
-// and [Monitor.Snapshot] keeps answering with what was recorded. Close is
-// idempotent and safe to call concurrently, but not from an observer (see
-// [Monitor.Observe]) or from the Config.Logger's handler: Close waits for
-// the background goroutine that calls them, so it would wait for itself.
+// events not reported yet. Afterwards the Monitor's loop has returned, it
+// tracks nothing new (constructors and spawned goroutines that would use it
+// behave exactly like package context and the go statement), and
+// [Monitor.Snapshot] keeps answering with what was recorded.
+//
+// Close waits up to a second for the Config.Logger's handler and the
+// observers to take the last records and events; if they are blocked, it
+// returns an error saying how many it gave up on (a goroutine stuck in such
+// a handler stays stuck there: it is the handler's). Called from a handler
+// or an observer, it does not wait for them. Close is idempotent and safe
+// to call concurrently: every call returns once the loop has returned.
 func (m *Monitor) Close() error {
+	m.mustBeNew("Monitor.Close")
+	m.closeMu.Lock() // held until done: a concurrent Close waits for this one
+	defer m.closeMu.Unlock()
 	m.mu.Lock()
 	if m.closing {
 		m.mu.Unlock()
@@ -106,15 +121,39 @@ func (m *Monitor) Close() error {
 	}
 	m.closing = true
 	m.closed.Store(true)
-	started := m.loopStarted.Load()
+	r := m.run.Load()
 	m.mu.Unlock()
 
 	closeMonitor(m)
-	close(m.quit)
-	if started {
-		<-m.loopDone
+	if r != nil {
+		close(r.quit)
+	}
+	m.loops.Wait()
+	m.recordLateExits(true)
+	m.report(time.Now(), true)
+	var logs, events int
+	if !onOutboxGoroutine() {
+		deadline := time.Now().Add(closeWait)
+		logs, events = m.logs.wait(deadline), m.events.wait(deadline)
+	}
+	m.logs.close()
+	m.events.close()
+	if logs > 0 || events > 0 {
+		return fmt.Errorf("ctxguard: Close gave up after %v on %d log records and %d events: the Logger's handler or an observer is blocked",
+			closeWait, logs, events)
 	}
 	return nil
+}
+
+// mustBeNew panics, naming what was called, if m is not a Monitor made by
+// New: a zero Monitor has no registry.
+func (m *Monitor) mustBeNew(what string) {
+	switch {
+	case m == nil:
+		panic("ctxguard: " + what + ": nil *Monitor")
+	case m.shards == nil:
+		panic("ctxguard: " + what + ": the Monitor was not made by New")
+	}
 }
 
 func (m *Monitor) logger() *slog.Logger {
@@ -134,7 +173,7 @@ func (m *Monitor) recordDroppedCancel(ctx Context, pc uintptr) {
 	s.unreported++
 	m.dirtyCancelLocked(s)
 	m.mu.Unlock()
-	if !m.loopStarted.Load() {
+	if m.run.Load() == nil {
 		m.startLoop()
 	}
 	m.wakeLoop() // the first drop of a site is logged at once
@@ -228,6 +267,7 @@ func SetDefault(m *Monitor) {
 	if m == nil {
 		panic("ctxguard: SetDefault called with a nil *Monitor")
 	}
+	m.mustBeNew("SetDefault")
 	defaultMu.Lock()
 	defer defaultMu.Unlock()
 	defaultMonitor.Store(m)
@@ -265,6 +305,10 @@ func WithMonitor(parent Context, m *Monitor) Context {
 	if m == nil {
 		panic("ctxguard: WithMonitor called with a nil *Monitor")
 	}
+	m.mustBeNew("WithMonitor")
+	if parent == nil {
+		panic("cannot create context from nil parent")
+	}
 	scope := ""
 	if old := trackingOf(parent); old != nil {
 		scope = old.scope
@@ -278,6 +322,9 @@ func WithMonitor(parent Context, m *Monitor) Context {
 // pattern, never a raw URL. The Monitor parent carries is kept; if it
 // carries none, the result carries Default() as of this call.
 func WithScope(parent Context, scope string) Context {
+	if parent == nil {
+		panic("cannot create context from nil parent")
+	}
 	return withScope(parent, nil, scope)
 }
 
@@ -297,6 +344,7 @@ func (m *Monitor) scoped(scope string) *tracking {
 	if scope == "" {
 		return &m.unscoped
 	}
+	scope = truncateLabel(scope)
 	if tr, ok := m.scopes.Load(scope); ok {
 		return tr
 	}
@@ -307,8 +355,12 @@ func (m *Monitor) scoped(scope string) *tracking {
 	return tr
 }
 
-// ScopeFrom returns the scope ctx carries, "" if none.
+// ScopeFrom returns the scope ctx carries, "" if none. It panics if ctx is
+// nil.
 func ScopeFrom(ctx Context) string {
+	if ctx == nil {
+		panic("ctxguard: ScopeFrom called with a nil Context")
+	}
 	if tr := trackingOf(ctx); tr != nil {
 		return tr.scope
 	}
@@ -316,8 +368,12 @@ func ScopeFrom(ctx Context) string {
 }
 
 // MonitorFrom returns the Monitor ctx carries (see [WithMonitor]), or
-// [Default] if it carries none. Cost: one ctx.Value lookup.
+// [Default] if it carries none. Cost: one ctx.Value lookup. It panics if
+// ctx is nil.
 func MonitorFrom(ctx Context) *Monitor {
+	if ctx == nil {
+		panic("ctxguard: MonitorFrom called with a nil Context")
+	}
 	return trackingOf(ctx).monitor()
 }
 

@@ -140,7 +140,9 @@ func TestReportsAreAggregatedPerSite(t *testing.T) {
 func TestReportsBoundLinesAcrossSites(t *testing.T) {
 	var logs logRecords
 	m := New(Config{ReportInterval: time.Hour, Logger: logs.logger()})
-	m.Close() // no loop: the test writes the round itself
+	m.mu.Lock()
+	m.closing = true // no loop starts: the test writes the round itself
+	m.mu.Unlock()
 	const sites = maxReportLines + 15
 	var want uint64
 	for pc := uintptr(1); pc <= sites; pc++ {
@@ -150,6 +152,7 @@ func TestReportsBoundLinesAcrossSites(t *testing.T) {
 		}
 	}
 	m.report(time.Now(), false)
+	waitUntil(t, "the round is written", func() bool { return len(logs.records(t)) >= maxReportLines+1 })
 	recs := logs.records(t)
 	if len(recs) != maxReportLines+1 {
 		t.Fatalf("%d sites gave %d records, want %d", sites, len(recs), maxReportLines+1)

@@ -96,12 +96,8 @@ func (m *Monitor) report(now time.Time, flush bool) {
 		wrote := false
 		switch {
 		case s.newLagged > 0:
-			cause := "<nil>"
-			if s.lastCause != nil {
-				cause = s.lastCause.Error()
-			}
 			a := append(slices.Clip(attrs), slog.Uint64("count", s.newLagged), slog.Uint64("total", s.lagged),
-				slog.String("cause", cause), slog.Duration("grace", s.lastGrace))
+				slog.String("cause", s.lastCause), slog.Duration("grace", s.lastGrace))
 			lags = append(lags, logRecord{level: slog.LevelWarn, msg: msgLagging,
 				attrs: appendBlocked(a, blocked, s.blockedOmitted), waiting: waiting, count: s.newLagged, site: site})
 			wrote = true
@@ -182,17 +178,30 @@ func (m *Monitor) logRecords(records []logRecord) {
 		}
 		return bySiteCount(a.site, a.count, b.site, b.count)
 	})
-	log := m.logger()
-	ctx := context.Background()
-	for i, r := range records {
-		if i == maxReportLines {
-			var count uint64
-			for _, rest := range records[i:] {
-				count += rest.count
-			}
-			log.LogAttrs(ctx, r.level, r.msg, slog.Int("more_sites", len(records)-i), slog.Uint64("count", count))
-			return
+	if len(records) > maxReportLines {
+		var count uint64
+		for _, rest := range records[maxReportLines:] {
+			count += rest.count
 		}
-		log.LogAttrs(ctx, r.level, r.msg, r.attrs...)
+		r := records[maxReportLines]
+		records[maxReportLines] = logRecord{level: r.level, msg: r.msg,
+			attrs: []slog.Attr{slog.Int("more_sites", len(records)-maxReportLines), slog.Uint64("count", count)}}
+		records = records[:maxReportLines+1]
 	}
+	m.logs.put(records...)
+}
+
+// maxPendingLogRecords bounds the records waiting for the Logger; beyond
+// it records are dropped and counted in Snapshot.LogRecordsDropped.
+const maxPendingLogRecords = 1024
+
+// logOne writes one record, on the Logger's goroutine (see outbox). The
+// Logger is the one configured, else slog.Default() as of now.
+func (m *Monitor) logOne(r logRecord) {
+	defer func() {
+		if recover() != nil {
+			m.loggerPanics.Add(1)
+		}
+	}()
+	m.logger().LogAttrs(context.Background(), r.level, r.msg, r.attrs...)
 }

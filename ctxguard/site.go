@@ -51,9 +51,9 @@ func frameSite(f runtime.Frame) Site {
 	if name, ok := strings.CutSuffix(f.Function, "-fm"); ok {
 		// The wrapper of a method value, which has no source position:
 		// name the method.
-		return Site{Function: name}
+		return Site{Function: truncateLabel(name)}
 	}
-	return Site{Function: f.Function, File: stablePath(f.Function, f.File), Line: f.Line}
+	return Site{Function: truncateLabel(f.Function), File: truncateLabel(stablePath(f.Function, f.File)), Line: f.Line}
 }
 
 // stablePath is file as its package path and base name. The runtime

@@ -49,8 +49,20 @@ type Snapshot struct {
 	Goroutines []GoroutineStats
 
 	// EventsDropped counts events not delivered to observers because too
-	// many were queued; ObserverPanics counts panics recovered from them.
+	// many were waiting for them (an observer is slow or blocked), or
+	// because Close gave up on them; ObserverPanics counts panics
+	// recovered from observers.
 	EventsDropped, ObserverPanics uint64
+	// LogRecordsDropped counts report records not written because too
+	// many were waiting for the Logger's handler (it is slow or blocked),
+	// or because Close gave up on them; LoggerPanics counts panics
+	// recovered from the handler.
+	LogRecordsDropped, LoggerPanics uint64
+	// ContextPanics counts panics recovered from methods of tracked
+	// contexts (Value, Err, Cause) that the Monitor's own goroutines
+	// called, such as a context type whose Value panics once its request
+	// is over. The goroutine or cancel func concerned is still counted.
+	ContextPanics uint64
 }
 
 // GoroutineStats are the counts for one goroutine name, scope and spawn site.
@@ -108,6 +120,7 @@ type SiteCount struct {
 // statistics entries, symbolizing sites it has not seen before; its cost
 // grows with live goroutines and distinct sites, never with past events.
 func (m *Monitor) Snapshot() Snapshot {
+	m.mustBeNew("Monitor.Snapshot")
 	s := Snapshot{
 		CancelSampleRate: m.cfg.CancelSampleRate,
 		CancelsTracked:   m.cancelsTracked.Load(),
@@ -137,8 +150,10 @@ func (m *Monitor) Snapshot() Snapshot {
 	s.Lagged = m.lagged.Load()
 	s.Panics = m.panics.Load()
 	m.observers.mu.Lock()
-	s.EventsDropped, s.ObserverPanics = m.observers.dropped, m.observers.panics
+	s.ObserverPanics = m.observers.panics
 	m.observers.mu.Unlock()
+	s.EventsDropped, s.LogRecordsDropped = m.events.droppedCount(), m.logs.droppedCount()
+	s.LoggerPanics, s.ContextPanics = m.loggerPanics.Load(), m.contextPanics.Load()
 	m.addLiveOnly(&s, live)
 	sortSiteCounts(s.DroppedCancelSites)
 	slices.SortFunc(s.Goroutines, func(a, b GoroutineStats) int {

@@ -1,7 +1,6 @@
 package ctxguard
 
 import (
-	"context"
 	"log/slog"
 	"runtime/trace"
 	"slices"
@@ -26,7 +25,7 @@ type goroutineStats struct {
 	// since the last report
 	newLagged, newLateExits uint64
 	newDelayMax             time.Duration
-	lastCause               error
+	lastCause               string        // of the last goroutine that lagged
 	lastGrace               time.Duration // of the last goroutine that lagged
 	blockedChanged          bool          // blocked gained a goroutine
 	reporting                             // when its records are due
@@ -58,9 +57,9 @@ func (m *Monitor) recordLagging(gs []*goroutine, now int64) {
 	if trace.IsEnabled() {
 		m.traceLagging(gs, now)
 	}
-	causes := make([]error, len(gs))
+	causes := make([]string, len(gs))
 	for i, g := range gs {
-		causes[i] = Cause(g.ctx)
+		causes[i] = m.errorText(m.cause(g.ctx))
 	}
 	m.mu.Lock()
 	for i, g := range gs {
@@ -82,7 +81,7 @@ func (m *Monitor) recordLagging(gs []*goroutine, now int64) {
 	}
 	events := make([]Event, len(gs))
 	for i, g := range gs {
-		events[i] = g.event(LagStart, g.lagID, time.Unix(0, now))
+		events[i] = m.event(g, LagStart, g.lagID, time.Unix(0, now))
 	}
 	m.queue(events...)
 }
@@ -159,7 +158,7 @@ func (m *Monitor) recordLateExit(x lateExit) {
 	m.mu.Unlock()
 	m.traceLateExit(x.g, x.lagID, delay)
 	if m.observed.Load() {
-		m.queue(x.g.event(LateExit, x.lagID, x.at))
+		m.queue(m.event(x.g, LateExit, x.lagID, x.at))
 	}
 }
 
@@ -182,8 +181,15 @@ func exitDelayBucket(d time.Duration) int {
 	return i
 }
 
+// crashWait bounds how long a goroutine whose unrecovered panic is about to
+// crash the program waits for the Logger, then for the observers, to take
+// its record and event: a blocked handler must not keep the panic from
+// crashing the program, as under a go statement.
+const crashWait = 200 * time.Millisecond
+
 // recordPanic is called on the panicking goroutine. An unrecovered panic is
-// logged and delivered at once: the program is about to crash.
+// logged and delivered at once, if the Logger and observers take it within
+// crashWait: the program is about to crash.
 func (m *Monitor) recordPanic(g *goroutine, v any, crashing bool) {
 	m.panics.Add(1)
 	m.mu.Lock()
@@ -193,27 +199,27 @@ func (m *Monitor) recordPanic(g *goroutine, v any, crashing bool) {
 	m.mu.Unlock()
 	if !crashing {
 		if m.observed.Load() {
-			e := g.event(Panic, 0, time.Now())
+			e := m.event(g, Panic, 0, time.Now())
 			e.Value = v
 			m.queue(e)
 		}
 		return
 	}
-	m.logger().LogAttrs(context.Background(), slog.LevelError, "ctxguard: tracked goroutine panicked",
-		slog.String("name", g.name()), slog.String("scope", g.scopeName()),
-		slog.String("site", site.String()))
+	m.logs.putAndWait(logRecord{level: slog.LevelError, msg: "ctxguard: tracked goroutine panicked",
+		attrs: []slog.Attr{slog.String("name", g.name()), slog.String("scope", g.scopeName()),
+			slog.String("site", site.String())}}, crashWait)
 	if m.observed.Load() {
-		m.notifyNow(g.event(Panic, 0, time.Now()))
+		m.events.putAndWait(m.event(g, Panic, 0, time.Now()), crashWait)
 	}
 }
 
 // event describes g; it reads only fields that never change after spawn and
 // endedAt, which is final once g is lagging.
-func (g *goroutine) event(kind EventKind, id uint64, at time.Time) Event {
+func (m *Monitor) event(g *goroutine, kind EventKind, id uint64, at time.Time) Event {
 	e := Event{
 		Kind: kind, ID: id, Name: g.name(), Scope: g.scopeName(),
 		Site: siteOf(g.site), Context: g.ctx, Time: at, Grace: g.grace(),
-		Cause: Cause(g.ctx),
+		Cause: m.cause(g.ctx),
 	}
 	if kind == LagStart || kind == LateExit {
 		e.Ended = time.Unix(0, g.endedAt)

@@ -45,11 +45,22 @@ func (m *Monitor) traceLagging(gs []*goroutine, now int64) {
 		t.tasks = make(map[uint64]lagTask)
 	}
 	for _, g := range gs {
-		ctx, task := trace.NewTask(g.ctx, "ctxguard.lagging")
-		trace.Log(ctx, traceCategory, "lag start: "+g.describe()+
-			", context ended "+time.Duration(now-g.endedAt).String()+" ago")
-		t.tasks[g.lagID] = lagTask{ctx, task}
+		m.traceLagStart(g, now)
 	}
+}
+
+// traceLagStart starts g's task. NewTask reads g's context, which may
+// panic: contained, g then gets no task.
+func (m *Monitor) traceLagStart(g *goroutine, now int64) {
+	defer func() {
+		if recover() != nil {
+			m.contextPanics.Add(1)
+		}
+	}()
+	ctx, task := trace.NewTask(g.ctx, "ctxguard.lagging")
+	trace.Log(ctx, traceCategory, "lag start: "+m.describe(g)+
+		", context ended "+time.Duration(now-g.endedAt).String()+" ago")
+	m.lagTasks.tasks[g.lagID] = lagTask{ctx, task}
 }
 
 // traceLateExit logs g's late exit and ends its task.
@@ -65,20 +76,20 @@ func (m *Monitor) traceLateExit(g *goroutine, lagID uint64, delay time.Duration)
 		}
 		lt.ctx = g.ctx
 	}
-	trace.Log(lt.ctx, traceCategory, "late exit: "+g.describe()+", returned "+delay.String()+" after its context ended")
+	trace.Log(lt.ctx, traceCategory, "late exit: "+m.describe(g)+", returned "+delay.String()+" after its context ended")
 	if lt.task != nil {
 		lt.task.End()
 	}
 }
 
 // describe is g's name, scope, spawn site and cause, for trace messages.
-func (g *goroutine) describe() string {
+func (m *Monitor) describe(g *goroutine) string {
 	s := g.name() + " spawned at " + siteOf(g.site).String()
 	if scope := g.scopeName(); scope != "" {
 		s += " in scope " + strconv.Quote(scope)
 	}
-	if err := Cause(g.ctx); err != nil {
-		s += ", cause: " + err.Error()
+	if err := m.cause(g.ctx); err != nil {
+		s += ", cause: " + m.errorText(err)
 	}
 	return s
 }

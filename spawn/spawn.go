@@ -54,6 +54,9 @@ func resolve(opts []Option) *track.Options {
 	}
 	o := new(track.Options)
 	for _, opt := range opts {
+		if opt == nil {
+			panic("spawn: Go called with a nil Option")
+		}
 		opt.apply(o)
 	}
 	return o

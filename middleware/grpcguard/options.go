@@ -1,6 +1,7 @@
 package grpcguard
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -38,6 +39,7 @@ func WithMonitor(m *ctxguard.Monitor) Option {
 	if m == nil {
 		panic("grpcguard: WithMonitor called with a nil *Monitor")
 	}
+	ctxguard.WithMonitor(context.Background(), m) // panics, saying so, if m was not made by New
 	return optionFunc(func(c *config) { c.monitor = m })
 }
 

@@ -1,6 +1,7 @@
 package httpguard
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -17,8 +18,10 @@ import (
 // The route is, in order: the name WithRouteFunc gives, if any; the
 // request's ServeMux pattern (r.Pattern), when the middleware sits inside a
 // ServeMux route; the pattern h would serve the request with, when h is a
-// *http.ServeMux; otherwise the request method, "OTHER" for a method
-// outside the standard ones.
+// *http.ServeMux and that handler is not a redirect; otherwise the request
+// method, "OTHER" for a method outside the standard ones. A route never
+// comes from the request's path: unmatched requests (404, 405) and
+// redirects get the method.
 func Handler(h http.Handler, opts ...Option) http.Handler {
 	if h == nil {
 		panic("httpguard: Handler called with a nil http.Handler")
@@ -85,7 +88,7 @@ func (g *handler) route(r *http.Request) (string, http.Handler) {
 	if g.mux != nil {
 		var pattern string
 		served, pattern = g.mux.Handler(r)
-		if g.cfg.routeFunc == nil && pattern != "" {
+		if g.cfg.routeFunc == nil && pattern != "" && !isRedirect(served) {
 			return pattern, served
 		}
 	}
@@ -96,6 +99,19 @@ func (g *handler) route(r *http.Request) (string, http.Handler) {
 		return r.Pattern, served
 	}
 	return methodRoute(r.Method), served
+}
+
+// redirectType is the type of the handlers ServeMux redirects with.
+var redirectType = reflect.TypeOf(http.RedirectHandler("/", http.StatusMovedPermanently))
+
+// isRedirect reports whether h is a redirect handler. For some redirects
+// (a CONNECT request to /tree when /tree/ is registered, and every redirect
+// under GODEBUG=httpmuxgo121=1) ServeMux.Handler returns the path it
+// redirects to as the pattern: a string the client chose, which must never
+// become a scope, whose label values would then be unbounded. Every
+// redirect, the mux's or one a route registers, gets the method route.
+func isRedirect(h http.Handler) bool {
+	return reflect.TypeOf(h) == redirectType
 }
 
 // methodRoute is the fallback route: the method, from a bounded set.
@@ -172,6 +188,7 @@ func WithMonitor(m *ctxguard.Monitor) Option {
 	if m == nil {
 		panic("httpguard: WithMonitor called with a nil *ctxguard.Monitor")
 	}
+	ctxguard.WithMonitor(context.Background(), m) // panics, saying so, if m was not made by New
 	return optionFunc(func(c *config) { c.monitor = m })
 }
 

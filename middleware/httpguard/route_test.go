@@ -1,0 +1,93 @@
+package httpguard
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+func ok(http.ResponseWriter, *http.Request) {}
+
+// A wrapped ServeMux gives every request a route from the patterns it has
+// registered, or the method: never a string the client chose, whatever
+// path of ServeMux the request takes.
+func TestRoutesNeverComeFromTheClient(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/items/{id}/", ok)
+	mux.HandleFunc("/tree/", ok)
+	mux.HandleFunc("POST /orders", ok)
+	mux.HandleFunc("example.com/hosted", ok)
+	mux.Handle("/old", http.RedirectHandler("/new", http.StatusMovedPermanently))
+	g := newHandler(mux, newConfig(nil))
+	for _, c := range []struct {
+		name, method, target, host, want string
+	}{
+		{"registered pattern", "GET", "/items/7/", "", "/items/{id}/"},
+		{"trailing-slash redirect", "GET", "/tree", "", "GET"},
+		{"trailing-slash redirect, wildcard", "GET", "/items/7", "", "GET"},
+		{"cleaned-path redirect", "GET", "/tree/../tree/x", "", "GET"},
+		{"CONNECT trailing-slash redirect", "CONNECT", "/items/123456", "", "CONNECT"},
+		{"CONNECT to a subtree", "CONNECT", "/tree/x", "", "/tree/"},
+		{"not found", "GET", "/nowhere", "", "GET"},
+		{"method not allowed", "DELETE", "/orders", "", "DELETE"},
+		{"host pattern", "GET", "/hosted", "example.com", "example.com/hosted"},
+		{"host pattern, other host", "GET", "/hosted", "evil.example", "GET"},
+		{"a redirect route", "GET", "/old", "", "GET"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := httptest.NewRequest(c.method, c.target, nil)
+			if c.method == "CONNECT" {
+				r.URL.Path = c.target // as the server parses "CONNECT /path HTTP/1.1"
+			}
+			if c.host != "" {
+				r.Host = c.host
+			}
+			if got, _ := g.route(r); got != c.want {
+				t.Errorf("%s %s (host %q): route %q, want %q", c.method, c.target, c.host, got, c.want)
+			}
+		})
+	}
+}
+
+// Over a real connection, CONNECT requests to paths the mux redirects get
+// the redirect, and the route stays the method.
+func TestConnectRedirectsOverLoopback(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/items/{id}/", ok)
+	var routes []string
+	g := newHandler(mux, newConfig(nil))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		route, _ := g.route(r)
+		routes = append(routes, route)
+		g.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	br := bufio.NewReader(conn)
+	for i := range 20 {
+		fmt.Fprintf(conn, "CONNECT /items/%d HTTP/1.1\r\nHost: %s\r\n\r\n", i, srv.Listener.Addr())
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusTemporaryRedirect {
+			t.Fatalf("CONNECT /items/%d: %s, want a redirect", i, resp.Status)
+		}
+	}
+	for _, r := range routes {
+		if r != "CONNECT" {
+			t.Fatalf("routes %q, want CONNECT for each", routes)
+		}
+	}
+	if len(routes) != 20 {
+		t.Errorf("%d requests routed, want 20", len(routes))
+	}
+}
