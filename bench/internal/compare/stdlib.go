@@ -57,7 +57,7 @@ func (r *runner) stdlibRows() ([]Row, error) {
 	files := map[string][]byte{
 		"std/" + stdlibBenchFile:   src,
 		"guard/" + stdlibBenchFile: guard,
-		"go.mod": []byte("module stdlibbench\n\ngo 1.25\n\nrequire github.com/ctxguard/ctxguard v0.0.0\n\n" +
+		"go.mod": []byte("module stdlibbench\n\ngo 1.25.0\n\nrequire github.com/ctxguard/ctxguard v0.0.0\n\n" +
 			"replace github.com/ctxguard/ctxguard => " + strconv.Quote(r.repo) + "\n"),
 	}
 	for name, b := range files {
