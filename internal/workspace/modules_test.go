@@ -129,3 +129,39 @@ func readAll(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 }
+
+// TestWorkspaceListsEveryModule: a module left out of go.work would have
+// its tests skipped by TestModules and its code by CI's go vet, silently.
+func TestWorkspaceListsEveryModule(t *testing.T) {
+	listed := map[string]bool{".": true}
+	for _, dir := range workspaceModules(t) {
+		listed[dir] = true
+	}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() && path != root && (name == "testdata" || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")) {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || name != "go.mod" {
+			return nil
+		}
+		rel, err := filepath.Rel(root, filepath.Dir(path))
+		if err != nil {
+			return err
+		}
+		if rel = filepath.ToSlash(rel); !listed[rel] {
+			t.Errorf("module %s is not in go.work's use directives", rel)
+		}
+		delete(listed, rel)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for dir := range listed {
+		t.Errorf("go.work uses %s, which has no go.mod", dir)
+	}
+}
