@@ -53,10 +53,12 @@ var constructors = []constructor{
 		func(p Context) (Context, CancelFunc) { return WithTimeoutCause(p, 0, errCause) }},
 }
 
-// lineOf returns the file and line where the closure f is written.
+// lineOf returns the file, as a Site names it, and line where the closure f
+// is written.
 func lineOf(f any) (string, int) {
 	fn := runtime.FuncForPC(reflect.ValueOf(f).Pointer())
-	return fn.FileLine(fn.Entry())
+	file, line := fn.FileLine(fn.Entry())
+	return stablePath(fn.Name(), file), line
 }
 
 // waitUntil runs garbage collections until cond holds, and fails the test

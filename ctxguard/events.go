@@ -21,9 +21,15 @@ const (
 	// Panic: a tracked goroutine panicked. Without spawn.WithRecover the
 	// program is about to crash.
 	Panic
+	// Blocked: the stack of a lagging goroutine was captured; BlockedAt
+	// says where it is blocked. It comes after the goroutine's LagStart
+	// (with the same ID) and before its LateExit, if it is captured before
+	// it returns.
+	Blocked
 )
 
-var eventKindNames = [...]string{LagStart: "LagStart", LateExit: "LateExit", DroppedCancel: "DroppedCancel", Panic: "Panic"}
+var eventKindNames = [...]string{LagStart: "LagStart", LateExit: "LateExit", DroppedCancel: "DroppedCancel",
+	Panic: "Panic", Blocked: "Blocked"}
 
 // String returns the kind's name, such as "LagStart".
 func (k EventKind) String() string {
@@ -61,6 +67,8 @@ type Event struct {
 	// Value is the value a recovered panic carried; nil when the panic was
 	// not recovered.
 	Value any
+	// BlockedAt is, for Blocked, where the goroutine is blocked (Count 1).
+	BlockedAt *BlockedAt
 }
 
 // Delay is how long after its context ended the event happened: for

@@ -46,9 +46,20 @@ func init() {
 		mon, _ := m.(*Monitor)
 		return withScope(ctx, mon, scope)
 	}
+	track.Wait = waitGroup
 }
 
-// goroutine is one tracked goroutine. fn, index, endedAt and lagID are
+// waitGroup is track.Wait: wg.Wait with the Group's number in the stack.
+func waitGroup(group uint64, wg *sync.WaitGroup) {
+	tagged(group<<1|idGroup, callWait, wg, nil, nil)
+}
+
+func callWait(wg, _, _ any) (any, error) {
+	wg.(*sync.WaitGroup).Wait()
+	return nil, nil
+}
+
+// goroutine is one tracked goroutine. fn, endedAt and lagID are
 // guarded by its shard's mutex; the other fields never change after spawn.
 type goroutine struct {
 	ctx  Context
@@ -64,22 +75,24 @@ type goroutine struct {
 	fn func(Context)
 
 	shard   uint32 // index in the Monitor's shards
-	index   uint32 // in shard.entries
+	slot    uint32 // in shard.entries, for life: the record's identity
 	endedAt int64  // UnixNano when ctx was seen done; 0 until then
 	lagID   uint64 // nonzero once lagging: the Event.ID of its events
 }
 
 type shard struct {
 	mu      sync.Mutex
-	entries []entry      // the live records, in no particular order
+	slots                // the live records
 	pending []*goroutine // records whose goroutine has not started yet
 	spawned uint64
+	live    int
 	lagging int
 	_       [64]byte // keep shards on separate cache lines
 }
 
 // entry lists a live record with the channel the scan polls for it: ctx's
 // Done channel, nil once the record is lagging or if ctx can never be done.
+// A free slot has a nil g.
 type entry struct {
 	done <-chan struct{}
 	g    *goroutine
@@ -143,6 +156,9 @@ type untrackedRegion struct{}
 
 func (untrackedRegion) End()   {}
 func (untrackedRegion) Abort() {}
+func (untrackedRegion) Run(call func(a, b, c any) (any, error), a, b, c any) (any, error) {
+	return call(a, b, c)
+}
 
 // register lists a new record for ctx with the Monitor ctx carries, or
 // returns nil if that Monitor is closed.
@@ -163,12 +179,12 @@ func register(ctx Context, fn func(Context), site uintptr, opts *track.Options) 
 	g.shard = rand.Uint32N(uint32(len(m.shards)))
 	s := &m.shards[g.shard]
 	s.mu.Lock()
-	g.index = uint32(len(s.entries))
-	s.entries = append(s.entries, entry{done, g})
+	g.slot = s.add(entry{done, g})
 	if fn != nil {
 		s.pending = append(s.pending, g)
 	}
 	s.spawned++
+	s.live++
 	s.mu.Unlock()
 	if !m.loopStarted.Load() {
 		m.startLoop()
@@ -222,8 +238,25 @@ func (g *goroutine) run(fn func(Context)) {
 	if g.tr.m.cfg.ProfileLabels {
 		g.setProfileLabels()
 	}
-	fn(g.ctx)
+	tagged(g.id(), callSpawned, g, fn, nil)
 	returned = true
+}
+
+// callSpawned is how run calls a spawned function through tagged.
+func callSpawned(g, fn, _ any) (any, error) {
+	fn.(func(Context))(g.(*goroutine).ctx)
+	return nil, nil
+}
+
+// id is g's identity in stacks: its shard and slot.
+func (g *goroutine) id() uint64 {
+	return (uint64(g.slot)<<g.tr.m.shardBits|uint64(g.shard))<<1 | idRecord
+}
+
+// Run calls call(a, b, c) on the goroutine of a region, with the region's
+// identity in its stack so that a capture can tell where it is blocked.
+func (g *goroutine) Run(call func(a, b, c any) (any, error), a, b, c any) (any, error) {
+	return tagged(g.id(), call, a, b, c)
 }
 
 // recoverPanic records and recovers a panic, for spawn.WithRecover.
@@ -268,19 +301,14 @@ func panicking() bool {
 	}
 }
 
-// exit removes g from its shard (the last entry takes its place) and, if
-// it was lagging, hands over how late it returned.
+// exit removes g from its shard and, if it was lagging, hands over how
+// late it returned.
 func (g *goroutine) exit() {
 	m := g.tr.m
 	s := &m.shards[g.shard]
 	s.mu.Lock()
-	last := uint32(len(s.entries) - 1)
-	if i := g.index; i != last {
-		s.entries[i] = s.entries[last]
-		s.entries[i].g.index = i
-	}
-	s.entries[last] = entry{}
-	s.entries = s.entries[:last]
+	s.remove(g.slot)
+	s.live--
 	lagID := g.lagID
 	if lagID != 0 {
 		s.lagging--
@@ -348,7 +376,7 @@ func (m *Monitor) scan(now int64) (next int64) {
 		var open <-chan struct{} // last channel polled and found open
 		for j := range s.entries {
 			e := &s.entries[j]
-			if e.done == nil || e.done == open {
+			if e.done == nil || e.done == open { // free slots have no channel
 				continue
 			}
 			select {
@@ -375,9 +403,7 @@ func (m *Monitor) scan(now int64) (next int64) {
 			lagged = append(lagged, g)
 		}
 		// Give back memory once most of a burst has exited (or started).
-		if c := cap(s.entries); c > 1024 && len(s.entries) < c/4 {
-			s.entries = slices.Clone(s.entries)
-		}
+		s.shrink()
 		if c := cap(s.pending); c > 1024 && len(s.pending) < c/4 {
 			s.pending = slices.Clone(s.pending)
 		}

@@ -32,6 +32,7 @@ type Monitor struct {
 	cancelsCollected atomic.Uint64
 
 	shards      []shard
+	shardBits   uint8    // len(shards) is 1<<shardBits
 	starters    []func() // per shard, see newStarters
 	lagged      atomic.Uint64
 	panics      atomic.Uint64
@@ -47,10 +48,17 @@ type Monitor struct {
 	lagTasks    lagTasks                      // execution trace tasks of lagging goroutines
 	lateExits   lateExits                     // returns of lagging goroutines, for the loop
 
+	stackCapture stackCapture // owned by the loop
+
 	mu             sync.Mutex
 	cancelSites    boundedTable[uintptr, siteStats]
 	goroutineStats boundedTable[goroutineStatsKey, goroutineStats]
-	closing        bool // set by Close under mu: no loop is started after
+	lagging        map[*goroutine]*lagRecord // the lagging records
+	unknownStacks  int                       // of them, those whose stack is not captured yet
+	groupLagging   groupLagging
+	dirty          []*goroutineStats // entries with news to report
+	dirtyCancels   []*siteStats      // cancel sites with news to report
+	closing        bool              // set by Close under mu: no loop is started after
 }
 
 // New returns a Monitor configured by cfg, with the defaults documented on
@@ -62,14 +70,19 @@ type Monitor struct {
 // done with it.
 func New(cfg Config) *Monitor {
 	cfg = cfg.withDefaults()
+	b := shardBits()
 	m := &Monitor{
-		cfg:      cfg,
-		shards:   make([]shard, shardCount()),
-		wake:     make(chan struct{}, 1),
-		quit:     make(chan struct{}),
-		loopDone: make(chan struct{}),
+		cfg:       cfg,
+		shards:    make([]shard, 1<<b),
+		shardBits: b,
+		wake:      make(chan struct{}, 1),
+		quit:      make(chan struct{}),
+		loopDone:  make(chan struct{}),
 	}
 	m.unscoped.m = m
+	m.lagging = make(map[*goroutine]*lagRecord)
+	m.groupLagging = make(groupLagging)
+	m.stackCapture.done = make(chan *capture, 1)
 	m.starters = m.newStarters()
 	m.cancelSites.max = cfg.MaxSites
 	m.goroutineStats.max = cfg.MaxSites
@@ -119,10 +132,12 @@ func (m *Monitor) recordDroppedCancel(ctx Context, pc uintptr) {
 	s := m.cancelSites.get(pc, newSiteStats)
 	s.total++
 	s.unreported++
+	m.dirtyCancelLocked(s)
 	m.mu.Unlock()
 	if !m.loopStarted.Load() {
 		m.startLoop()
 	}
+	m.wakeLoop() // the first drop of a site is logged at once
 	if m.observed.Load() {
 		m.queue(Event{Kind: DroppedCancel, Site: siteOf(pc), Context: ctx, Time: time.Now()})
 	}
@@ -306,11 +321,12 @@ func MonitorFrom(ctx Context) *Monitor {
 	return trackingOf(ctx).monitor()
 }
 
-// shardCount spreads the goroutine registry over a few shards per thread.
-func shardCount() int {
-	n := 1
-	for n < 4*runtime.GOMAXPROCS(0) {
-		n *= 2
+// shardBits spreads the goroutine registry over a few shards per thread:
+// it returns log2 of the shard count.
+func shardBits() uint8 {
+	b := uint8(0)
+	for 1<<b < 4*runtime.GOMAXPROCS(0) {
+		b++
 	}
-	return n
+	return b
 }

@@ -1,17 +1,27 @@
 package ctxguard
 
 import (
+	"path"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // A Site is a place in the program's source: where a cancel func was
-// created or a goroutine was spawned.
+// created or a goroutine was spawned, or a frame of a goroutine's stack.
 type Site struct {
-	Function string // package-qualified function name, as in a goroutine dump
-	File     string
-	Line     int
+	// Function is the package-qualified function name, as in a goroutine
+	// dump: "github.com/acme/api/handlers.(*Orders).Get.func1".
+	Function string
+	// File is the file's package path and base name,
+	// "github.com/acme/api/handlers/order.go": the same wherever and
+	// however the program was built (with or without -trimpath), so that
+	// it can label metrics. Functions of package main are under the main
+	// package's import path.
+	File string
+	Line int
 }
 
 // OverflowSite stands for every site beyond [Config.MaxSites]: their events
@@ -33,12 +43,89 @@ func siteOf(pc uintptr) Site {
 		return Site{Function: "(unknown)"}
 	}
 	f, _ := runtime.CallersFrames([]uintptr{pc}).Next()
+	return frameSite(f)
+}
+
+// frameSite is the Site of a symbolized frame.
+func frameSite(f runtime.Frame) Site {
 	if name, ok := strings.CutSuffix(f.Function, "-fm"); ok {
 		// The wrapper of a method value, which has no source position:
 		// name the method.
 		return Site{Function: name}
 	}
-	return Site{Function: f.Function, File: f.File, Line: f.Line}
+	return Site{Function: f.Function, File: stablePath(f.Function, f.File), Line: f.Line}
+}
+
+// stablePath is file as its package path and base name. The runtime
+// reports absolute build paths (or module-relative ones with -trimpath);
+// the package path comes from the function's symbol name instead.
+func stablePath(function, file string) string {
+	if file == "" {
+		return ""
+	}
+	pkg := funcPackage(function)
+	if pkg == "" {
+		return path.Base(file)
+	}
+	base := path.Base(file)
+	switch {
+	case pkg == "main":
+		pkg = mainPackage()
+	case strings.HasSuffix(base, "_test.go"):
+		// An external test package's path is its directory's plus "_test".
+		pkg = strings.TrimSuffix(pkg, "_test")
+	}
+	return pkg + "/" + base
+}
+
+// funcPackage is the import path of the package of a function named as
+// runtime.Frame.Function names it, "" if it cannot tell.
+func funcPackage(function string) string {
+	name, _, _ := strings.Cut(function, "[") // type arguments may hold dots and slashes
+	slash := strings.LastIndexByte(name, '/')
+	dot := strings.IndexByte(name[slash+1:], '.')
+	if dot < 0 {
+		return ""
+	}
+	pkg := name[:slash+1+dot]
+	// The symbol escapes dots in the last path element ("yaml%2ev3").
+	return strings.ReplaceAll(pkg, "%2e", ".")
+}
+
+// buildInfo is what the binary says about its packages and modules.
+var buildInfo = sync.OnceValue(func() (b struct {
+	mainPkg string   // import path of package main
+	modules []string // paths of the main module and its dependencies
+}) {
+	b.mainPkg = "main"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Path != "" {
+			b.mainPkg = bi.Path
+		}
+		b.modules = append(b.modules, bi.Main.Path)
+		for _, d := range bi.Deps {
+			b.modules = append(b.modules, d.Path)
+		}
+	}
+	return b
+})
+
+func mainPackage() string { return buildInfo().mainPkg }
+
+// isStdPackage reports whether pkg is in the standard library: its first
+// path element has no dot, and it is not package main nor in a module of
+// the build (a module path may have no dot either).
+func isStdPackage(pkg string) bool {
+	first, _, _ := strings.Cut(pkg, "/")
+	if strings.Contains(first, ".") || pkg == "main" {
+		return false
+	}
+	for _, mod := range buildInfo().modules {
+		if mod != "" && (pkg == mod || strings.HasPrefix(pkg, mod+"/")) {
+			return false
+		}
+	}
+	return true
 }
 
 // lazySite is a pc, symbolized on first use.
@@ -63,6 +150,7 @@ type siteStats struct {
 	lazySite
 	total      uint64 // events ever
 	unreported uint64 // events since the last report
+	reporting
 }
 
 // boundedTable holds statistics entries for at most max keys, then folds

@@ -40,9 +40,12 @@ type Snapshot struct {
 	// Panics counts tracked goroutines that panicked.
 	Panics uint64
 	// Goroutines breaks the goroutine counts down by name, scope and spawn
-	// site, most live first. It has at most Config.MaxSites entries plus
-	// one named OverflowSite.Function (with Site OverflowSite) summing the
-	// rest, so exporters can use names and scopes as labels.
+	// site: first the entries with lagging goroutines, those that do not
+	// wait for other lagging goroutines first (the root causes), most
+	// lagging first; then the others, most live first. It has at most
+	// Config.MaxSites entries plus one named OverflowSite.Function (with
+	// Site OverflowSite) summing the rest, so exporters can use names and
+	// scopes as labels.
 	Goroutines []GoroutineStats
 
 	// EventsDropped counts events not delivered to observers because too
@@ -68,6 +71,30 @@ type GoroutineStats struct {
 	// the bound before it; the last element counts those above every
 	// bound. It sums to LateExits. nil when LateExits is 0.
 	ExitDelays []uint64
+	// BlockedAt says where the entry's lagging goroutines are blocked, as
+	// read from their stacks: exact per goroutine, for those whose stack
+	// has been captured (a capture follows a lag within a few scans, or
+	// longer when captures are costly: see Config.Grace). Locations where
+	// goroutines wait for other lagging goroutines come last; the others
+	// most goroutines first. At most 8 locations are kept per entry;
+	// BlockedAtOmitted counts the lagging goroutines blocked elsewhere.
+	// Lagging minus the counts of both is the goroutines not captured yet.
+	BlockedAt        []BlockedAt
+	BlockedAtOmitted int
+}
+
+// Waiting reports whether the entry's lagging goroutines all wait for
+// other lagging goroutines (in spawn.Group.Wait): it is not a root cause.
+func (g GoroutineStats) Waiting() bool {
+	if g.Lagging == 0 || len(g.BlockedAt) == 0 {
+		return false
+	}
+	for _, b := range g.BlockedAt {
+		if !b.Waiting() {
+			return false
+		}
+	}
+	return true
 }
 
 // A SiteCount is the number of events at one site.
@@ -98,6 +125,7 @@ func (m *Monitor) Snapshot() Snapshot {
 		if st.lateExits > 0 {
 			gs.ExitDelays = slices.Clone(st.delays[:])
 		}
+		gs.BlockedAt, gs.BlockedAtOmitted = m.blockedAtLocked(st), st.blockedOmitted
 		k := goroutineStatsKey{st.name, st.scope, st.pc}
 		if c, ok := live[k]; ok {
 			gs.Live, gs.Lagging = c.live, c.lagging
@@ -114,6 +142,12 @@ func (m *Monitor) Snapshot() Snapshot {
 	m.addLiveOnly(&s, live)
 	sortSiteCounts(s.DroppedCancelSites)
 	slices.SortFunc(s.Goroutines, func(a, b GoroutineStats) int {
+		if c := cmp.Compare(rootRank(a), rootRank(b)); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(b.Lagging, a.Lagging); c != 0 {
+			return c
+		}
 		if c := cmp.Compare(b.Live, a.Live); c != 0 {
 			return c
 		}
@@ -125,6 +159,17 @@ func (m *Monitor) Snapshot() Snapshot {
 			cmp.Compare(a.Site.Function, b.Site.Function))
 	})
 	return s
+}
+
+// rootRank orders entries: lagging root causes, lagging waiters, others.
+func rootRank(g GoroutineStats) int {
+	switch {
+	case g.Lagging > 0 && !g.Waiting():
+		return 0
+	case g.Lagging > 0:
+		return 1
+	}
+	return 2
 }
 
 type liveCount struct{ live, lagging int }
@@ -169,10 +214,13 @@ func (m *Monitor) liveByKey(s *Snapshot) map[goroutineStatsKey]liveCount {
 		sh := &m.shards[i]
 		sh.mu.Lock()
 		s.Spawned += sh.spawned
-		s.Live += len(sh.entries)
+		s.Live += sh.live
 		s.Lagging += sh.lagging
 		for _, e := range sh.entries {
 			g := e.g
+			if g == nil {
+				continue
+			}
 			k := goroutineStatsKey{g.name(), g.scopeName(), g.site}
 			c := out[k]
 			c.live++

@@ -19,10 +19,17 @@ type goroutineStats struct {
 	delaySum, delayMax        time.Duration // over late exits
 	delays                    [len(exitDelayBounds) + 1]uint64
 
+	// where the lagging goroutines are blocked, as captured
+	blocked        map[blockedKey]*blockedCount
+	blockedOmitted int // lagging goroutines blocked elsewhere, beyond maxBlockedAt
+
 	// since the last report
 	newLagged, newLateExits uint64
 	newDelayMax             time.Duration
 	lastCause               error
+	lastGrace               time.Duration // of the last goroutine that lagged
+	blockedChanged          bool          // blocked gained a goroutine
+	reporting                              // when its records are due
 }
 
 // goroutineStatsKey identifies a statistics entry.
@@ -51,12 +58,23 @@ func (m *Monitor) recordLagging(gs []*goroutine, now int64) {
 	if trace.IsEnabled() {
 		m.traceLagging(gs, now)
 	}
+	causes := make([]error, len(gs))
+	for i, g := range gs {
+		causes[i] = Cause(g.ctx)
+	}
 	m.mu.Lock()
-	for _, g := range gs {
+	for i, g := range gs {
 		s := m.statsLocked(g)
 		s.lagged++
 		s.newLagged++
-		s.lastCause = Cause(g.ctx)
+		s.lastCause = causes[i]
+		s.lastGrace = g.grace()
+		m.lagging[g] = &lagRecord{stats: s}
+		m.unknownStacks++
+		if g.opts != nil {
+			m.groupLagging.add(g.opts.Group, s, 1)
+		}
+		m.dirtyLocked(s)
 	}
 	m.mu.Unlock()
 	if !m.observed.Load() {
@@ -120,6 +138,18 @@ func (m *Monitor) recordLateExit(x lateExit) {
 	delay := x.at.Sub(time.Unix(0, x.g.endedAt))
 	m.mu.Lock()
 	s := m.statsLocked(x.g)
+	if r := m.lagging[x.g]; r != nil {
+		if r.info != nil {
+			s.removeBlocked(r.info, r.kept)
+		} else {
+			m.unknownStacks--
+		}
+		delete(m.lagging, x.g)
+	}
+	if x.g.opts != nil {
+		m.groupLagging.add(x.g.opts.Group, s, -1)
+	}
+	m.dirtyLocked(s)
 	s.lateExits++
 	s.newLateExits++
 	s.delaySum += delay

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ctxguard/ctxguard/internal/callsite"
 	"github.com/ctxguard/ctxguard/internal/track"
@@ -22,6 +23,7 @@ import (
 type Group struct {
 	ctx    context.Context
 	cancel func(error)
+	id     atomic.Uint64 // the Group's number, given on first use; see number
 
 	wg  sync.WaitGroup
 	sem chan token
@@ -58,15 +60,34 @@ func (g *Group) done() {
 
 // Wait blocks until all function calls from the Go method have returned, then
 // returns the first non-nil error (if any) from them.
+//
+// A tracked goroutine (or request handler) still in Wait Grace after its
+// context ended is reported as waiting for the Group's lagging goroutines,
+// which are reported first: they are what to fix.
 func (g *Group) Wait() error {
-	g.wg.Wait()
+	track.Wait(g.number(), &g.wg)
 	if g.cancel != nil {
 		g.cancel(g.err)
 	}
 	return g.err
 }
 
-// Go calls the given function in a new tracked goroutine.
+// groups numbers Groups, so that stack captures can tell which Group a
+// goroutine waits for.
+var groups atomic.Uint64
+
+// number returns g's number, giving it one on first use.
+func (g *Group) number() uint64 {
+	if n := g.id.Load(); n != 0 {
+		return n
+	}
+	g.id.CompareAndSwap(0, groups.Add(1))
+	return g.id.Load()
+}
+
+// Go calls the given function in a new tracked goroutine, named after f
+// unless opts say otherwise ([WithName], [WithGrace] and [WithRecover]
+// apply as for [Go]).
 //
 // The first call to Go must happen before a Wait.
 // It blocks until the new goroutine can be added without the number of
@@ -77,21 +98,21 @@ func (g *Group) Wait() error {
 // by Wait.
 //
 //go:noinline
-func (g *Group) Go(f func() error) {
+func (g *Group) Go(f func() error, opts ...Option) {
 	if g.sem != nil {
 		g.sem <- token{}
 	}
-	g.start(f, callsite.CallerPC())
+	g.start(f, callsite.CallerPC(), opts)
 }
 
-// TryGo calls the given function in a new tracked goroutine only if the
-// number of active goroutines in the group is currently below the
-// configured limit.
+// TryGo calls the given function in a new tracked goroutine, as Go does,
+// only if the number of active goroutines in the group is currently below
+// the configured limit.
 //
 // The return value reports whether the goroutine was started.
 //
 //go:noinline
-func (g *Group) TryGo(f func() error) bool {
+func (g *Group) TryGo(f func() error, opts ...Option) bool {
 	if g.sem != nil {
 		select {
 		case g.sem <- token{}:
@@ -100,11 +121,18 @@ func (g *Group) TryGo(f func() error) bool {
 			return false
 		}
 	}
-	g.start(f, callsite.CallerPC())
+	g.start(f, callsite.CallerPC(), opts)
 	return true
 }
 
-func (g *Group) start(f func() error, site uintptr) {
+func (g *Group) start(f func() error, site uintptr, opts []Option) {
+	o := &track.Options{FuncPC: reflect.ValueOf(f).Pointer(), Group: g.number()}
+	for _, opt := range opts {
+		if opt == nil {
+			panic("spawn: Group.Go called with a nil Option")
+		}
+		opt.apply(o)
+	}
 	g.wg.Add(1)
 	ctx := g.ctx
 	if ctx == nil {
@@ -122,7 +150,7 @@ func (g *Group) start(f func() error, site uintptr) {
 				}
 			})
 		}
-	}, site, &track.Options{FuncPC: reflect.ValueOf(f).Pointer()})
+	}, site, o)
 }
 
 // SetLimit limits the number of active goroutines in this group to at most n.

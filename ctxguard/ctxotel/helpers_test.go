@@ -3,6 +3,7 @@ package ctxotel_test
 import (
 	"context"
 	"log/slog"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"sync"
@@ -196,7 +197,7 @@ func with(base map[string]any, kv ...any) map[string]any {
 func spawnStuck(ctx context.Context, release <-chan struct{}) ctxguard.Site {
 	pc, file, line, _ := runtime.Caller(0)
 	spawn.Go(ctx, func(context.Context) { <-release }, spawn.WithName("stuck")) // must stay on the line after runtime.Caller
-	return ctxguard.Site{Function: runtime.FuncForPC(pc).Name(), File: file, Line: line + 1}
+	return ctxguard.Site{Function: runtime.FuncForPC(pc).Name(), File: stableFile(file), Line: line + 1}
 }
 
 // dropCancel creates a cancel func from ctx and drops it, and returns the
@@ -206,7 +207,7 @@ func spawnStuck(ctx context.Context, release <-chan struct{}) ctxguard.Site {
 func dropCancel(ctx context.Context) ctxguard.Site {
 	pc, file, line, _ := runtime.Caller(0)
 	_, _ = ctxguard.WithCancel(ctx) // must stay on the line after runtime.Caller
-	return ctxguard.Site{Function: runtime.FuncForPC(pc).Name(), File: file, Line: line + 1}
+	return ctxguard.Site{Function: runtime.FuncForPC(pc).Name(), File: stableFile(file), Line: line + 1}
 }
 
 // eventNames returns the names of a span's events.
@@ -216,4 +217,10 @@ func eventNames(events []sdktrace.Event) []string {
 		names[i] = e.Name
 	}
 	return names
+}
+
+// stableFile is a file of this package as ctxguard names it: package path
+// and base name.
+func stableFile(file string) string {
+	return "github.com/ctxguard/ctxguard/ctxguard/ctxotel/" + filepath.Base(file)
 }

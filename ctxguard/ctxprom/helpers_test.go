@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
@@ -90,7 +91,8 @@ func droppedTotal(s ctxguard.Snapshot) uint64 {
 func dropCancel(ctx context.Context) string {
 	_, file, line, _ := runtime.Caller(0)
 	_, _ = ctxguard.WithCancel(ctx) // line+1
-	return fmt.Sprintf("%s:%d", file, line+1)
+	// ctxguard names the file by its package path and base name.
+	return fmt.Sprintf("github.com/ctxguard/ctxguard/ctxguard/ctxprom/%s:%d", filepath.Base(file), line+1)
 }
 
 // histogram is an exported histogram in comparable form.

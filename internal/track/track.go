@@ -4,6 +4,7 @@ package track
 
 import (
 	"context"
+	"sync"
 	"time"
 )
 
@@ -16,6 +17,9 @@ type Options struct {
 	Recover bool          // recover panics instead of crashing
 	// OnPanic, with Recover, receives the recovered value.
 	OnPanic func(v any)
+	// Group is the number of the spawn.Group the goroutine belongs to, 0
+	// for none: a goroutine lagging in that Group's Wait waits for it.
+	Group uint64
 }
 
 // A Region is the tracked part of a goroutine started by Enter.
@@ -27,6 +31,10 @@ type Region interface {
 	// did not return: it panicked (the panic is counted) or called
 	// runtime.Goexit.
 	Abort()
+	// Run returns call(a, b, c), called on the region's goroutine in a way
+	// that lets the Monitor find the region in stack captures, and so say
+	// where the tracked code is blocked. Call the tracked code through it.
+	Run(call func(a, b, c any) (any, error), a, b, c any) (any, error)
 }
 
 // Finish ends r from a deferred call: with End if the tracked code
@@ -59,3 +67,8 @@ var WithCancelCause func(parent context.Context, site uintptr) (context.Context,
 // carries. site is the spawning call's return pc; opts may be nil. It is set
 // by package ctxguard when it is initialized.
 var Go func(ctx context.Context, fn func(context.Context), site uintptr, opts *Options)
+
+// Wait calls wg.Wait for the spawn.Group numbered group, so that a stack
+// capture sees which Group the calling goroutine waits for. It is set by
+// package ctxguard when it is initialized.
+var Wait func(group uint64, wg *sync.WaitGroup)

@@ -34,10 +34,20 @@ func UnaryServerInterceptor(opts ...Option) grpc.UnaryServerInterceptor {
 		ctx, region := g.enter(ctx, info.Server, info.FullMethod)
 		returned := false
 		defer track.Finish(region, &returned)
-		resp, err := handler(ctx, req)
+		resp, err := region.Run(callUnary, handler, ctx, req)
 		returned = true
 		return resp, err
 	}
+}
+
+// callUnary and callStream are how the interceptors call the handler
+// through its region.
+func callUnary(handler, ctx, req any) (any, error) {
+	return handler.(grpc.UnaryHandler)(ctx.(context.Context), req)
+}
+
+func callStream(handler, srv, ss any) (any, error) {
+	return nil, handler.(grpc.StreamHandler)(srv, ss.(grpc.ServerStream))
 }
 
 // StreamServerInterceptor returns an interceptor that scopes and tracks
@@ -51,7 +61,7 @@ func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
 		ctx, region := g.enter(ss.Context(), srv, info.FullMethod)
 		returned := false
 		defer track.Finish(region, &returned)
-		err := handler(srv, &scopedStream{ServerStream: ss, ctx: ctx})
+		_, err := region.Run(callStream, handler, srv, &scopedStream{ServerStream: ss, ctx: ctx})
 		returned = true
 		return err
 	}

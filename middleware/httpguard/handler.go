@@ -68,8 +68,14 @@ func (g *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	region := track.Enter(ctx, site, g.options(site, served))
 	returned := false
 	defer track.Finish(region, &returned) // a panic is counted, then goes on to net/http
-	g.next.ServeHTTP(w, r.WithContext(ctx))
+	region.Run(serve, g.next, w, r.WithContext(ctx))
 	returned = true
+}
+
+// serve is how ServeHTTP calls the next handler through its region.
+func serve(h, w, r any) (any, error) {
+	h.(http.Handler).ServeHTTP(w.(http.ResponseWriter), r.(*http.Request))
+	return nil, nil
 }
 
 // route names r's route and returns the handler that will serve it, as far

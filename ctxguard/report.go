@@ -1,0 +1,198 @@
+package ctxguard
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Reports: what the Monitor logs.
+//
+// Each statistics entry (a goroutine name, scope and spawn site) and each
+// cancel func creation site logs its first event at once: the loop writes
+// the record in the scan that found a lag, or as soon as a runtime cleanup
+// reports a drop. Later events of the same site are aggregated, at most one
+// record per site and kind every ReportInterval, so the number of records
+// depends on the number of sites, never on the number of events. Where a
+// site's lagging goroutines are blocked follows in a record of its own
+// when their stacks are first captured, and is repeated in later records.
+// One round writes at most maxReportLines records, plus one summing the
+// sites left over.
+
+// Log messages, one per kind of record.
+const (
+	msgLagging  = "ctxguard: goroutines still running after their context ended"
+	msgBlocked  = "ctxguard: where lagging goroutines are blocked"
+	msgReturned = "ctxguard: lagging goroutines returned"
+	msgDropped  = "ctxguard: cancel funcs dropped without being called"
+)
+
+// reporting is when a site's next record is due. Guarded by Monitor.mu.
+type reporting struct {
+	logged     bool      // a record was written
+	nextLog    time.Time // records are held back until then
+	followedUp bool      // the blocking locations were logged once
+	dirty      bool      // listed in Monitor.dirty
+}
+
+// due reports whether a site with news may log at now.
+func (r *reporting) due(now time.Time) bool {
+	return !r.logged || !now.Before(r.nextLog)
+}
+
+func (r *reporting) logNow(now time.Time, interval time.Duration) {
+	r.logged, r.nextLog = true, now.Add(interval)
+}
+
+// dirtyLocked lists s for the next report round. The caller holds m.mu.
+func (m *Monitor) dirtyLocked(s *goroutineStats) {
+	if !s.dirty {
+		s.dirty = true
+		m.dirty = append(m.dirty, s)
+	}
+}
+
+// dirtyCancelLocked lists a cancel site for the next report round.
+func (m *Monitor) dirtyCancelLocked(s *siteStats) {
+	if !s.dirty {
+		s.dirty = true
+		m.dirtyCancels = append(m.dirtyCancels, s)
+	}
+}
+
+// A logRecord is one record to log.
+type logRecord struct {
+	level slog.Level
+	msg   string
+	attrs []slog.Attr
+	// order: records of waiting goroutines after those they wait for,
+	// then most events first
+	waiting bool
+	count   uint64
+	site    Site
+}
+
+// report logs the records due at now; with flush, every pending one.
+func (m *Monitor) report(now time.Time, flush bool) {
+	var lags, returns, drops []logRecord
+	interval := m.cfg.ReportInterval
+	m.mu.Lock()
+	keep := m.dirty[:0]
+	for _, s := range m.dirty {
+		if !flush && !s.due(now) && !(s.blockedChanged && !s.followedUp) {
+			keep = append(keep, s)
+			continue
+		}
+		s.dirty = false
+		site := s.resolve()
+		attrs := []slog.Attr{
+			slog.String("site", site.String()), slog.String("function", site.Function),
+			slog.String("name", s.name), slog.String("scope", s.scope),
+		}
+		blocked := m.blockedAtLocked(s)
+		waiting := len(blocked) > 0 && blocked[0].Waiting()
+		wrote := false
+		switch {
+		case s.newLagged > 0:
+			cause := "<nil>"
+			if s.lastCause != nil {
+				cause = s.lastCause.Error()
+			}
+			a := append(slices.Clip(attrs), slog.Uint64("count", s.newLagged), slog.Uint64("total", s.lagged),
+				slog.String("cause", cause), slog.Duration("grace", s.lastGrace))
+			lags = append(lags, logRecord{level: slog.LevelWarn, msg: msgLagging,
+				attrs: appendBlocked(a, blocked, s.blockedOmitted), waiting: waiting, count: s.newLagged, site: site})
+			wrote = true
+		case s.blockedChanged && len(blocked) > 0:
+			lags = append(lags, logRecord{level: slog.LevelWarn, msg: msgBlocked,
+				attrs: appendBlocked(slices.Clip(attrs), blocked, s.blockedOmitted), waiting: waiting, site: site})
+			wrote = true
+		}
+		if wrote && len(blocked) > 0 {
+			s.followedUp = true
+		}
+		if s.newLateExits > 0 {
+			a := append(slices.Clip(attrs), slog.Uint64("count", s.newLateExits), slog.Uint64("total", s.lateExits),
+				slog.Duration("max_delay", s.newDelayMax))
+			returns = append(returns, logRecord{level: slog.LevelWarn, msg: msgReturned, attrs: a,
+				count: s.newLateExits, site: site})
+			wrote = true
+		}
+		if wrote {
+			s.logNow(now, interval)
+		}
+		s.newLagged, s.newLateExits, s.newDelayMax, s.blockedChanged = 0, 0, 0, false
+	}
+	m.dirty = keep
+	keepCancels := m.dirtyCancels[:0]
+	for _, s := range m.dirtyCancels {
+		if !flush && !s.due(now) {
+			keepCancels = append(keepCancels, s)
+			continue
+		}
+		s.dirty = false
+		site := s.resolve()
+		drops = append(drops, logRecord{level: slog.LevelWarn, msg: msgDropped, count: s.unreported, site: site,
+			attrs: []slog.Attr{
+				slog.String("site", site.String()), slog.String("function", site.Function),
+				slog.Uint64("count", s.unreported), slog.Uint64("total", s.total),
+				slog.Int("sample_rate", m.cfg.CancelSampleRate),
+			}})
+		s.unreported = 0
+		s.logNow(now, interval)
+	}
+	m.dirtyCancels = keepCancels
+	m.mu.Unlock()
+	m.logRecords(lags)
+	m.logRecords(returns)
+	m.logRecords(drops)
+}
+
+// appendBlocked adds where lagging goroutines are blocked to attrs.
+func appendBlocked(attrs []slog.Attr, blocked []BlockedAt, omitted int) []slog.Attr {
+	if len(blocked) == 0 {
+		return attrs
+	}
+	at := make([]string, len(blocked))
+	for i, b := range blocked {
+		at[i] = b.String() + " x" + strconv.Itoa(b.Count)
+	}
+	attrs = append(attrs, slog.Any("blocked_at", at))
+	if omitted > 0 {
+		attrs = append(attrs, slog.Int("blocked_at_omitted", omitted))
+	}
+	return attrs
+}
+
+// logRecords writes records of one kind: goroutines that others wait for
+// first, then most events first, at most maxReportLines of them; the rest
+// are summed into one last record.
+func (m *Monitor) logRecords(records []logRecord) {
+	if len(records) == 0 {
+		return
+	}
+	slices.SortFunc(records, func(a, b logRecord) int {
+		if a.waiting != b.waiting {
+			if a.waiting {
+				return 1
+			}
+			return -1
+		}
+		return bySiteCount(a.site, a.count, b.site, b.count)
+	})
+	log := m.logger()
+	ctx := context.Background()
+	for i, r := range records {
+		if i == maxReportLines {
+			var count uint64
+			for _, rest := range records[i:] {
+				count += rest.count
+			}
+			log.LogAttrs(ctx, r.level, r.msg, slog.Int("more_sites", len(records)-i), slog.Uint64("count", count))
+			return
+		}
+		log.LogAttrs(ctx, r.level, r.msg, r.attrs...)
+	}
+}
