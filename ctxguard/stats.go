@@ -29,7 +29,7 @@ type goroutineStats struct {
 	lastCause               error
 	lastGrace               time.Duration // of the last goroutine that lagged
 	blockedChanged          bool          // blocked gained a goroutine
-	reporting                              // when its records are due
+	reporting                             // when its records are due
 }
 
 // goroutineStatsKey identifies a statistics entry.

@@ -179,7 +179,7 @@ func runTask(ctx context.Context, depth int, release <-chan struct{}) error {
 	}
 	g, ctx := spawn.WithContext(ctx)
 	g.Go(func() error { return runTask(ctx, depth-1, release) }) // the tree's nodes, one site
-	return g.Wait() // blocks: waiter
+	return g.Wait()                                              // blocks: waiter
 }
 
 // In a task tree with one stuck leaf, the leaf is reported first and the
