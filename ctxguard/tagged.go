@@ -7,1289 +7,1549 @@ package ctxguard
 // its own call site here, so the return addresses in a goroutine's stack
 // spell id (see identity.go). A digit costs one call and a jump.
 //
+// Every case ends in the one return at the bottom: a function with one
+// epilogue has a short table of stack-pointer offsets, which the runtime
+// reads through linearly for every frame it unwinds.
+//
 //go:noinline
-func tagged(id uint64, call func(a, b, c any) (any, error), a, b, c any) (any, error) {
+func tagged(id uint64, call func(a, b, c any) (any, error), a, b, c any) (r any, err error) {
 	switch id & 0xff {
 	case 0:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 1:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 2:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 3:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 4:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 5:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 6:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 7:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 8:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 9:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 10:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 11:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 12:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 13:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 14:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 15:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 16:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 17:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 18:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 19:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 20:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 21:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 22:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 23:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 24:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 25:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 26:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 27:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 28:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 29:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 30:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 31:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 32:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 33:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 34:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 35:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 36:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 37:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 38:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 39:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 40:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 41:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 42:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 43:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 44:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 45:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 46:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 47:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 48:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 49:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 50:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 51:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 52:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 53:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 54:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 55:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 56:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 57:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 58:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 59:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 60:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 61:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 62:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 63:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 64:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 65:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 66:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 67:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 68:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 69:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 70:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 71:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 72:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 73:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 74:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 75:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 76:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 77:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 78:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 79:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 80:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 81:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 82:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 83:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 84:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 85:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 86:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 87:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 88:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 89:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 90:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 91:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 92:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 93:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 94:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 95:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 96:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 97:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 98:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 99:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 100:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 101:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 102:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 103:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 104:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 105:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 106:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 107:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 108:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 109:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 110:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 111:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 112:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 113:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 114:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 115:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 116:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 117:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 118:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 119:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 120:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 121:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 122:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 123:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 124:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 125:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 126:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 127:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 128:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 129:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 130:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 131:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 132:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 133:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 134:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 135:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 136:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 137:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 138:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 139:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 140:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 141:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 142:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 143:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 144:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 145:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 146:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 147:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 148:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 149:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 150:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 151:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 152:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 153:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 154:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 155:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 156:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 157:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 158:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 159:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 160:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 161:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 162:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 163:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 164:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 165:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 166:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 167:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 168:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 169:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 170:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 171:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 172:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 173:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 174:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 175:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 176:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 177:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 178:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 179:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 180:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 181:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 182:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 183:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 184:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 185:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 186:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 187:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 188:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 189:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 190:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 191:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 192:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 193:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 194:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 195:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 196:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 197:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 198:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 199:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 200:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 201:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 202:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 203:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 204:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 205:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 206:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 207:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 208:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 209:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 210:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 211:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 212:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 213:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 214:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 215:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 216:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 217:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 218:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 219:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 220:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 221:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 222:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 223:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 224:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 225:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 226:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 227:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 228:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 229:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 230:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 231:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 232:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 233:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 234:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 235:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 236:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 237:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 238:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 239:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 240:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 241:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 242:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 243:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 244:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 245:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 246:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 247:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 248:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 249:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 250:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 251:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 252:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 253:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 254:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	case 255:
 		if id < 0x100 {
-			return call(a, b, c)
+			r, err = call(a, b, c)
+		} else {
+			r, err = tagged(id>>8, call, a, b, c)
 		}
-		return tagged(id>>8, call, a, b, c)
 	}
-	panic("unreachable")
+	return r, err
 }

@@ -24,7 +24,13 @@ const thisFile = "github.com/ctxguard/ctxguard/spawn/blocked_test.go"
 // "// blocks: " + marker.
 func markedLine(t *testing.T, marker string) int {
 	t.Helper()
-	f, err := os.Open("blocked_test.go")
+	return markedLineIn(t, "blocked_test.go", marker)
+}
+
+// markedLineIn is markedLine for another file of this package.
+func markedLineIn(t *testing.T, file, marker string) int {
+	t.Helper()
+	f, err := os.Open(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +41,7 @@ func markedLine(t *testing.T, marker string) int {
 			return n
 		}
 	}
-	t.Fatalf("no line marked %q", marker)
+	t.Fatalf("no line of %s marked %q", file, marker)
 	return 0
 }
 
@@ -345,4 +351,29 @@ func (l *logRecords) withMsg(t *testing.T, msg string) []map[string]any {
 		}
 	}
 	return out
+}
+
+//go:noinline
+func deepStack(depth int, release <-chan struct{}) {
+	if depth == 0 {
+		<-release // blocks: deep
+		return
+	}
+	deepStack(depth-1, release)
+}
+
+// A goroutine blocked deeper than the 32 frames of runtime.GoroutineProfile
+// is found by a second, deeper capture.
+func TestDeepStacksAreCaptured(t *testing.T) {
+	m, root := newMonitor(t)
+	ctx, cancel := context.WithCancel(root)
+	release := make(chan struct{})
+	defer close(release)
+	spawn.Go(ctx, func(context.Context) { deepStack(60, release) }, spawn.WithName("deep"))
+	cancel()
+	g := blockedAt(t, m, "deep", 1)
+	b := g.BlockedAt[0]
+	if b.Site.Line != markedLine(t, "deep") || len(b.Frames) != 32 {
+		t.Errorf("blocked at %v with %d frames, want line %d with 32 frames (the bound)", b.Site, len(b.Frames), markedLine(t, "deep"))
+	}
 }

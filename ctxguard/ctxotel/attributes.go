@@ -2,6 +2,7 @@ package ctxotel
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
@@ -22,15 +23,19 @@ const (
 	keyCause        = attribute.Key("ctxguard.cause")
 	keyDelay        = attribute.Key("ctxguard.delay")
 	keyStillRunning = attribute.Key("ctxguard.goroutine.still_running")
+	keyBlockedAt    = attribute.Key("ctxguard.blocked_at")
+	keyWaitReason   = attribute.Key("ctxguard.wait_reason")
+	keyWaitingFor   = attribute.Key("ctxguard.waiting_for")
 	keyRecovered    = attribute.Key("ctxguard.panic.recovered")
 
 	// keyMetricName is the goroutine name on metrics, as on the pprof
 	// labels of Config.ProfileLabels.
 	keyMetricName = attribute.Key("ctxguard.name")
 
-	keyFunction = attribute.Key("code.function.name")
-	keyFile     = attribute.Key("code.file.path")
-	keyLine     = attribute.Key("code.line.number")
+	keyFunction   = attribute.Key("code.function.name")
+	keyFile       = attribute.Key("code.file.path")
+	keyLine       = attribute.Key("code.line.number")
+	keyStacktrace = attribute.Key("code.stacktrace")
 
 	exceptionEvent      = "exception"
 	keyExceptionType    = attribute.Key("exception.type")
@@ -107,4 +112,31 @@ func exceptionAttrs(v any) []attribute.KeyValue {
 // seconds is d in seconds, the unit OpenTelemetry uses for durations.
 func seconds(k attribute.Key, d time.Duration) attribute.KeyValue {
 	return k.Float64(d.Seconds())
+}
+
+// blockedAttrs describes where a lagging goroutine is blocked: the blocking
+// line, the wait reason, its frames as code.stacktrace (one "function\n\tfile:line"
+// pair per frame, as a goroutine dump shows them) and, when it waits for
+// other lagging goroutines, which.
+func blockedAttrs(b ctxguard.BlockedAt) []attribute.KeyValue {
+	var stack strings.Builder
+	for i, f := range b.Frames {
+		if i > 0 {
+			stack.WriteByte('\n')
+		}
+		stack.WriteString(f.Function + "\n\t" + f.String())
+	}
+	attrs := []attribute.KeyValue{
+		keyBlockedAt.String(b.Site.String()),
+		keyWaitReason.String(b.Reason),
+		keyStacktrace.String(stack.String()),
+	}
+	if len(b.WaitingFor) > 0 {
+		waited := make([]string, len(b.WaitingFor))
+		for i, w := range b.WaitingFor {
+			waited[i] = w.Name + " at " + w.Site.String()
+		}
+		attrs = append(attrs, keyWaitingFor.StringSlice(waited))
+	}
+	return attrs
 }

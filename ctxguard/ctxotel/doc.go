@@ -35,7 +35,8 @@
 //	ctxguard.panic           the panic, zero length, status Error         a spawned goroutine panics
 //
 // Attributes (durations are float64 seconds, the unit of the OpenTelemetry
-// semantic conventions; empty values are left out):
+// semantic conventions; empty values are left out; files are package path
+// and base name, as in ctxguard.Site):
 //
 //	ctxguard.goroutine.name           string   lagging, panic: spawn.WithName, else the function's name
 //	ctxguard.scope                    string   all: the scope of the context (ctxguard.WithScope)
@@ -45,6 +46,10 @@
 //	ctxguard.grace                    float64  lagging: how long the goroutine had to return
 //	ctxguard.delay                    float64  lagging, at the end: how long after its context ended it returned
 //	ctxguard.goroutine.still_running  bool     lagging: true on spans ended by Exporter.Stop
+//	ctxguard.blocked_at               string   lagging, once its stack is captured: where it is blocked ("pkg/file.go:42")
+//	ctxguard.wait_reason              string   lagging, with blocked_at: "chan receive", "select", "sleep", ...
+//	code.stacktrace                   string   lagging, with blocked_at: its frames, from the blocking one down to the spawned function
+//	ctxguard.waiting_for              []string lagging, with blocked_at, when it waits in spawn.Group.Wait: the lagging goroutines it waits for
 //	ctxguard.panic.recovered          bool     panic: recovered by spawn.WithRecover
 //
 // A recovered panic also gets an "exception" event with exception.type and,

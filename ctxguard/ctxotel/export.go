@@ -107,6 +107,8 @@ func (e *Exporter) handle(ev ctxguard.Event) {
 		e.droppedCancel(ev)
 	case ctxguard.Panic:
 		e.panicked(ev)
+	case ctxguard.Blocked:
+		e.blocked(ev)
 	}
 }
 

@@ -55,6 +55,7 @@ func TestLaggingGoroutinesBecomeLinkedRootSpans(t *testing.T) {
 
 	cancel(errors.New("client went away"))
 	waitFor(t, "both lagging spans are started", false, func() bool { return h.started.count(lagging) == 2 })
+	waitFor(t, "where both are blocked is known", false, func() bool { return len(h.events.of(ctxguard.Blocked)) == 2 })
 	close(release)
 	waitFor(t, "both lagging spans have ended and both exits are logged", false, func() bool {
 		return len(h.named(lagging)) == 2 && len(h.events.of(ctxguard.LateExit)) == 2
@@ -92,7 +93,11 @@ func TestLaggingGoroutinesBecomeLinkedRootSpans(t *testing.T) {
 		if span.EndTime.Sub(span.StartTime) < grace {
 			t.Errorf("span lasts %v, want at least the grace %v", span.EndTime.Sub(span.StartTime), grace)
 		}
-		checkAttrs(t, "lagging span", span.Attributes, with(want, "ctxguard.delay", exit.Delay().Seconds()))
+		blockedAt := site // the goroutine waits on the line that spawns it
+		blockedAt.Function += ".func1"
+		checkAttrs(t, "lagging span", span.Attributes, with(want, "ctxguard.delay", exit.Delay().Seconds(),
+			"ctxguard.blocked_at", blockedAt.String(), "ctxguard.wait_reason", "chan receive",
+			"code.stacktrace", blockedAt.Function+"\n\t"+blockedAt.String()))
 	}
 
 	req := h.named("request")[0]

@@ -34,3 +34,12 @@ func (e *Exporter) lateExit(ev ctxguard.Event) {
 	span.SetAttributes(seconds(keyDelay, ev.Delay()))
 	span.End(trace.WithTimestamp(ev.Time))
 }
+
+// blocked adds where a lagging goroutine is blocked to its open span.
+func (e *Exporter) blocked(ev ctxguard.Event) {
+	span, ok := e.open[ev.ID]
+	if !ok || ev.BlockedAt == nil {
+		return
+	}
+	span.SetAttributes(blockedAttrs(*ev.BlockedAt)...)
+}

@@ -23,16 +23,21 @@ func TestDemoFindsThePlantedLeaks(t *testing.T) {
 	}
 	got := out.String()
 	const app = `(main|github\.com/ctxguard/ctxguard/examples/leakdemo)\.\(\*app\)` // as built by go run, or by go test
+	const file = `github\.com/ctxguard/ctxguard/examples/leakdemo/server\.go`       // the same either way
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`GET /slow +10 timed out +10 +10\n`),
 		regexp.MustCompile(`GET /drop +10 answered +0 +0\n`),
 		regexp.MustCompile(`GET /good +10 timed out +0 +0\n`),
-		regexp.MustCompile(`10 lagging in "GET /slow": goroutine ` + app + `\.slow\.func1\n +spawned at .*server\.go:\d+\n +still running [\d.]+s after its request context ended; cause: context canceled`),
-		regexp.MustCompile(`dropped cancel funcs \(collected uncalled while their context was live\): 10\n +10 created at .*server\.go:\d+ \(` + app + `\.drop\)`),
+		regexp.MustCompile(`10 lagging in "GET /slow": goroutine ` + app + `\.slow\.func1\n +spawned at ` + file + `:\d+\n` +
+			` +10 blocked at ` + file + `:\d+ \(select\)\n` +
+			` +still running [\d.]+s after its request context ended; cause: context canceled`),
+		regexp.MustCompile(`dropped cancel funcs \(collected uncalled while their context was live\): 10\n +10 created at ` + file + `:\d+ \(` + app + `\.drop\)`),
 		regexp.MustCompile(`ctxguard_goroutines_lagging\{name="` + app + `\.slow\.func1",scope="GET /slow"\} 10`),
-		regexp.MustCompile(`ctxguard_cancels_dropped_total\{site=".*server\.go:\d+"\} 10`),
+		regexp.MustCompile(`ctxguard_cancels_dropped_total\{site="` + file + `:\d+"\} 10`),
 		regexp.MustCompile(`goroutines: \d+ before the requests, \d+ with the leaks, \d+ once the leaked ones were released`),
-		regexp.MustCompile(`msg="ctxguard: goroutines still running after their context ended" .* count=10 total=10`),
+		regexp.MustCompile(`msg="ctxguard: goroutines still running after their context ended" .* count=\d+ total=\d+`),
+		regexp.MustCompile(`msg="ctxguard: where lagging goroutines are blocked" .* blocked_at="\[` + file + `:\d+ \(select\) x10\]"`),
+		regexp.MustCompile(`msg="ctxguard: lagging goroutines returned" .* total=10`),
 	} {
 		if !want.MatchString(got) {
 			t.Errorf("output lacks %s", want)

@@ -12,8 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -74,7 +72,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		runtime.GC() // dropped cancel funcs are noticed when they are collected
 		s := m.Snapshot()
 		_, seen := lagStarts()["GET /slow"] // its event, delivered just after the count
-		return s.Lagging >= o.requests && s.DroppedCancels >= uint64(o.requests) && seen
+		return s.Lagging >= o.requests && s.DroppedCancels >= uint64(o.requests) && seen && blockedKnown(s)
 	}); err != nil {
 		return fmt.Errorf("waiting for ctxguard's findings: %w", err)
 	}
@@ -102,6 +100,21 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	m.Close() // logs the last aggregated report
 	fmt.Fprintf(out, "\nctxguard's log (aggregated: one record per site, whatever the number of events):\n%s", logs.String())
 	return nil
+}
+
+// blockedKnown reports whether every lagging goroutine's blocking location
+// is known: their stacks are captured a moment after they start lagging.
+func blockedKnown(s ctxguard.Snapshot) bool {
+	for _, g := range s.Goroutines {
+		n := g.BlockedAtOmitted
+		for _, b := range g.BlockedAt {
+			n += b.Count
+		}
+		if n != g.Lagging {
+			return false
+		}
+	}
+	return true
 }
 
 // releaseOnce ends the slow workers.
@@ -200,26 +213,18 @@ func report(out io.Writer, s ctxguard.Snapshot, starts map[string]lagStart, outc
 		if g.Lagging == 0 {
 			continue
 		}
-		fmt.Fprintf(out, "\n  %d lagging in %q: goroutine %s\n    spawned at %s\n", g.Lagging, g.Scope, g.Name, relative(g.Site))
+		fmt.Fprintf(out, "\n  %d lagging in %q: goroutine %s\n    spawned at %s\n", g.Lagging, g.Scope, g.Name, g.Site)
+		for _, b := range g.BlockedAt {
+			fmt.Fprintf(out, "    %d blocked at %s (%s)\n", b.Count, b.Site, b.Reason)
+		}
 		if st, ok := starts[g.Scope]; ok {
 			fmt.Fprintf(out, "    still running %.1fs after its request context ended; cause: %v\n", time.Since(st.ended).Seconds(), st.cause)
 		}
 	}
 	fmt.Fprintf(out, "\ndropped cancel funcs (collected uncalled while their context was live): %d\n", s.DroppedCancels)
 	for _, sc := range s.DroppedCancelSites {
-		fmt.Fprintf(out, "  %d created at %s (%s)\n", sc.Count, relative(sc.Site), sc.Site.Function)
+		fmt.Fprintf(out, "  %d created at %s (%s)\n", sc.Count, sc.Site, sc.Site.Function)
 	}
-}
-
-// relative shortens a site's file to a path relative to the working
-// directory when it is under it.
-func relative(site ctxguard.Site) string {
-	if wd, err := os.Getwd(); err == nil && site.File != "" {
-		if rel, err := filepath.Rel(wd, site.File); err == nil && !strings.HasPrefix(rel, "..") {
-			site.File = rel
-		}
-	}
-	return site.String()
 }
 
 // printMetrics scrapes /metrics and prints the ctxguard series with a

@@ -35,7 +35,7 @@ func (a *app) routes() *http.ServeMux {
 func (a *app) slow(w http.ResponseWriter, r *http.Request) {
 	result := make(chan string, 1)
 	spawn.Go(r.Context(), func(ctx context.Context) {
-		select { // stands for time.Sleep(10 * time.Second)
+		select { // stands for time.Sleep(10 * time.Second); no case for ctx.Done()
 		case <-a.release:
 		case <-time.After(time.Minute):
 		}

@@ -1,0 +1,75 @@
+package ctxguard
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// BenchmarkStackCapture measures one capture of where lagging goroutines
+// are blocked, with n live tracked goroutines of which half are lagging
+// and wanted: runtime.GoroutineProfile (shallow, the default) and runtime/
+// pprof's goroutine profile (deep, used when a stack was cut at 32 frames).
+// The Monitor spaces captures by captureSpacing times their duration.
+//
+//	go test -run '^$' -bench StackCapture -benchtime 5x ./ctxguard
+func BenchmarkStackCapture(b *testing.B) {
+	for _, n := range []int{10_000, 100_000} {
+		for _, deep := range []bool{false, true} {
+			name := strconv.Itoa(n/1000) + "k/" + map[bool]string{false: "shallow", true: "deep"}[deep]
+			b.Run(name, func(b *testing.B) { benchCapture(b, n, deep) })
+		}
+	}
+}
+
+func benchCapture(b *testing.B, n int, deep bool) {
+	m := New(Config{Grace: time.Hour, Logger: discardLogger})
+	defer m.Close()
+	root := WithMonitor(context.Background(), m)
+	ended, cancel := context.WithCancel(root)
+	release := make(chan struct{})
+	defer close(release)
+	want := make(map[uint64]*goroutine, n/2)
+	for i := range n {
+		ctx := root
+		if i%2 == 0 {
+			ctx = ended
+		}
+		goTracked(ctx, func(Context) { <-release }, 0, nil)
+	}
+	cancel()
+	waitStarted(b, m, n)
+	for i := range m.shards {
+		for _, e := range m.shards[i].entries {
+			if e.g != nil && e.g.ctx == ended {
+				want[e.g.id()] = e.g
+			}
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		c := &capture{want: want, deep: deep}
+		c.run()
+		if len(c.found) != len(want) {
+			b.Fatalf("found %d of %d", len(c.found), len(want))
+		}
+	}
+}
+
+// waitStarted waits until every registered goroutine of m has started.
+func waitStarted(b *testing.B, m *Monitor, n int) {
+	for {
+		pending := 0
+		for i := range m.shards {
+			s := &m.shards[i]
+			s.mu.Lock()
+			pending += len(s.pending)
+			s.mu.Unlock()
+		}
+		if pending == 0 {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
