@@ -19,9 +19,10 @@ const root = "../.."
 // TestModules runs go test ./... in every module of go.work but this one,
 // each on its own (GOWORK=off), so that it builds against the versions its
 // own go.mod selects: the oldest ones the integrations support, not the
-// newer ones another module of the workspace may require. It passes on
-// -race (when this test binary has the race detector), -short, -v and
-// -count, and fails with the output of each module whose tests fail.
+// newer ones another module of the workspace may require. It runs one
+// package at a time, passes on -race (when this test binary has the race
+// detector), -short, -v and -count, and fails with the output of each
+// module whose tests fail.
 //
 // go test caches this test's result keyed on the files it opened, so it
 // reads every file of the modules it tests: a change there runs it again
@@ -31,7 +32,11 @@ func TestModules(t *testing.T) {
 	if len(modules) == 0 {
 		t.Fatal("go.work lists no module besides the root")
 	}
-	args := []string{"test"}
+	// One package at a time: the go test running this test already runs
+	// up to GOMAXPROCS test binaries at once, this one among them (idle
+	// while it waits), so the machine carries about the load it would
+	// if the modules were one.
+	args := []string{"test", "-p=1"}
 	if raceEnabled {
 		args = append(args, "-race")
 	}
