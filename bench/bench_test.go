@@ -3,6 +3,8 @@ package bench
 import (
 	"strings"
 	"testing"
+
+	"github.com/ctxguard/ctxguard/bench/internal/compare"
 )
 
 // The comparisons as standard benchmarks, for benchstat users:
@@ -17,14 +19,14 @@ import (
 // only in the compare command; the leak profile has its own benchmark in
 // leakprofile_bench_test.go.
 
-func benchOptions() Options {
+func benchOptions() compare.Options {
 	if testing.Short() || raceEnabled {
-		return Smoke()
+		return compare.Smoke()
 	}
-	return Full()
+	return compare.Full()
 }
 
-func runGroup(b *testing.B, g Group) {
+func runGroup(b *testing.B, g compare.Group) {
 	if g.Setup != nil {
 		teardown, err := g.Setup()
 		if err != nil {
@@ -40,24 +42,24 @@ func runGroup(b *testing.B, g Group) {
 }
 
 func BenchmarkSpawn(b *testing.B) {
-	runGroup(b, SpawnGroup())
+	runGroup(b, compare.SpawnGroup())
 }
 
 func BenchmarkConstructors(b *testing.B) {
-	runGroup(b, ConstructorGroup())
+	runGroup(b, compare.ConstructorGroup())
 }
 
 func BenchmarkMiddleware(b *testing.B) {
-	runGroup(b, MiddlewareGroup())
+	runGroup(b, compare.MiddlewareGroup())
 }
 
 func BenchmarkIdle(b *testing.B) {
 	opts := benchOptions()
-	runGroup(b, IdleGroup(opts.IdleN, opts.IdleWindow))
+	runGroup(b, compare.IdleGroup(opts.IdleN, opts.IdleWindow))
 }
 
 func BenchmarkDetect(b *testing.B) {
 	for _, n := range benchOptions().DetectN {
-		runGroup(b, DetectionGroup(n, false))
+		runGroup(b, compare.DetectionGroup(n, false))
 	}
 }

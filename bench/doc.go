@@ -10,8 +10,10 @@
 // each detector finds, computed from runs of the programs in package
 // patterns.
 //
-// The comparisons with a testing.B body on both sides ([Groups]) are also
-// standard Go benchmarks, for benchstat users:
+// The package exports nothing: the machinery lives in internal packages,
+// so that nobody comes to depend on it. The comparisons with a testing.B
+// body on both sides are also standard Go benchmarks, in this package's
+// tests, for benchstat users:
 //
 //	go test -run '^$' -bench . -count 10 ./bench > new.txt
 //	benchstat -col /impl new.txt
@@ -19,4 +21,8 @@
 // The two sides of a comparison are run interleaved (A B A B ..., a short
 // run each) and the medians compared, so that load which comes and goes on
 // a shared machine does not favour one side.
+//
+// bench is a module of its own (see the README's "Modules"): what it
+// compares against (errgroup, conc, goleak, gRPC) is never in the module
+// graph of a program that uses ctxguard.
 package bench

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/ctxguard/ctxguard/bench/internal/compare"
 	"github.com/ctxguard/ctxguard/bench/internal/probe"
 )
 
@@ -19,8 +20,8 @@ func BenchmarkDetectLeakProfile(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Run(fmt.Sprintf("%s/impl=ours", count(n)), p.Snapshot)
-		b.Run(fmt.Sprintf("%s/impl=theirs", count(n)), p.LeakProfile)
+		b.Run(fmt.Sprintf("%s/impl=ours", compare.Count(n)), p.Snapshot)
+		b.Run(fmt.Sprintf("%s/impl=theirs", compare.Count(n)), p.LeakProfile)
 		p.Stop()
 	}
 }

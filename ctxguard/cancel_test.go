@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
+	"github.com/ctxguard/ctxguard/internal/leakcheck"
 )
 
 // A constructor under test, in two one-line forms: one that drops the cancel
@@ -220,7 +220,7 @@ func TestSampledTrackingCountsOneInRate(t *testing.T) {
 }
 
 func TestClosedMonitorTracksNothing(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer leakcheck.Check(t)()
 	m := New(Config{CancelSampleRate: 1, Logger: discardLogger})
 	if err := m.Close(); err != nil {
 		t.Fatalf("Close() = %v", err)

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
+	"github.com/ctxguard/ctxguard/internal/leakcheck"
 )
 
 func TestNewPanicsOnNegativeFields(t *testing.T) {
@@ -192,7 +192,7 @@ func TestSitesBeyondMaxSitesFoldIntoOverflow(t *testing.T) {
 }
 
 func TestCloseStopsTheReporter(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer leakcheck.Check(t)()
 	var logs logRecords
 	m := New(Config{ReportInterval: time.Millisecond, Logger: logs.logger()})
 	m.recordDroppedCancel(context.Background(), 1)

@@ -1,6 +1,7 @@
 package spawn_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -12,21 +13,17 @@ import (
 )
 
 // TestErrgroupTests is the drop-in proof for Group: errgroup's own tests and
-// examples, from golang.org/x/sync@latest in the module cache, pass against
-// package spawn with only the import path changed. The copies live in a
-// temporary module that replaces this module with the working tree.
+// examples pass against package spawn with only the import path changed.
+// They are taken from golang.org/x/sync at the version the bench module
+// selects (the errgroup spawn is compared with there), from the module
+// cache, so that the test is reproducible; the copies live in a temporary
+// module that replaces the core module with the working tree. The test is
+// skipped, saying why, when that version cannot be had.
 func TestErrgroupTests(t *testing.T) {
-	out, err := exec.Command("go", "mod", "download", "-json", "golang.org/x/sync@latest").Output()
-	if err != nil {
-		t.Fatalf("go mod download golang.org/x/sync@latest: %v", err)
-	}
-	var mod struct{ Dir, Version string }
-	if err := json.Unmarshal(out, &mod); err != nil {
-		t.Fatal(err)
-	}
-	files, err := filepath.Glob(filepath.Join(mod.Dir, "errgroup", "*_test.go"))
+	version, dir := errgroupModule(t)
+	files, err := filepath.Glob(filepath.Join(dir, "errgroup", "*_test.go"))
 	if err != nil || len(files) == 0 {
-		t.Fatalf("no errgroup tests in %s: %v", mod.Dir, err)
+		t.Fatalf("no errgroup tests in %s: %v", dir, err)
 	}
 	repo, err := filepath.Abs("..")
 	if err != nil {
@@ -44,6 +41,45 @@ func TestErrgroupTests(t *testing.T) {
 		}
 		sources[filepath.Base(f)] = []byte(strings.ReplaceAll(string(src), from, to))
 	}
-	t.Logf("errgroup %s", mod.Version)
+	t.Logf("errgroup %s", version)
 	conformance.Run(t, repo, sources, raceEnabled)
+}
+
+// errgroupModule returns the version of golang.org/x/sync that the bench
+// module selects and its directory in the module cache, downloading it if
+// need be; it skips the test if either cannot be had.
+func errgroupModule(t *testing.T) (version, dir string) {
+	t.Helper()
+	bench := filepath.Join("..", "bench")
+	// Read by go list below; read here too, so that a change of the
+	// version invalidates go test's cached result.
+	if _, err := os.ReadFile(filepath.Join(bench, "go.mod")); err != nil {
+		t.Skipf("the bench module, whose go.mod pins the errgroup to test against, is not here: %v", err)
+	}
+	var mod struct{ Version, Dir string }
+	goJSON(t, bench, &mod, "list", "-m", "-json", "golang.org/x/sync")
+	if mod.Dir == "" {
+		goJSON(t, bench, &mod, "mod", "download", "-json", "golang.org/x/sync@"+mod.Version)
+	}
+	return mod.Version, mod.Dir
+}
+
+// goJSON runs the go command in dir, outside the workspace, and decodes its
+// JSON output into v; it skips the test if the command fails (the module
+// proxy cannot be reached and the module cache lacks the module).
+func goJSON(t *testing.T, dir string, v any, args ...string) {
+	t.Helper()
+	cmd := exec.Command("go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=readonly")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Skipf("cannot get golang.org/x/sync at the bench module's version to test against: go %s: %v\n%s",
+			strings.Join(args, " "), err, stderr.Bytes())
+	}
+	if err := json.Unmarshal(out, v); err != nil {
+		t.Fatalf("go %s: %v", strings.Join(args, " "), err)
+	}
 }

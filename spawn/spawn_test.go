@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/internal/leakcheck"
 	"github.com/ctxguard/ctxguard/spawn"
-	"go.uber.org/goleak"
 )
 
 const grace = 50 * time.Millisecond
@@ -252,7 +252,7 @@ func TestExitWithinGraceIsNeverLagging(t *testing.T) {
 }
 
 func TestStressCancelsRacingExits(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer leakcheck.Check(t)()
 	m := ctxguard.New(ctxguard.Config{Grace: time.Hour, Logger: slog.New(slog.DiscardHandler)})
 	root := ctxguard.WithMonitor(context.Background(), m)
 	const spawners, each = 8, 500

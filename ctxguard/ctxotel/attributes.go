@@ -28,6 +28,10 @@ const (
 	keyWaitingFor   = attribute.Key("ctxguard.waiting_for")
 	keyRecovered    = attribute.Key("ctxguard.panic.recovered")
 
+	// keyMetricName is the goroutine name on metrics, as on the pprof
+	// labels of Config.ProfileLabels.
+	keyMetricName = attribute.Key("ctxguard.name")
+
 	keyFunction   = attribute.Key("code.function.name")
 	keyFile       = attribute.Key("code.file.path")
 	keyLine       = attribute.Key("code.line.number")

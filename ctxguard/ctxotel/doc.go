@@ -1,18 +1,25 @@
-// Package ctxotel exports what a ctxguard Monitor observes as OpenTelemetry
-// spans: goroutines still running after their context ended, cancel funcs
-// dropped uncalled, and panics of tracked goroutines. It exports [Export],
-// the [Exporter] it returns, and the options [WithTracerProvider] and
-// [WithMaxOpenSpans].
+// Package ctxotel exports what a ctxguard Monitor observes to
+// OpenTelemetry: as spans, goroutines still running after their context
+// ended, cancel funcs dropped uncalled, and panics of tracked goroutines
+// ([Export], the [Exporter] it returns, [WithTracerProvider],
+// [WithMaxOpenSpans]); as metrics, the Monitor's counts, the same set as
+// package ctxprom's Prometheus collector ([RegisterMetrics],
+// [WithMeterProvider], [WithMaxSeries]).
 //
-// Setup is three lines:
+// Setup is three lines for each:
 //
 //	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(otlpExporter)) // the application's SDK
 //	exp := ctxotel.Export(nil, ctxotel.WithTracerProvider(tp))          // nil: ctxguard.Default()
 //	defer exp.Stop()
 //
-// Without WithTracerProvider the global one (otel.GetTracerProvider) is
-// used. The package uses only the OpenTelemetry API; the application
-// chooses the SDK and exporters.
+//	reg, err := ctxotel.RegisterMetrics(nil, ctxotel.WithMeterProvider(mp))
+//	...
+//	defer reg.Unregister()
+//
+// Without WithTracerProvider or WithMeterProvider the global provider
+// (otel.GetTracerProvider, otel.GetMeterProvider) is used. The package uses
+// only the OpenTelemetry API; the application chooses the SDK and
+// exporters.
 //
 // # Spans
 //
@@ -48,6 +55,43 @@
 // A recovered panic also gets an "exception" event with exception.type and,
 // for a string or error value, exception.message.
 //
+// # Metrics
+//
+// [RegisterMetrics] reports, under the instrumentation scope of this
+// package (the Prometheus metric each mirrors in parentheses):
+//
+//	instrument                    kind              unit         attributes
+//	ctxguard.goroutines.live      up-down counter   {goroutine}  name, scope  (ctxguard_goroutines_live)
+//	ctxguard.goroutines.lagging   up-down counter   {goroutine}  name, scope  (ctxguard_goroutines_lagging)
+//	ctxguard.goroutines.lagged    counter           {goroutine}  name, scope  (ctxguard_goroutines_lagged_total)
+//	ctxguard.goroutine.exit_delay histogram         s            name, scope  (ctxguard_goroutine_exit_delay_seconds)
+//	ctxguard.goroutine.panics     counter           {goroutine}  name, scope  (ctxguard_goroutine_panics_total)
+//	ctxguard.goroutines.spawned   counter           {goroutine}               (ctxguard_goroutines_spawned_total)
+//	ctxguard.cancels.dropped      counter           {cancel}     code.*       (ctxguard_cancels_dropped_total)
+//	ctxguard.cancels.tracked      counter           {cancel}                  (ctxguard_cancels_tracked_total)
+//	ctxguard.cancel.sample_rate   gauge             1                         (ctxguard_cancel_sample_rate)
+//	ctxguard.events.dropped       counter           {event}                   (ctxguard_events_dropped_total)
+//	ctxguard.observer.panics      counter           {panic}                   (ctxguard_observer_panics_total)
+//
+// name and scope are the attributes ctxguard.name (spawn.WithName, else
+// the function's name; the spans call it ctxguard.goroutine.name) and
+// ctxguard.scope (ctxguard.WithScope; left out when empty). code.* are
+// code.function.name, code.file.path and code.line.number, where the
+// cancel funcs were created; distinct call sites on one line are summed.
+// The exit-delay histogram's buckets are [ctxguard.ExitDelayBounds], 50ms
+// to 1h. Counters are cumulative over the Monitor's life, as
+// Snapshot's counts are.
+//
+// Attribute values are bounded as ctxprom's label values are. The Monitor
+// keeps at most Config.MaxSites sites and sums the rest into
+// [ctxguard.OverflowSite], reported with code.function.name "(other
+// sites)" and no file or line. Goroutine entries are summed over spawn
+// sites into one data point per (name, scope); the first [WithMaxSeries]
+// pairs seen keep their own data point for the registration's lifetime,
+// later ones are summed into ctxguard.name "(other sites)", and a data
+// point once reported is reported at every collection (at zero when its
+// goroutines are gone), so counters never go down.
+//
 // # Cost
 //
 // Nothing on the hot path: spawn.Go and the context constructors do not
@@ -62,4 +106,9 @@
 // span processors on the Monitor's goroutine: give it a batching one
 // (sdktrace.WithBatcher), since a synchronous one would hold up the
 // Monitor's scans with every export.
+//
+// Metrics cost nothing between collections but the histogram's recording,
+// once per late exit on the Monitor's goroutine. Each collection takes one
+// Monitor.Snapshot (a pass over the live tracked goroutines under their
+// shard locks), as a Prometheus scrape of package ctxprom does.
 package ctxotel

@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/internal/leakcheck"
 	"github.com/ctxguard/ctxguard/middleware/httpguard"
 	"github.com/ctxguard/ctxguard/spawn"
-	"go.uber.org/goleak"
 )
 
 const grace = 50 * time.Millisecond
@@ -103,7 +103,7 @@ func (in *incident) good(w http.ResponseWriter, r *http.Request) {
 // The incident: clients with a 100 ms timeout, as curl --max-time would;
 // every goroutine that outlives its request is found, under its route.
 func TestTimedOutRequestsAreAttributedToTheirRoutes(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer leakcheck.Check(t)()
 	m := newMonitor(t)
 	in := &incident{release: make(chan struct{})}
 	mux := http.NewServeMux()

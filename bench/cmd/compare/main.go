@@ -11,7 +11,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/ctxguard/ctxguard/bench"
+	"github.com/ctxguard/ctxguard/bench/internal/compare"
 )
 
 func main() {
@@ -19,18 +19,18 @@ func main() {
 	quick := fs.Bool("quick", false, "shorter runs and fewer rounds (under 2 minutes)")
 	smoke := fs.Bool("smoke", false, "a few iterations of the in-process comparisons only, in seconds: figures mean nothing")
 	fs.Parse(os.Args[1:])
-	opts := bench.Full()
+	opts := compare.Full()
 	switch {
 	case *smoke:
-		opts = bench.Smoke()
+		opts = compare.Smoke()
 	case *quick:
-		opts = bench.Quick()
+		opts = compare.Quick()
 	}
 	command := "go run ./bench/cmd/compare"
 	if len(os.Args) > 1 {
 		command += " " + strings.Join(os.Args[1:], " ")
 	}
-	if err := bench.Run(os.Stdout, os.Stderr, opts, command); err != nil {
+	if err := compare.Run(os.Stdout, os.Stderr, opts, command); err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
 		os.Exit(1)
 	}

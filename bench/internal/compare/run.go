@@ -1,4 +1,4 @@
-package bench
+package compare
 
 import (
 	"bytes"
@@ -43,7 +43,7 @@ type runner struct {
 	opts     Options
 	w        io.Writer // the report
 	progress io.Writer
-	repo     string // this module's working tree
+	repo     string // the repository's working tree (the root module)
 	tmp      string
 
 	helperMu sync.Mutex
@@ -201,20 +201,32 @@ func machineInfo() []string {
 	}
 }
 
-// moduleDir returns this module's working tree: where this file was
-// compiled from, else the module of the working directory.
+// moduleDir returns the working tree of the ctxguard repository (the root
+// module's directory): the nearest directory above this file, or else above
+// the working directory, whose go.mod declares module
+// github.com/ctxguard/ctxguard.
 func moduleDir() (string, error) {
-	if _, file, _, ok := runtime.Caller(0); ok {
-		dir := filepath.Dir(filepath.Dir(file))
-		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && bytes.HasPrefix(b, []byte("module github.com/ctxguard/ctxguard\n")) {
-			return dir, nil
+	var starts []string
+	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
+		starts = append(starts, filepath.Dir(file))
+	}
+	if wd, err := os.Getwd(); err == nil {
+		starts = append(starts, wd)
+	}
+	for _, dir := range starts {
+		for {
+			b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+			if err == nil && bytes.HasPrefix(b, []byte("module github.com/ctxguard/ctxguard\n")) {
+				return dir, nil
+			}
+			parent := filepath.Dir(dir)
+			if parent == dir {
+				break
+			}
+			dir = parent
 		}
 	}
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil || strings.TrimSpace(string(out)) == "" || strings.TrimSpace(string(out)) == os.DevNull {
-		return "", errors.New("bench: cannot find the ctxguard module; run from its working tree")
-	}
-	return filepath.Dir(strings.TrimSpace(string(out))), nil
+	return "", errors.New("bench: cannot find the ctxguard repository; run from its working tree")
 }
 
 // helper returns the detect helper, built once per run, with the goroutine
@@ -232,7 +244,7 @@ func (r *runner) helper(leak bool) (string, error) {
 		env = append(env, "GOEXPERIMENT=goroutineleakprofile")
 	}
 	t := time.Now()
-	if _, err := r.commandIn(r.repo, env, "go", "build", "-o", bin, "./bench/cmd/detect"); err != nil {
+	if _, err := r.commandIn(filepath.Join(r.repo, "bench"), env, "go", "build", "-o", bin, "./cmd/detect"); err != nil {
 		return "", err
 	}
 	fmt.Fprintf(r.progress, "compare: built %s in %v\n", filepath.Base(bin), time.Since(t).Round(time.Millisecond))

@@ -1,4 +1,4 @@
-package bench
+package compare
 
 import (
 	"bytes"
@@ -205,7 +205,7 @@ func TestStdlibBenchmarksRunAgainstBoth(t *testing.T) {
 }
 
 func TestRewriteImport(t *testing.T) {
-	src, err := os.ReadFile(filepath.Join("patterns", "p3a.go"))
+	src, err := os.ReadFile(filepath.Join("..", "..", "patterns", "p3a.go"))
 	if err != nil {
 		t.Fatal(err)
 	}

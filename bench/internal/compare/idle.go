@@ -1,4 +1,4 @@
-package bench
+package compare
 
 import (
 	"context"
@@ -92,7 +92,8 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-func count(n int) string {
+// Count writes n as the comparisons name sizes: 100k for 100000.
+func Count(n int) string {
 	if n >= 1000 && n%1000 == 0 {
 		return fmt.Sprintf("%dk", n/1000)
 	}
@@ -125,8 +126,8 @@ func IdleGroup(ns []int, window time.Duration) Group {
 				cpuGoal = AtMost(1, "% of a core")
 			}
 			g.Comparisons = append(g.Comparisons, Comparison{
-				Name: fmt.Sprintf("Idle/%s/%s", count(n), variant),
-				Op:   fmt.Sprintf("spawn.Go vs go, %s live goroutines, %s context", count(n), variant),
+				Name: fmt.Sprintf("Idle/%s/%s", Count(n), variant),
+				Op:   fmt.Sprintf("spawn.Go vs go, %s live goroutines, %s context", Count(n), variant),
 				Ours: Side{"spawn.Go", Idle(n, true, perG, window)}, Theirs: Side{"go", Idle(n, false, perG, window)},
 				Once: true,
 				Metrics: []Metric{

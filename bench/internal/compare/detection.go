@@ -1,4 +1,4 @@
-package bench
+package compare
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ func DetectionGroup(n int, leakProfile bool) Group {
 	var goleakOnce, goroutineProfile func(*testing.B)
 	snapshot := Side{"Monitor.Snapshot", func(b *testing.B) { p.Snapshot(b) }}
 	g := Group{
-		Title: fmt.Sprintf("Which goroutines are lagging? %s goroutines", count(n)),
+		Title: fmt.Sprintf("Which goroutines are lagging? %s goroutines", Count(n)),
 		About: fmt.Sprintf("%d goroutines started with spawn.Go under a context that was then cancelled, all lagging "+
 			"(grace 1 ms), blocked on a channel the benchmark holds; nothing else runs. ctxguard answers with "+
 			"Monitor.Snapshot (counts per name, scope and site; Lagging = %d). goleak.Find is measured answering "+
@@ -35,15 +35,15 @@ func DetectionGroup(n int, leakProfile bool) Group {
 			return p.Stop, nil
 		},
 		Comparisons: []Comparison{
-			{Name: fmt.Sprintf("Detect/%s/vs=goleak", count(n)), Op: fmt.Sprintf("Snapshot vs goleak.Find (one pass), %s", count(n)),
+			{Name: fmt.Sprintf("Detect/%s/vs=goleak", Count(n)), Op: fmt.Sprintf("Snapshot vs goleak.Find (one pass), %s", Count(n)),
 				Ours: snapshot, Theirs: Side{"goleak.Find", func(b *testing.B) { goleakOnce(b) }}},
-			{Name: fmt.Sprintf("Detect/%s/vs=GoroutineProfile", count(n)), Op: fmt.Sprintf("Snapshot vs runtime.GoroutineProfile, %s", count(n)),
+			{Name: fmt.Sprintf("Detect/%s/vs=GoroutineProfile", Count(n)), Op: fmt.Sprintf("Snapshot vs runtime.GoroutineProfile, %s", Count(n)),
 				Ours: snapshot, Theirs: Side{"runtime.GoroutineProfile", func(b *testing.B) { goroutineProfile(b) }}},
 		},
 	}
 	if n <= 1000 {
 		g.Comparisons = append(g.Comparisons, Comparison{
-			Name: fmt.Sprintf("Detect/%s/vs=goleak-reporting", count(n)), Op: fmt.Sprintf("Snapshot vs goleak.Find reporting them (default retries), %s", count(n)),
+			Name: fmt.Sprintf("Detect/%s/vs=goleak-reporting", Count(n)), Op: fmt.Sprintf("Snapshot vs goleak.Find reporting them (default retries), %s", Count(n)),
 			Ours: snapshot, Theirs: Side{"goleak.Find", func(b *testing.B) { p.GoleakReporting(b) }}})
 	}
 	if leakProfile {
@@ -81,7 +81,7 @@ func (r *runner) leakProfileRows(n int) ([]Row, error) {
 	}
 	var rows []Row
 	for _, l := range lines {
-		c := Comparison{Op: fmt.Sprintf("Snapshot vs goroutineleak profile, %s (reported %d leaked)", count(l.N), l.Leaked)}
+		c := Comparison{Op: fmt.Sprintf("Snapshot vs goroutineleak profile, %s (reported %d leaked)", Count(l.N), l.Leaked)}
 		rows = append(rows, c.rows(l.Ours, l.Theirs)...)
 	}
 	return rows, nil

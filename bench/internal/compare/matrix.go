@@ -1,4 +1,4 @@
-package bench
+package compare
 
 import (
 	"bufio"
@@ -187,7 +187,7 @@ func (r *runner) vetPatterns() (map[string][]string, error) {
 			return nil, err
 		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/patterns\n\ngo 1.25\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/patterns\n\ngo 1.25.0\n"), 0o644); err != nil {
 		return nil, err
 	}
 	// go vet exits 1 when it reports something, so it is judged by its

@@ -1,0 +1,116 @@
+package ctxotel
+
+import (
+	"context"
+	"errors"
+
+	"github.com/ctxguard/ctxguard/ctxguard"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/embedded"
+)
+
+// RegisterMetrics reports what m has observed, nil meaning
+// [ctxguard.Default], as OpenTelemetry metrics, until Unregister is called
+// on the returned registration. The package documentation lists the
+// instruments; they are made with the MeterProvider of
+// [WithMeterProvider], else the global one, under the instrumentation
+// scope "github.com/ctxguard/ctxguard/ctxguard/ctxotel". Of the options,
+// [WithMeterProvider] and [WithMaxSeries] apply.
+//
+// Every instrument but one is asynchronous: at each collection, one
+// [ctxguard.Monitor.Snapshot] is taken and every value read from it, so
+// the counts are the Monitor's since it started, and nothing is done
+// between collections. The exception is the exit-delay histogram, since
+// the metrics API has no asynchronous histogram: RegisterMetrics observes m
+// ([ctxguard.Monitor.Observe]) and records each lagging goroutine's delay
+// when it returns, from then on. Those delays are the ones the Monitor
+// puts in [ctxguard.GoroutineStats.ExitDelays], in buckets with the same
+// bounds; a late exit dropped from a full event queue (counted by
+// ctxguard.events.dropped) is missing from the histogram.
+//
+// It returns an error, and registers nothing, if the MeterProvider
+// refuses an instrument or the callback. Unregister stops both the
+// callback and the observer; a late exit already being delivered may
+// still be recorded once.
+func RegisterMetrics(m *ctxguard.Monitor, opts ...Option) (metric.Registration, error) {
+	cfg := newConfig(opts)
+	if m == nil {
+		m = ctxguard.Default()
+	}
+	meter := cfg.meters.Meter(instrumentationName)
+	r := &metrics{m: m, series: seriesTable{max: cfg.maxSeries}}
+	var errs []error
+	observables := make([]metric.Observable, len(instruments))
+	for i, in := range instruments {
+		obs, err := in.create(meter)
+		errs = append(errs, err)
+		r.observables = append(r.observables, obs)
+		observables[i] = obs
+	}
+	var bounds []float64
+	for _, b := range ctxguard.ExitDelayBounds() {
+		bounds = append(bounds, b.Seconds())
+	}
+	var err error
+	r.exitDelay, err = meter.Float64Histogram(exitDelayName, metric.WithUnit("s"),
+		metric.WithDescription("Time from the end of a lagging goroutine's context to its return, recorded as each lagging goroutine returns, by goroutine name and scope."),
+		metric.WithExplicitBucketBoundaries(bounds...))
+	errs = append(errs, err)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	callback, err := meter.RegisterCallback(r.collect, observables...)
+	if err != nil {
+		return nil, err
+	}
+	return &registration{callback: callback, stop: m.Observe(r.observe)}, nil
+}
+
+// metrics is the state of one RegisterMetrics.
+type metrics struct {
+	m           *ctxguard.Monitor
+	series      seriesTable
+	observables []metric.Int64Observable // in the order of instruments
+	exitDelay   metric.Float64Histogram
+}
+
+// collect is the callback: one Snapshot, every asynchronous instrument.
+func (r *metrics) collect(_ context.Context, o metric.Observer) error {
+	rd := reading{snap: r.m.Snapshot()}
+	rd.series = r.series.fold(rd.snap.Goroutines)
+	rd.sites = make(map[siteKey]uint64, len(rd.snap.DroppedCancelSites))
+	for _, sc := range rd.snap.DroppedCancelSites {
+		rd.sites[siteKey{valid(sc.Site.Function), valid(sc.Site.File), sc.Site.Line}] += sc.Count
+	}
+	for i, in := range instruments {
+		obs := r.observables[i]
+		in.values(&rd, func(v int64, attrs attribute.Set) {
+			o.ObserveInt64(obs, v, metric.WithAttributeSet(attrs))
+		})
+	}
+	return nil
+}
+
+// observe records late exits in the histogram; other kinds are ignored.
+func (r *metrics) observe(ev ctxguard.Event) {
+	if ev.Kind != ctxguard.LateExit {
+		return
+	}
+	r.exitDelay.Record(context.Background(), ev.Delay().Seconds(),
+		metric.WithAttributeSet(r.series.attrs(ev.Name, ev.Scope)))
+}
+
+// registration undoes one RegisterMetrics.
+type registration struct {
+	embedded.Registration
+	callback metric.Registration
+	stop     func()
+}
+
+// Unregister stops the callback and the observer of the Monitor. It is
+// idempotent.
+func (r *registration) Unregister() error {
+	r.stop()
+	return r.callback.Unregister()
+}

@@ -1,0 +1,43 @@
+module github.com/ctxguard/ctxguard/examples
+
+go 1.25.0
+
+require (
+	github.com/ctxguard/ctxguard v0.0.0-00010101000000-000000000000
+	github.com/ctxguard/ctxguard/ctxguard/ctxotel v0.0.0-00010101000000-000000000000
+	github.com/ctxguard/ctxguard/ctxguard/ctxprom v0.0.0-00010101000000-000000000000
+	github.com/ctxguard/ctxguard/middleware/grpcguard v0.0.0-00010101000000-000000000000
+	github.com/prometheus/client_golang v1.24.1
+	go.opentelemetry.io/otel/sdk v1.46.0
+	go.opentelemetry.io/otel/trace v1.46.0
+	go.uber.org/goleak v1.3.0
+	google.golang.org/grpc v1.84.0
+)
+
+require (
+	github.com/beorn7/perks v1.0.1 // indirect
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/go-logr/logr v1.4.4 // indirect
+	github.com/go-logr/stdr v1.2.2 // indirect
+	github.com/google/uuid v1.6.0 // indirect
+	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
+	github.com/prometheus/client_model v0.6.3 // indirect
+	github.com/prometheus/common v0.70.1 // indirect
+	github.com/prometheus/procfs v0.21.1 // indirect
+	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
+	go.opentelemetry.io/otel v1.46.0 // indirect
+	go.opentelemetry.io/otel/metric v1.46.0 // indirect
+	golang.org/x/net v0.57.0 // indirect
+	golang.org/x/sys v0.47.0 // indirect
+	golang.org/x/text v0.40.0 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20260706201446-f0a921348800 // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
+)
+
+replace github.com/ctxguard/ctxguard => ..
+
+replace github.com/ctxguard/ctxguard/ctxguard/ctxprom => ../ctxguard/ctxprom
+
+replace github.com/ctxguard/ctxguard/ctxguard/ctxotel => ../ctxguard/ctxotel
+
+replace github.com/ctxguard/ctxguard/middleware/grpcguard => ../middleware/grpcguard

@@ -1,0 +1,172 @@
+package workspace
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// root is the repository's working tree, where go.work is.
+const root = "../.."
+
+// TestModules runs go test ./... in every module of go.work but this one,
+// each on its own (GOWORK=off), so that it builds against the versions its
+// own go.mod selects: the oldest ones the integrations support, not the
+// newer ones another module of the workspace may require. It runs one
+// package at a time, passes on -race (when this test binary has the race
+// detector), -short, -v and -count, and fails with the output of each
+// module whose tests fail.
+//
+// go test caches this test's result keyed on the files it opened, so it
+// reads every file of the modules it tests: a change there runs it again
+// (and go test in that module then reruns what the change concerns).
+func TestModules(t *testing.T) {
+	modules := workspaceModules(t)
+	if len(modules) == 0 {
+		t.Fatal("go.work lists no module besides the root")
+	}
+	// One package at a time: the go test running this test already runs
+	// up to GOMAXPROCS test binaries at once, this one among them (idle
+	// while it waits), so the machine carries about the load it would
+	// if the modules were one.
+	args := []string{"test", "-p=1"}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	if testing.Short() {
+		args = append(args, "-short")
+	}
+	if testing.Verbose() {
+		args = append(args, "-v")
+	}
+	flag.Visit(func(f *flag.Flag) {
+		if f.Name == "test.count" {
+			args = append(args, "-count="+f.Value.String())
+		}
+	})
+	if deadline, ok := t.Deadline(); ok {
+		// Leave this test time to report: a module that hangs fails with
+		// its own timeout and goroutine dump.
+		left := time.Until(deadline) - 30*time.Second
+		if left <= 0 {
+			t.Fatalf("too little time left to test the modules: -timeout ends at %v", deadline)
+		}
+		args = append(args, "-timeout="+left.Round(time.Second).String())
+	}
+	args = append(args, "./...")
+	for _, dir := range modules {
+		readAll(t, filepath.Join(root, dir))
+		start := time.Now()
+		cmd := exec.Command("go", args...)
+		cmd.Dir = filepath.Join(root, dir)
+		cmd.Env = append(os.Environ(), "GOWORK=off")
+		out, err := cmd.CombinedOutput()
+		took := time.Since(start).Round(time.Second)
+		if err != nil {
+			t.Errorf("module %s: go %s: %v after %v\n%s", dir, strings.Join(args, " "), err, took, out)
+			continue
+		}
+		t.Logf("module %s: go %s: %v\n%s", dir, strings.Join(args, " "), took, out)
+	}
+}
+
+// workspaceModules returns the directories of go.work's use directives,
+// the root excluded, as written there (slash-separated, relative).
+func workspaceModules(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, "go.work"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	inUse := false
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		line, _, _ := strings.Cut(sc.Text(), "//")
+		line = strings.TrimSpace(line)
+		var dir string
+		switch {
+		case line == "use (":
+			inUse = true
+			continue
+		case inUse && line == ")":
+			inUse = false
+			continue
+		case inUse:
+			dir = line
+		case strings.HasPrefix(line, "use "):
+			dir = strings.TrimSpace(strings.TrimPrefix(line, "use "))
+		default:
+			continue
+		}
+		if dir == "" {
+			continue
+		}
+		if d := filepath.ToSlash(filepath.Clean(strings.Trim(dir, `"`))); d != "." {
+			dirs = append(dirs, d)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return dirs
+}
+
+// readAll opens every directory and reads every file under dir, so that
+// go test's cache of this test's result depends on them.
+func readAll(t *testing.T, dir string) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		_, err = os.ReadFile(path)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestWorkspaceListsEveryModule: a module left out of go.work would have
+// its tests skipped by TestModules and its code by CI's go vet, silently.
+func TestWorkspaceListsEveryModule(t *testing.T) {
+	listed := map[string]bool{".": true}
+	for _, dir := range workspaceModules(t) {
+		listed[dir] = true
+	}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() && path != root && (name == "testdata" || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")) {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || name != "go.mod" {
+			return nil
+		}
+		rel, err := filepath.Rel(root, filepath.Dir(path))
+		if err != nil {
+			return err
+		}
+		if rel = filepath.ToSlash(rel); !listed[rel] {
+			t.Errorf("module %s is not in go.work's use directives", rel)
+		}
+		delete(listed, rel)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for dir := range listed {
+		t.Errorf("go.work uses %s, which has no go.mod", dir)
+	}
+}
