@@ -7,6 +7,7 @@ import (
 
 	_ "github.com/ctxguard/ctxguard/ctxguard" // sets the track hooks: the registry
 	"github.com/ctxguard/ctxguard/internal/callsite"
+	"github.com/ctxguard/ctxguard/internal/labels"
 	"github.com/ctxguard/ctxguard/internal/track"
 )
 
@@ -64,8 +65,9 @@ func resolve(opts []Option) *track.Options {
 
 // WithName names the goroutine in reports, statistics and metrics, instead
 // of its function's name. Names label metrics, so they must come from a
-// bounded set.
+// bounded set; one longer than ctxguard.MaxLabelBytes is cut to it.
 func WithName(name string) Option {
+	name = labels.Truncate(name)
 	return optionFunc(func(o *track.Options) { o.Name = name })
 }
 
