@@ -61,8 +61,12 @@ type Config struct {
 	// by the rate for an estimate of the total.
 	CancelSampleRate int
 
-	// Logger receives the aggregated reports. nil means slog.Default(), as
-	// it is at the time of each report.
+	// Logger receives the reports. nil means slog.Default(), as it is at
+	// the time of each record. Its handler is called on a goroutine of the
+	// Monitor's that runs while records wait, never on the one that
+	// detects: while it is slow or blocked, up to 1,024 records wait and
+	// the rest are dropped (Snapshot.LogRecordsDropped); its panics are
+	// recovered (Snapshot.LoggerPanics).
 	Logger *slog.Logger
 
 	// ReportInterval is how often a site with new events may log again

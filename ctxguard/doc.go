@@ -26,6 +26,16 @@
 // 128) is tracked: its cancel func is wrapped and gets a runtime cleanup
 // (runtime.AddCleanup), about 150 ns more, removed again when cancel is
 // called. Detection happens in the garbage collector's cleanup goroutines;
-// symbolizing sites and logging happen in the Monitor's one background
-// goroutine, which logs aggregated reports every [Config.ReportInterval].
+// symbolizing sites happens in the Monitor's background goroutine, which
+// runs only while there is something to watch or report. Log records and
+// events are written by goroutines of their own that run only while some
+// are waiting, so a slow logger or observer never delays detection.
+//
+// Where a lagging goroutine is blocked is read from its stack: a capture of
+// every goroutine's stack (runtime.GoroutineProfile, which stops the world
+// for microseconds only) runs on a goroutine of its own when lagging
+// goroutines have no known stack, and not again within 100 times its own
+// duration (BenchmarkStackCapture: about 40 ms at 10,000 goroutines and
+// 250 ms at 100,000, on 2 cores), so that captures take about 1% of a core
+// at most.
 package ctxguard

@@ -13,11 +13,14 @@ import (
 )
 
 // A Monitor holds what ctxguard has observed: tracked cancel funcs and the
-// drops among them, tracked goroutines and the lagging ones. Events reach it
-// from the runtime's cleanup goroutines and from tracked goroutines; it logs
-// aggregated reports from one background goroutine of its own, started by
-// the first tracked goroutine or dropped cancel func and stopped by
-// [Monitor.Close].
+// drops among them, tracked goroutines and the lagging ones, and where
+// those are blocked. Events reach it from the runtime's cleanup goroutines
+// and from tracked goroutines. One background goroutine of its own scans
+// for lags and writes reports while there is something to watch or report:
+// started by the first tracked goroutine or dropped cancel func, it
+// returns when nothing is tracked and nothing waits to be reported, and
+// [Monitor.Close] stops it for good. Log records and events go to the
+// Logger and the observers on goroutines that run only while some wait.
 //
 // Constructors and spawned goroutines use the Monitor their context carries
 // ([WithMonitor]) and otherwise [Default]. A Monitor is safe for concurrent

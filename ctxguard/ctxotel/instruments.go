@@ -93,13 +93,28 @@ var instruments = []instrument{
 	},
 	{
 		name: "ctxguard.events.dropped", unit: "{event}", kind: counter,
-		description: "Monitor events not delivered to observers because too many were queued.",
+		description: "Monitor events not delivered to observers because too many were waiting (an observer is slow or blocked).",
 		values:      total(func(s *ctxguard.Snapshot) int64 { return int64(s.EventsDropped) }),
 	},
 	{
 		name: "ctxguard.observer.panics", unit: "{panic}", kind: counter,
 		description: "Panics recovered from the Monitor's event observers.",
 		values:      total(func(s *ctxguard.Snapshot) int64 { return int64(s.ObserverPanics) }),
+	},
+	{
+		name: "ctxguard.log_records.dropped", unit: "{record}", kind: counter,
+		description: "Monitor report records not written because too many were waiting for the slog handler (it is slow or blocked).",
+		values:      total(func(s *ctxguard.Snapshot) int64 { return int64(s.LogRecordsDropped) }),
+	},
+	{
+		name: "ctxguard.logger.panics", unit: "{panic}", kind: counter,
+		description: "Panics recovered from the Monitor's slog handler.",
+		values:      total(func(s *ctxguard.Snapshot) int64 { return int64(s.LoggerPanics) }),
+	},
+	{
+		name: "ctxguard.context.panics", unit: "{panic}", kind: counter,
+		description: "Panics recovered from methods of tracked contexts called by the Monitor.",
+		values:      total(func(s *ctxguard.Snapshot) int64 { return int64(s.ContextPanics) }),
 	},
 }
 

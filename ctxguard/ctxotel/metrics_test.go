@@ -203,6 +203,9 @@ func checkScenario(t *testing.T, when string, ms map[string]metricdata.Metrics, 
 		{"ctxguard.cancel.sample_rate", "1", gaugeKind, points{"": 1}},
 		{"ctxguard.events.dropped", "{event}", monotonic, points{"": 0}},
 		{"ctxguard.observer.panics", "{panic}", monotonic, points{"": 0}},
+		{"ctxguard.log_records.dropped", "{record}", monotonic, points{"": 0}},
+		{"ctxguard.logger.panics", "{panic}", monotonic, points{"": 0}},
+		{"ctxguard.context.panics", "{panic}", monotonic, points{"": 0}},
 	} {
 		if got := int64Points(t, ms, c.name, c.unit, c.k); !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%s: %s = %v, want %v", when, c.name, got, c.want)
@@ -441,6 +444,7 @@ var instrumentNames = []string{
 	"ctxguard.goroutines.lagged", "ctxguard.goroutine.exit_delay", "ctxguard.goroutine.panics",
 	"ctxguard.cancels.tracked", "ctxguard.cancels.dropped", "ctxguard.cancel.sample_rate",
 	"ctxguard.events.dropped", "ctxguard.observer.panics",
+	"ctxguard.log_records.dropped", "ctxguard.logger.panics", "ctxguard.context.panics",
 }
 
 // Without WithMeterProvider, the global MeterProvider is used, including

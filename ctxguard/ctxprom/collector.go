@@ -38,6 +38,9 @@ type collector struct {
 	rate           *prometheus.Desc
 	events         *prometheus.Desc
 	observerPanics *prometheus.Desc
+	logsDropped    *prometheus.Desc
+	loggerPanics   *prometheus.Desc
+	contextPanics  *prometheus.Desc
 }
 
 // NewCollector returns a prometheus.Collector that exports what m has
@@ -81,9 +84,15 @@ func NewCollector(m *ctxguard.Monitor, opts ...Option) prometheus.Collector {
 		rate: newDesc("cancel_sample_rate",
 			"One in this many cancel funcs is tracked for being dropped; 1 tracks every one.", nil),
 		events: newDesc("events_dropped_total",
-			"Monitor events not delivered to observers because too many were queued.", nil),
+			"Monitor events not delivered to observers because too many were waiting (an observer is slow or blocked).", nil),
 		observerPanics: newDesc("observer_panics_total",
 			"Panics recovered from the Monitor's event observers.", nil),
+		logsDropped: newDesc("log_records_dropped_total",
+			"Monitor report records not written because too many were waiting for the slog handler (it is slow or blocked).", nil),
+		loggerPanics: newDesc("logger_panics_total",
+			"Panics recovered from the Monitor's slog handler.", nil),
+		contextPanics: newDesc("context_panics_total",
+			"Panics recovered from methods of tracked contexts called by the Monitor.", nil),
 	}
 	for _, b := range ctxguard.ExitDelayBounds() {
 		c.bounds = append(c.bounds, b.Seconds())
@@ -94,7 +103,8 @@ func NewCollector(m *ctxguard.Monitor, opts ...Option) prometheus.Collector {
 // Describe sends the collector's fixed descriptors.
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.spawned, c.live, c.lagging, c.lagged, c.delay,
-		c.panics, c.tracked, c.dropped, c.rate, c.events, c.observerPanics} {
+		c.panics, c.tracked, c.dropped, c.rate, c.events, c.observerPanics,
+		c.logsDropped, c.loggerPanics, c.contextPanics} {
 		ch <- d
 	}
 }
@@ -112,6 +122,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	send(ch, c.rate, prometheus.GaugeValue, float64(s.CancelSampleRate))
 	send(ch, c.events, prometheus.CounterValue, float64(s.EventsDropped))
 	send(ch, c.observerPanics, prometheus.CounterValue, float64(s.ObserverPanics))
+	send(ch, c.logsDropped, prometheus.CounterValue, float64(s.LogRecordsDropped))
+	send(ch, c.loggerPanics, prometheus.CounterValue, float64(s.LoggerPanics))
+	send(ch, c.contextPanics, prometheus.CounterValue, float64(s.ContextPanics))
 
 	// Distinct sites can share a label value (two calls on one line), and
 	// Prometheus forbids duplicate series: sum them.

@@ -32,6 +32,9 @@ var exactFamilies = []string{
 	"ctxguard_goroutines_live",
 	"ctxguard_goroutines_spawned_total",
 	"ctxguard_observer_panics_total",
+	"ctxguard_log_records_dropped_total",
+	"ctxguard_logger_panics_total",
+	"ctxguard_context_panics_total",
 }
 
 // The exposition of the exact families, with the values of a scenario left
@@ -47,7 +50,10 @@ ctxguard_cancels_dropped_total{site="%[1]s"} 2
 # HELP ctxguard_cancels_tracked_total Cancel funcs of ctxguard's WithCancel, WithTimeout, WithDeadline and their Cause forms that were tracked for being dropped: one in ctxguard_cancel_sample_rate of those created.
 # TYPE ctxguard_cancels_tracked_total counter
 ctxguard_cancels_tracked_total %[2]d
-# HELP ctxguard_events_dropped_total Monitor events not delivered to observers because too many were queued.
+# HELP ctxguard_context_panics_total Panics recovered from methods of tracked contexts called by the Monitor.
+# TYPE ctxguard_context_panics_total counter
+ctxguard_context_panics_total 0
+# HELP ctxguard_events_dropped_total Monitor events not delivered to observers because too many were waiting (an observer is slow or blocked).
 # TYPE ctxguard_events_dropped_total counter
 ctxguard_events_dropped_total 0
 # HELP ctxguard_goroutine_panics_total Tracked goroutines that panicked, recovered or not, by goroutine name and scope.
@@ -73,6 +79,12 @@ ctxguard_goroutines_live{name="panicky",scope=""} %[12]d
 # HELP ctxguard_goroutines_spawned_total Goroutines started with spawn.Go or a spawn.Group, and request handlers tracked by the middleware, since the Monitor started.
 # TYPE ctxguard_goroutines_spawned_total counter
 ctxguard_goroutines_spawned_total %[3]d
+# HELP ctxguard_log_records_dropped_total Monitor report records not written because too many were waiting for the slog handler (it is slow or blocked).
+# TYPE ctxguard_log_records_dropped_total counter
+ctxguard_log_records_dropped_total 0
+# HELP ctxguard_logger_panics_total Panics recovered from the Monitor's slog handler.
+# TYPE ctxguard_logger_panics_total counter
+ctxguard_logger_panics_total 0
 # HELP ctxguard_observer_panics_total Panics recovered from the Monitor's event observers.
 # TYPE ctxguard_observer_panics_total counter
 ctxguard_observer_panics_total 0
