@@ -36,7 +36,7 @@ type droppedCancel struct {
 
 func cancelCollected(d droppedCancel) {
 	d.m.cancelsCollected.Add(1)
-	if !d.m.ended(d.ctx) {
+	if d.m.uncalledIsDropped || !d.m.ended(d.ctx) {
 		d.m.recordDroppedCancel(d.ctx, d.pc)
 	}
 }
@@ -101,7 +101,7 @@ func sampled() bool {
 // derived from parent, or nil.
 func acceptingMonitor(parent Context) *Monitor {
 	m := MonitorFrom(parent)
-	if m.closed.Load() {
+	if m.closed.Load() || underTest && m.foreign() {
 		return nil
 	}
 	rate, base := int64(m.cfg.CancelSampleRate), minSampleRate.Load()

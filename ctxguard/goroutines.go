@@ -1,6 +1,7 @@
 package ctxguard
 
 import (
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -48,6 +49,11 @@ func init() {
 		return withScope(ctx, mon, scope)
 	}
 	track.Wait = waitGroup
+	track.TestMonitor = func(grace time.Duration) (any, func() uint64) {
+		m := New(Config{Grace: grace, CancelSampleRate: 1, Logger: slog.New(slog.DiscardHandler)})
+		m.uncalledIsDropped = true
+		return m, m.cancelsCollected.Load
+	}
 }
 
 // waitGroup is track.Wait: wg.Wait with the Group's number in the stack.
@@ -166,7 +172,7 @@ func (untrackedRegion) Run(call func(a, b, c any) (any, error), a, b, c any) (an
 func register(ctx Context, fn func(Context), site uintptr, opts *track.Options) *goroutine {
 	tr := trackingOf(ctx)
 	m := tr.monitor()
-	if m.closed.Load() {
+	if m.closed.Load() || underTest && m.foreign() {
 		return nil
 	}
 	if tr == nil {

@@ -74,13 +74,17 @@ func (m *Monitor) loop(r *loopRun) {
 		m.recordLateExits(false)
 		m.maybeCapture(now, r)
 		m.report(now, false)
-		if m.idle() {
+		live := m.liveRecords()
+		if live == 0 && m.idle() {
 			m.report(now, true) // what ReportInterval held back
 			if m.stop(r) {
 				return
 			}
 		}
 		wait := scanInterval
+		if live < fewLive {
+			wait = idleCheckInterval // soon gone, in a test or a quiet program
+		}
 		if next != 0 {
 			wait = min(wait, time.Duration(next-now.UnixNano()))
 		}
@@ -88,11 +92,21 @@ func (m *Monitor) loop(r *loopRun) {
 	}
 }
 
-// idle reports whether the loop has nothing left to do: no tracked
-// goroutine is live, none lags or has a late exit to record, no capture
-// runs and no report waits.
+// While fewer than fewLive tracked goroutines are live, the loop looks every
+// idleCheckInterval, rather than every scanInterval, for the moment none is:
+// it then returns at once, well within the half second that leak checks
+// such as goleak's wait for a test's goroutines to end. A scan of so few
+// goroutines costs next to nothing.
+const (
+	fewLive           = 64
+	idleCheckInterval = 50 * time.Millisecond
+)
+
+// idle reports whether the loop has nothing left to do besides the reports
+// ReportInterval holds back, its caller having found no live tracked
+// goroutine: none lags or has a late exit to record, no capture runs.
 func (m *Monitor) idle() bool {
-	if m.stackCapture.running || m.liveRecords() > 0 {
+	if m.stackCapture.running {
 		return false
 	}
 	m.lateExits.mu.Lock()
@@ -100,7 +114,7 @@ func (m *Monitor) idle() bool {
 	m.lateExits.mu.Unlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return pending == 0 && len(m.lagging) == 0 && len(m.dirty) == 0 && len(m.dirtyCancels) == 0
+	return pending == 0 && len(m.lagging) == 0
 }
 
 // liveRecords counts the tracked goroutines, under each shard's lock.

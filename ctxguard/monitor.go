@@ -34,9 +34,14 @@ type Monitor struct {
 	// cancelsCollected counts tracked cancel funcs collected uncalled,
 	// dropped or not: tests wait on it to know the cleanups have run.
 	cancelsCollected atomic.Uint64
+	// uncalledIsDropped counts every tracked cancel func collected
+	// uncalled as dropped, even if its context had ended: ctxguardtest's
+	// Monitors, which look only once the test's context has ended.
+	uncalledIsDropped bool
 
 	shards    []shard
 	shardBits uint8    // len(shards) is 1<<shardBits
+	bubbled   bool     // made in a synctest bubble: see bubble.go
 	starters  []func() // per shard, see newStarters
 	lagged    atomic.Uint64
 	panics    atomic.Uint64
@@ -78,12 +83,19 @@ type Monitor struct {
 // parent carries (tens of nanoseconds), so close a track-all Monitor when
 // done with it.
 func New(cfg Config) *Monitor {
+	return newMonitor(cfg, inBubble())
+}
+
+// newMonitor is New, for a Monitor that belongs to a synctest bubble or
+// not (bubble.go).
+func newMonitor(cfg Config, bubbled bool) *Monitor {
 	cfg = cfg.withDefaults()
 	b := shardBits()
 	m := &Monitor{
 		cfg:       cfg,
 		shards:    make([]shard, 1<<b),
 		shardBits: b,
+		bubbled:   bubbled,
 	}
 	m.unscoped.m = m
 	m.lagging = make(map[*goroutine]*lagRecord)
@@ -176,7 +188,7 @@ func (m *Monitor) recordDroppedCancel(ctx Context, pc uintptr) {
 	s.unreported++
 	m.dirtyCancelLocked(s)
 	m.mu.Unlock()
-	if m.run.Load() == nil {
+	if m.run.Load() == nil && !m.foreign() { // a bubble's Monitor starts its loop in the bubble
 		m.startLoop()
 	}
 	m.wakeLoop() // the first drop of a site is logged at once
@@ -258,7 +270,7 @@ func Default() *Monitor {
 	if m := defaultMonitor.Load(); m != nil {
 		return m
 	}
-	m := New(Config{})
+	m := newMonitor(Config{}, false) // never a bubble's, even if first asked for in one
 	defaultMonitor.Store(m)
 	return m
 }

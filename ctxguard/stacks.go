@@ -199,6 +199,7 @@ func symbolize(stack []uintptr, group uint64) *stackInfo {
 func ownPackage(pkg string) bool {
 	switch pkg {
 	case "github.com/ctxguard/ctxguard/ctxguard",
+		"github.com/ctxguard/ctxguard/ctxguard/ctxguardtest",
 		"github.com/ctxguard/ctxguard/spawn",
 		"github.com/ctxguard/ctxguard/middleware/httpguard",
 		"github.com/ctxguard/ctxguard/middleware/grpcguard":

@@ -72,3 +72,11 @@ var Go func(ctx context.Context, fn func(context.Context), site uintptr, opts *O
 // capture sees which Group the calling goroutine waits for. It is set by
 // package ctxguard when it is initialized.
 var Wait func(group uint64, wg *sync.WaitGroup)
+
+// TestMonitor returns a new *ctxguard.Monitor for package ctxguardtest:
+// it tracks every cancel func, and counts one collected uncalled as
+// dropped even if its context has ended (the test's context has, by the
+// time ctxguardtest looks); and a func returning how many tracked cancel
+// funcs have been collected uncalled so far. It is set by package ctxguard
+// when it is initialized.
+var TestMonitor func(grace time.Duration) (m any, collected func() uint64)
