@@ -1,0 +1,143 @@
+package ctxvet
+
+import (
+	"cmp"
+	"go/ast"
+	"go/token"
+	"go/types"
+	"slices"
+
+	"golang.org/x/tools/go/types/typeutil"
+)
+
+// Import paths the checks recognise, whatever name a file imports them under.
+const (
+	contextPath  = "context"
+	ctxguardPath = "github.com/ctxguard/ctxguard/ctxguard"
+	spawnPath    = "github.com/ctxguard/ctxguard/spawn"
+	errgroupPath = "golang.org/x/sync/errgroup"
+)
+
+// isContextPackage reports whether path is package context or its drop-in.
+func isContextPackage(path string) bool {
+	return path == contextPath || path == ctxguardPath
+}
+
+// isContextType reports whether t is context.Context. ctxguard.Context is
+// an alias of it, so both spellings land here.
+func isContextType(t types.Type) bool {
+	named, ok := types.Unalias(t).(*types.Named)
+	if !ok {
+		return false
+	}
+	obj := named.Obj()
+	return obj.Pkg() != nil && obj.Pkg().Path() == contextPath && obj.Name() == "Context"
+}
+
+// carriesContext reports whether a value of type t is, or hands out, a
+// context: context.Context itself, or a type with a method
+// Context() context.Context such as *http.Request or a gRPC stream.
+func carriesContext(t types.Type) bool {
+	if t == nil {
+		return false
+	}
+	if isContextType(t) {
+		return true
+	}
+	obj, _, _ := types.LookupFieldOrMethod(t, true, nil, "Context")
+	fn, ok := obj.(*types.Func)
+	if !ok {
+		return false
+	}
+	sig := fn.Signature()
+	return sig.Params().Len() == 0 && sig.Results().Len() == 1 && isContextType(sig.Results().At(0).Type())
+}
+
+// contextFunc returns the package-level function of context or ctxguard
+// that call calls, or nil.
+func contextFunc(info *types.Info, call *ast.CallExpr) *types.Func {
+	fn := typeutil.StaticCallee(info, call)
+	if fn == nil || fn.Pkg() == nil || !isContextPackage(fn.Pkg().Path()) {
+		return nil
+	}
+	if fn.Signature().Recv() != nil {
+		return nil
+	}
+	return fn
+}
+
+// isCallTo reports whether call calls the package-level function name of a
+// context package (context or ctxguard).
+func isCallTo(info *types.Info, call *ast.CallExpr, names ...string) bool {
+	fn := contextFunc(info, call)
+	if fn == nil {
+		return false
+	}
+	for _, name := range names {
+		if fn.Name() == name {
+			return true
+		}
+	}
+	return false
+}
+
+// isRootContextCall reports whether e is a call of Background or TODO.
+func isRootContextCall(info *types.Info, e ast.Expr) bool {
+	call, ok := ast.Unparen(e).(*ast.CallExpr)
+	return ok && isCallTo(info, call, "Background", "TODO")
+}
+
+// qualifiedName spells fn as its package name and its name, the way a
+// reader of the diagnostic knows it: context.WithTimeout, ctxguard.WithTimeout.
+func qualifiedName(fn *types.Func) string {
+	return fn.Pkg().Name() + "." + fn.Name()
+}
+
+// referencesContext reports whether anything under n is an expression that
+// is or carries a context (see carriesContext).
+func referencesContext(info *types.Info, n ast.Node) bool {
+	found := false
+	ast.Inspect(n, func(n ast.Node) bool {
+		if found {
+			return false
+		}
+		e, ok := n.(ast.Expr)
+		if !ok {
+			return true
+		}
+		if tv, ok := info.Types[e]; ok && tv.IsType() {
+			return false // a type is no reference, even context.Context
+		}
+		found = carriesContext(info.TypeOf(e))
+		return !found
+	})
+	return found
+}
+
+// contextsInScope lists the context variables visible at pos, innermost
+// first, that can carry cancellation: parameters and locals of the
+// enclosing functions. A local set straight from Background or TODO is left
+// out, and so are package-level variables.
+func contextsInScope(p *passInfo, pos token.Pos) []*types.Var {
+	var found []*types.Var
+	inner := p.pkg.Scope().Innermost(pos)
+	for scope := inner; scope != nil && scope != p.pkg.Scope() && scope != types.Universe; scope = scope.Parent() {
+		start := len(found)
+		for _, name := range scope.Names() {
+			v, ok := scope.Lookup(name).(*types.Var)
+			if !ok || v.IsField() || !isContextType(v.Type()) {
+				continue
+			}
+			if _, obj := inner.LookupParent(name, pos); obj != v {
+				continue // shadowed here, or declared after pos
+			}
+			if init := p.declaringExpr(v); init != nil && isRootContextCall(p.info, init) {
+				continue
+			}
+			found = append(found, v)
+		}
+		// Within a scope, the one declared last is the most specific.
+		slices.SortFunc(found[start:], func(a, b *types.Var) int { return cmp.Compare(b.Pos(), a.Pos()) })
+	}
+	return found
+}

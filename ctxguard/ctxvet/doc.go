@@ -1,0 +1,2 @@
+// Package ctxvet finds context-cancellation bugs before the code runs.
+package ctxvet

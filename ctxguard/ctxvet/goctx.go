@@ -1,0 +1,235 @@
+package ctxvet
+
+import (
+	"fmt"
+	"go/ast"
+	"go/token"
+	"go/types"
+	"slices"
+	"strconv"
+
+	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/analysis/passes/inspect"
+	"golang.org/x/tools/go/ast/inspector"
+)
+
+// GoCtx reports a go statement, in a function with a context in scope
+// (a parameter or a local of an enclosing function), whose goroutine neither
+// receives that context nor references any context: cancelling the context
+// cannot reach it, and it may run on after the work it belongs to was
+// abandoned (DESIGN's P1).
+//
+// A goroutine counts as seeing a context when an argument of the go
+// statement, or anything in its function literal, is a context or carries
+// one (a value with a method Context() context.Context, such as
+// *http.Request); for go f(...) with f declared in the same package, f's
+// body is looked at too. spawn.Go and Group.Go are no go statements and are
+// never reported.
+//
+// Where the rewrite is known to compile and to evaluate the same things at
+// the same moment (go func() {...}() and go f() with f a package-level
+// function), the diagnostic carries a fix to spawn.Go(ctx, func(ctx
+// context.Context) {...}), adding the imports it needs.
+var GoCtx = &analysis.Analyzer{
+	Name:     "goctx",
+	Doc:      "report goroutines started without the context in scope (P1)",
+	URL:      "https://pkg.go.dev/github.com/ctxguard/ctxguard/ctxguard/ctxvet#GoCtx",
+	Requires: []*analysis.Analyzer{inspect.Analyzer},
+	Run:      runGoCtx,
+}
+
+func runGoCtx(pass *analysis.Pass) (any, error) {
+	p := newPassInfo(pass)
+	for cur := range p.insp.Root().Preorder((*ast.GoStmt)(nil)) {
+		stmt := cur.Node().(*ast.GoStmt)
+		if p.inGeneratedFile(stmt.Pos()) {
+			continue
+		}
+		ctxs := contextsInScope(p, stmt.Pos())
+		if len(ctxs) == 0 || goroutineSeesContext(p, stmt.Call) {
+			continue
+		}
+		ctx := ctxs[0].Name()
+		d := analysis.Diagnostic{
+			Pos: stmt.Pos(),
+			End: stmt.End(),
+			Message: fmt.Sprintf("goroutine does not receive %s, so cancelling %s cannot stop it: pass %s to it, or start it with spawn.Go(%s, func(ctx context.Context) {...})",
+				ctx, ctx, ctx, ctx),
+		}
+		if fix := spawnGoFix(p, cur, stmt, ctxs[0]); fix != nil {
+			d.SuggestedFixes = []analysis.SuggestedFix{*fix}
+		}
+		p.report(d)
+	}
+	return nil, nil
+}
+
+// goroutineSeesContext reports whether the goroutine that call starts gets
+// or reaches a context.
+func goroutineSeesContext(p *passInfo, call *ast.CallExpr) bool {
+	if referencesContext(p.info, call) {
+		return true // an argument, the function literal, or the receiver
+	}
+	var body *ast.BlockStmt
+	switch fun := ast.Unparen(call.Fun).(type) {
+	case *ast.Ident: // go f(): a function of this package, or a local func value
+		switch obj := p.info.Uses[fun].(type) {
+		case *types.Func:
+			if decl := p.funcDecl(obj); decl != nil {
+				body = decl.Body
+			}
+		case *types.Var:
+			if lit, ok := p.declaringExpr(obj).(*ast.FuncLit); ok {
+				body = lit.Body
+			}
+		}
+	case *ast.SelectorExpr: // go x.m() or go pkg.F()
+		if fn, ok := p.info.Uses[fun.Sel].(*types.Func); ok {
+			if decl := p.funcDecl(fn); decl != nil {
+				body = decl.Body
+			}
+		}
+	}
+	return body != nil && referencesContext(p.info, body)
+}
+
+// spawnGoFix rewrites stmt as a spawn.Go call handing the goroutine ctx,
+// or returns nil where that could fail to compile or change when
+// something is evaluated: only go func() {...}() and go f() with f a
+// package-level function qualify, since a go statement evaluates its
+// function value and arguments at once and a closure would not.
+func spawnGoFix(p *passInfo, cur inspector.Cursor, stmt *ast.GoStmt, ctx *types.Var) *analysis.SuggestedFix {
+	call := stmt.Call
+	if len(call.Args) > 0 {
+		return nil
+	}
+	file := enclosingFile(cur)
+	scope := p.pkg.Scope().Innermost(stmt.Pos())
+	contextName, addContext, ok := importName(p, file, scope, stmt.Pos(), []string{contextPath, ctxguardPath}, "context")
+	if !ok {
+		return nil
+	}
+	spawnName, addSpawn, ok := importName(p, file, scope, stmt.Pos(), []string{spawnPath}, "spawn")
+	if !ok {
+		return nil
+	}
+	head := fmt.Sprintf("%s.Go(%s, func(%s %s.Context) ", spawnName, ctx.Name(), ctx.Name(), contextName)
+
+	var edits []analysis.TextEdit
+	switch fun := call.Fun.(type) {
+	case *ast.FuncLit:
+		if fun.Type.Params.NumFields() > 0 || fun.Type.Results.NumFields() > 0 {
+			return nil
+		}
+		// Keep the body as written: replace what is around it.
+		edits = []analysis.TextEdit{
+			{Pos: stmt.Go, End: fun.Body.Lbrace, NewText: []byte(head)},
+			{Pos: fun.Body.End(), End: call.End(), NewText: []byte(")")},
+		}
+	case *ast.Ident, *ast.SelectorExpr:
+		fn, ok := calleeObject(p.info, fun).(*types.Func)
+		if !ok || fn.Signature().Recv() != nil || fn.Parent() != fn.Pkg().Scope() {
+			return nil // a method value or func variable is evaluated by the go statement itself
+		}
+		if sel, ok := fun.(*ast.SelectorExpr); ok {
+			if _, isPkg := p.info.Uses[sel.X.(*ast.Ident)].(*types.PkgName); !isPkg {
+				return nil
+			}
+		}
+		edits = []analysis.TextEdit{{
+			Pos: stmt.Pos(), End: stmt.End(),
+			NewText: []byte(head + "{ " + types.ExprString(fun) + "() })"),
+		}}
+	default:
+		return nil
+	}
+
+	var imports []string
+	if addContext {
+		imports = append(imports, contextPath)
+	}
+	if addSpawn {
+		imports = append(imports, spawnPath)
+	}
+	if len(imports) > 0 {
+		edits = append(edits, addImports(file, imports))
+	}
+	return &analysis.SuggestedFix{
+		Message:   fmt.Sprintf("start the goroutine with %s.Go(%s, ...)", spawnName, ctx.Name()),
+		TextEdits: edits,
+	}
+}
+
+// calleeObject returns the object an identifier or a qualified identifier
+// denotes.
+func calleeObject(info *types.Info, fun ast.Expr) types.Object {
+	switch fun := fun.(type) {
+	case *ast.Ident:
+		return info.Uses[fun]
+	case *ast.SelectorExpr:
+		if _, ok := fun.X.(*ast.Ident); ok {
+			return info.Uses[fun.Sel]
+		}
+	}
+	return nil
+}
+
+// enclosingFile returns the file cur is in.
+func enclosingFile(cur inspector.Cursor) *ast.File {
+	for f := range cur.Enclosing((*ast.File)(nil)) {
+		return f.Node().(*ast.File)
+	}
+	return nil
+}
+
+// importName returns the name under which code at pos reaches one of the
+// packages paths, as imported by file. If file imports none of them, it
+// returns fallback with add set, provided that nothing named fallback is
+// visible at pos; ok is false when neither works.
+func importName(p *passInfo, file *ast.File, scope *types.Scope, pos token.Pos, paths []string, fallback string) (name string, add, ok bool) {
+	for _, spec := range file.Imports {
+		path, err := strconv.Unquote(spec.Path.Value)
+		if err != nil || !slices.Contains(paths, path) {
+			continue
+		}
+		pkgName, isPkg := p.info.PkgNameOf(spec), true
+		if pkgName == nil || pkgName.Name() == "_" || pkgName.Name() == "." {
+			continue
+		}
+		if _, obj := scope.LookupParent(pkgName.Name(), pos); obj != pkgName {
+			isPkg = false // shadowed at pos
+		}
+		if isPkg {
+			return pkgName.Name(), false, true
+		}
+	}
+	if _, obj := scope.LookupParent(fallback, pos); obj != nil {
+		return "", false, false
+	}
+	return fallback, true, true
+}
+
+// addImports returns an edit adding paths to file's imports.
+func addImports(file *ast.File, paths []string) analysis.TextEdit {
+	var text string
+	for _, decl := range file.Decls {
+		gen, ok := decl.(*ast.GenDecl)
+		if !ok || gen.Tok != token.IMPORT {
+			continue
+		}
+		if gen.Lparen.IsValid() {
+			for _, path := range paths {
+				text += "\t" + strconv.Quote(path) + "\n"
+			}
+			return analysis.TextEdit{Pos: gen.Rparen, End: gen.Rparen, NewText: []byte(text)}
+		}
+		for _, path := range paths {
+			text += "\nimport " + strconv.Quote(path)
+		}
+		return analysis.TextEdit{Pos: gen.End(), End: gen.End(), NewText: []byte(text)}
+	}
+	for _, path := range paths {
+		text += "\n\nimport " + strconv.Quote(path)
+	}
+	return analysis.TextEdit{Pos: file.Name.End(), End: file.Name.End(), NewText: []byte(text)}
+}

@@ -1,0 +1,167 @@
+package ctxvet
+
+import (
+	"go/ast"
+	"go/token"
+	"go/types"
+
+	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/analysis/passes/inspect"
+)
+
+// SelectDone reports a blocking select (one without a default case) in a
+// function with a context in scope, none of whose cases receives from a
+// context's Done channel: cancelling the context does not unblock it
+// (DESIGN's P2). Done of any context counts, so a select on a context
+// derived from the one in scope (or held in a field) is fine, and so is a
+// receive from a variable set from Done(). A select with a time.After or
+// time.Timer case is still reported: the timer bounds the wait, but
+// cancellation is not seen until it fires. select {} (block forever) is
+// deliberate and never reported.
+var SelectDone = &analysis.Analyzer{
+	Name:     "selectdone",
+	Doc:      "report blocking selects that do not watch the context's Done channel (P2)",
+	URL:      "https://pkg.go.dev/github.com/ctxguard/ctxguard/ctxguard/ctxvet#SelectDone",
+	Requires: []*analysis.Analyzer{inspect.Analyzer},
+	Run:      runSelectDone,
+}
+
+func runSelectDone(pass *analysis.Pass) (any, error) {
+	p := newPassInfo(pass)
+	doneVars := doneChannelVars(p)
+	for cur := range p.insp.Root().Preorder((*ast.SelectStmt)(nil)) {
+		sel := cur.Node().(*ast.SelectStmt)
+		if len(sel.Body.List) == 0 || p.inGeneratedFile(sel.Pos()) {
+			continue
+		}
+		blocking, watchesDone, timer := true, false, false
+		for _, clause := range sel.Body.List {
+			comm := clause.(*ast.CommClause).Comm
+			if comm == nil {
+				blocking = false
+				break
+			}
+			ch := receivedChannel(comm)
+			if ch == nil {
+				continue
+			}
+			watchesDone = watchesDone || isDoneChannel(p, doneVars, ch)
+			timer = timer || isTimerChannel(p, ch)
+		}
+		if !blocking || watchesDone {
+			continue
+		}
+		ctxs := contextsInScope(p, sel.Pos())
+		if len(ctxs) == 0 {
+			continue
+		}
+		ctx := ctxs[0].Name()
+		if timer {
+			p.reportf(sel, "select is bounded by a timer but does not watch %s.Done(), so it waits out the timer after %s is cancelled: add case <-%s.Done():", ctx, ctx, ctx)
+		} else {
+			p.reportf(sel, "select does not watch %s.Done(), so cancelling %s does not unblock it: add case <-%s.Done():", ctx, ctx, ctx)
+		}
+	}
+	return nil, nil
+}
+
+// receivedChannel returns the channel a select case receives from, or nil
+// for a send.
+func receivedChannel(comm ast.Stmt) ast.Expr {
+	var x ast.Expr
+	switch comm := comm.(type) {
+	case *ast.ExprStmt:
+		x = comm.X
+	case *ast.AssignStmt:
+		x = comm.Rhs[0]
+	default:
+		return nil
+	}
+	if recv, ok := ast.Unparen(x).(*ast.UnaryExpr); ok && recv.Op == token.ARROW {
+		return ast.Unparen(recv.X)
+	}
+	return nil
+}
+
+// isDoneCall reports whether e is ctx.Done() for some context ctx.
+func isDoneCall(info *types.Info, e ast.Expr) bool {
+	call, ok := ast.Unparen(e).(*ast.CallExpr)
+	if !ok || len(call.Args) != 0 {
+		return false
+	}
+	sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr)
+	return ok && sel.Sel.Name == "Done" && isContextType(info.TypeOf(sel.X))
+}
+
+// doneChannelVars finds the variables that are ever set from a context's
+// Done(), as in done := ctx.Done() or, when ctx may be nil,
+// if ctx != nil { done = ctx.Done() }.
+func doneChannelVars(p *passInfo) map[*types.Var]bool {
+	vars := make(map[*types.Var]bool)
+	mark := func(lhs ast.Expr, rhs ast.Expr) {
+		if id, ok := lhs.(*ast.Ident); ok && isDoneCall(p.info, rhs) {
+			if v, ok := p.info.ObjectOf(id).(*types.Var); ok {
+				vars[v] = true
+			}
+		}
+	}
+	for n := range p.insp.PreorderSeq((*ast.AssignStmt)(nil), (*ast.ValueSpec)(nil)) {
+		switch n := n.(type) {
+		case *ast.AssignStmt:
+			if len(n.Lhs) == len(n.Rhs) {
+				for i := range n.Lhs {
+					mark(n.Lhs[i], n.Rhs[i])
+				}
+			}
+		case *ast.ValueSpec:
+			if len(n.Names) == len(n.Values) {
+				for i := range n.Names {
+					mark(n.Names[i], n.Values[i])
+				}
+			}
+		}
+	}
+	return vars
+}
+
+// isDoneChannel reports whether ch is a context's Done channel.
+func isDoneChannel(p *passInfo, doneVars map[*types.Var]bool, ch ast.Expr) bool {
+	if isDoneCall(p.info, ch) {
+		return true
+	}
+	id, ok := ch.(*ast.Ident)
+	if !ok {
+		return false
+	}
+	v, ok := p.info.Uses[id].(*types.Var)
+	return ok && doneVars[v]
+}
+
+// isTimerChannel reports whether ch fires once after a delay: time.After(d),
+// a time.Timer's C, or a variable set from time.After.
+func isTimerChannel(p *passInfo, ch ast.Expr) bool {
+	if id, ok := ch.(*ast.Ident); ok {
+		if v, ok := p.info.Uses[id].(*types.Var); ok {
+			if init := p.declaringExpr(v); init != nil {
+				ch = ast.Unparen(init)
+			}
+		}
+	}
+	switch ch := ch.(type) {
+	case *ast.CallExpr:
+		fn, ok := calleeObject(p.info, ast.Unparen(ch.Fun)).(*types.Func)
+		return ok && fn.Pkg() != nil && fn.Pkg().Path() == "time" && fn.Name() == "After"
+	case *ast.SelectorExpr:
+		return ch.Sel.Name == "C" && isTimeType(p.info.TypeOf(ch.X), "Timer")
+	}
+	return false
+}
+
+// isTimeType reports whether t is time.name or a pointer to it.
+func isTimeType(t types.Type, name string) bool {
+	if ptr, ok := types.Unalias(t).(*types.Pointer); ok {
+		t = ptr.Elem()
+	}
+	named, ok := types.Unalias(t).(*types.Named)
+	return ok && named.Obj().Pkg() != nil && named.Obj().Pkg().Path() == "time" && named.Obj().Name() == name
+}
