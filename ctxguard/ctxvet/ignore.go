@@ -40,6 +40,7 @@ func parseIgnoreDirectives(fset *token.FileSet, file *ast.File, src []byte) []ig
 			if !ok || (rest != "" && rest[0] != ' ' && rest[0] != '\t') {
 				continue
 			}
+			rest, _, _ = strings.Cut(rest, "//") // a comment may follow the directive
 			fields := strings.Fields(rest)
 			d := ignoreDirective{pos: c.Pos()}
 			if len(fields) > 0 {

@@ -1,0 +1,56 @@
+// Package brokenchain holds the brokenchain check's cases.
+package brokenchain
+
+import (
+	stdcontext "context"
+
+	context "github.com/ctxguard/ctxguard/ctxguard"
+)
+
+func call(context.Context) {}
+
+func dropsTheParameter(ctx context.Context) {
+	call(context.Background()) // want `ctxguard.Background\(\) drops the context parameter ctx, so its cancellation and values stop here: pass ctx on, or detach deliberately with ctxguard.WithoutCancel\(ctx\)`
+}
+
+func todoFromStdlib(req stdcontext.Context) {
+	call(stdcontext.TODO()) // want `context.TODO\(\) drops the context parameter req, so its cancellation and values stop here: pass req on, or detach deliberately with context.WithoutCancel\(req\)`
+}
+
+func inClosure(ctx context.Context) func() {
+	return func() {
+		call(context.Background()) // want `ctxguard.Background\(\) drops the context parameter ctx`
+	}
+}
+
+type server struct{}
+
+func (s *server) method(_ context.Context) {
+	call(context.Background()) // want `ctxguard.Background\(\) drops the context parameter ctx`
+}
+
+func literalWithParameter() func(context.Context) {
+	return func(ctx context.Context) {
+		call(context.TODO()) // want `ctxguard.TODO\(\) drops the context parameter ctx`
+	}
+}
+
+func deliberateDetach(ctx context.Context) {
+	call(context.WithoutCancel(ctx))
+	call(context.WithoutCancel(context.Background()))
+}
+
+func nilDefault(ctx context.Context) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	call(ctx)
+}
+
+func noParameter() {
+	call(context.Background())
+}
+
+func init() {
+	func(ctx context.Context) { call(context.Background()) }(nil)
+}

@@ -1,0 +1,109 @@
+// Package goctx holds the goctx check's cases.
+package goctx
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	context "github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/spawn"
+)
+
+func work()                               {}
+func workWith(ctx context.Context, n int) {}
+func handle(r *http.Request)              {}
+
+type server struct {
+	ctx  context.Context
+	jobs chan int
+}
+
+func (s *server) loop() {
+	for range s.jobs {
+	}
+}
+
+func (s *server) loopUntilDone() {
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-s.jobs:
+		}
+	}
+}
+
+func notHandedTheContext(ctx context.Context, w http.ResponseWriter) {
+	go func() { // want `goroutine does not receive ctx, so cancelling ctx cannot stop it: pass ctx to it, or start it with spawn.Go\(ctx, func\(ctx context.Context\) {...}\)`
+		time.Sleep(10 * time.Second)
+		fmt.Fprint(w, "late")
+	}()
+}
+
+func packageFunction(ctx context.Context) {
+	go work() // want `goroutine does not receive ctx`
+}
+
+func (s *server) method(ctx context.Context) {
+	go s.loop() // want `goroutine does not receive ctx`
+}
+
+func inClosure(ctx context.Context) func() {
+	return func() {
+		go work() // want `goroutine does not receive ctx`
+	}
+}
+
+func withArguments(ctx context.Context, n int) {
+	go func(n int) { // want `goroutine does not receive ctx`
+		fmt.Println(n)
+	}(n)
+}
+
+func derivedLocal(parent context.Context) {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	_ = ctx
+	go work() // want `goroutine does not receive ctx`
+}
+
+func contextPassed(ctx context.Context) {
+	go workWith(ctx, 1)
+}
+
+func contextReferenced(ctx context.Context) {
+	go func() {
+		<-ctx.Done()
+	}()
+}
+
+func requestPassed(ctx context.Context, r *http.Request) {
+	go handle(r)
+}
+
+func calleeSeesAContext(ctx context.Context, s *server) {
+	go s.loopUntilDone()
+}
+
+func closureVariable(ctx context.Context) {
+	f := func() { workWith(ctx, 2) }
+	go f()
+}
+
+func spawned(ctx context.Context) {
+	spawn.Go(ctx, func(ctx context.Context) { work() })
+	var g spawn.Group
+	g.Go(func() error { work(); return nil })
+	_ = g.Wait()
+}
+
+func noContextInScope() {
+	go work()
+}
+
+func backgroundOnly() {
+	ctx := context.Background()
+	_ = ctx
+	go work()
+}
