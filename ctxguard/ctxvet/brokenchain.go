@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/inspect"
+	"golang.org/x/tools/go/ast/edge"
 	"golang.org/x/tools/go/ast/inspector"
 )
 
@@ -17,9 +18,15 @@ import (
 // called with it (DESIGN's P4). A deliberate detach keeps the values and
 // says what it means: context.WithoutCancel(ctx).
 //
-// Not reported: the functions main and init, test files, an argument of
-// WithoutCancel, and the nil-context default
-// if ctx == nil { ctx = context.Background() }.
+// The context parameter must be at hand: one of the function the call is
+// in, or of an enclosing function when the literals in between run on the
+// spot (func() {...}() or deferred). A literal stored for later or started
+// as a goroutine runs when that parameter may mean nothing to it; a
+// parameter that is unnamed or _ says the function has no use for it.
+//
+// Not reported either: the functions main and init, test files, an
+// argument of WithoutCancel, a comparison (ctx != context.Background()),
+// and the nil-context default if ctx == nil { ctx = context.Background() }.
 var BrokenChain = &analysis.Analyzer{
 	Name:     "brokenchain",
 	Doc:      "report context.Background() and TODO() where a context parameter is at hand (P4)",
@@ -40,11 +47,8 @@ func runBrokenChain(pass *analysis.Pass) (any, error) {
 			continue
 		}
 		name, ok := contextParam(p, cur)
-		if !ok || isWithoutCancelArg(p, cur) || isNilContextDefault(p, cur) {
+		if !ok || isWithoutCancelArg(p, cur) || isNilContextDefault(p, cur) || isCompared(cur) {
 			continue
-		}
-		if name == "" || name == "_" {
-			name = "ctx"
 		}
 		p.reportf(call, "%s() drops the context parameter %s, so its cancellation and values stop here: pass %s on, or detach deliberately with %s.WithoutCancel(%s)",
 			qualifiedName(fn), name, name, fn.Pkg().Name(), name)
@@ -52,35 +56,63 @@ func runBrokenChain(pass *analysis.Pass) (any, error) {
 	return nil, nil
 }
 
-// contextParam returns the name of a context parameter of a function
-// enclosing cur, the innermost one ("" for an unnamed one); ok is false
-// when there is none, or when cur is inside main or init.
+// contextParam returns the name of the context parameter that is at hand
+// where cur is: one of the innermost function, or of an enclosing one when
+// the functions in between are literals run on the spot (called at once
+// or deferred). A literal stored or started as a goroutine runs at another
+// time, when the enclosing call's context may mean nothing to it. ok is
+// false when there is none, when the parameter is unnamed or _ (the
+// function says it has no use for it), or inside main or init.
 func contextParam(p *passInfo, cur inspector.Cursor) (name string, ok bool) {
 	for fn := range cur.Enclosing((*ast.FuncDecl)(nil), (*ast.FuncLit)(nil)) {
 		var ftype *ast.FuncType
-		switch fn := fn.Node().(type) {
+		switch decl := fn.Node().(type) {
 		case *ast.FuncDecl:
-			if fn.Recv == nil && (fn.Name.Name == "init" || fn.Name.Name == "main" && p.pkg.Name() == "main") {
+			if decl.Recv == nil && (decl.Name.Name == "init" || decl.Name.Name == "main" && p.pkg.Name() == "main") {
 				return "", false
 			}
-			ftype = fn.Type
+			ftype = decl.Type
 		case *ast.FuncLit:
-			ftype = fn.Type
-		}
-		if ok {
-			continue // keep looking for main or init
+			ftype = decl.Type
 		}
 		for _, field := range ftype.Params.List {
-			if isContextType(p.info.TypeOf(field.Type)) {
-				if len(field.Names) > 0 {
-					name = field.Names[0].Name
-				}
-				ok = true
-				break
+			if !isContextType(p.info.TypeOf(field.Type)) {
+				continue
 			}
+			if len(field.Names) == 0 || field.Names[0].Name == "_" {
+				return "", false
+			}
+			name = field.Names[0].Name
+			break
+		}
+		if name != "" {
+			return name, !insideMainOrInit(p, fn)
+		}
+		if lit, isLit := fn.Node().(*ast.FuncLit); !isLit || !runsOnTheSpot(fn, lit) {
+			return "", false
 		}
 	}
-	return name, ok
+	return "", false
+}
+
+// runsOnTheSpot reports whether lit, at cur, is called where it stands:
+// func() {...}() or defer func() {...}().
+func runsOnTheSpot(cur inspector.Cursor, lit *ast.FuncLit) bool {
+	if cur.ParentEdgeKind() != edge.CallExpr_Fun {
+		return false
+	}
+	_, inGo := cur.Parent().Parent().Node().(*ast.GoStmt)
+	return !inGo
+}
+
+// insideMainOrInit reports whether cur is inside the function main of
+// package main or an init function.
+func insideMainOrInit(p *passInfo, cur inspector.Cursor) bool {
+	for fn := range cur.Enclosing((*ast.FuncDecl)(nil)) {
+		decl := fn.Node().(*ast.FuncDecl)
+		return decl.Recv == nil && (decl.Name.Name == "init" || decl.Name.Name == "main" && p.pkg.Name() == "main")
+	}
+	return false
 }
 
 // isWithoutCancelArg reports whether the call at cur is the argument of
@@ -111,4 +143,11 @@ func isNilContextDefault(p *passInfo, cur inspector.Cursor) bool {
 func isNilCompare(info *types.Info, x, nilExpr ast.Expr) bool {
 	tv, ok := info.Types[nilExpr]
 	return ok && tv.IsNil() && isContextType(info.TypeOf(x))
+}
+
+// isCompared reports whether the call at cur is an operand of == or !=,
+// as in if ctx != context.Background(): a test, not a use.
+func isCompared(cur inspector.Cursor) bool {
+	bin, ok := cur.Parent().Node().(*ast.BinaryExpr)
+	return ok && (bin.Op == token.EQL || bin.Op == token.NEQ)
 }

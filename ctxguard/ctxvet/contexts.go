@@ -7,6 +7,7 @@ import (
 	"go/types"
 	"slices"
 
+	"golang.org/x/tools/go/ast/inspector"
 	"golang.org/x/tools/go/types/typeutil"
 )
 
@@ -81,12 +82,6 @@ func isCallTo(info *types.Info, call *ast.CallExpr, names ...string) bool {
 	return false
 }
 
-// isRootContextCall reports whether e is a call of Background or TODO.
-func isRootContextCall(info *types.Info, e ast.Expr) bool {
-	call, ok := ast.Unparen(e).(*ast.CallExpr)
-	return ok && isCallTo(info, call, "Background", "TODO")
-}
-
 // qualifiedName spells fn as its package name and its name, the way a
 // reader of the diagnostic knows it: context.WithTimeout, ctxguard.WithTimeout.
 func qualifiedName(fn *types.Func) string {
@@ -115,9 +110,10 @@ func referencesContext(info *types.Info, n ast.Node) bool {
 }
 
 // contextsInScope lists the context variables visible at pos, innermost
-// first, that can carry cancellation: parameters and locals of the
-// enclosing functions. A local set straight from Background or TODO is left
-// out, and so are package-level variables.
+// first, that can carry a caller's cancellation: parameters and locals of
+// the enclosing functions. A local the function made from Background, TODO
+// or WithoutCancel itself is left out (the function alone decides when it
+// ends), and so are package-level variables.
 func contextsInScope(p *passInfo, pos token.Pos) []*types.Var {
 	var found []*types.Var
 	inner := p.pkg.Scope().Innermost(pos)
@@ -131,7 +127,7 @@ func contextsInScope(p *passInfo, pos token.Pos) []*types.Var {
 			if _, obj := inner.LookupParent(name, pos); obj != v {
 				continue // shadowed here, or declared after pos
 			}
-			if init := p.declaringExpr(v); init != nil && isRootContextCall(p.info, init) {
+			if isDetachedVar(p, v, 0) {
 				continue
 			}
 			found = append(found, v)
@@ -140,4 +136,75 @@ func contextsInScope(p *passInfo, pos token.Pos) []*types.Var {
 		slices.SortFunc(found[start:], func(a, b *types.Var) int { return cmp.Compare(b.Pos(), a.Pos()) })
 	}
 	return found
+}
+
+// isDetached reports whether the context expression e cannot carry a
+// caller's cancellation: Background(), TODO(), WithoutCancel(x), a
+// constructor of package context or ctxguard whose parent is detached, or
+// a local variable only ever set to one of these.
+func isDetached(p *passInfo, e ast.Expr, depth int) bool {
+	if depth > 8 {
+		return false // a long chain of locals: assume it leads to a caller
+	}
+	switch e := ast.Unparen(e).(type) {
+	case *ast.Ident:
+		v, ok := p.info.Uses[e].(*types.Var)
+		return ok && isDetachedVar(p, v, depth+1)
+	case *ast.CallExpr:
+		fn := contextFunc(p.info, e)
+		switch {
+		case fn == nil:
+			return false
+		case fn.Name() == "Background" || fn.Name() == "TODO" || fn.Name() == "WithoutCancel":
+			return true
+		case len(e.Args) > 0 && isContextType(p.info.TypeOf(e.Args[0])):
+			return isDetached(p, e.Args[0], depth+1)
+		}
+	}
+	return false
+}
+
+// isDetachedVar reports whether v is a local variable set only to
+// detached contexts (see isDetached); a parameter never is.
+func isDetachedVar(p *passInfo, v *types.Var, depth int) bool {
+	if v.Kind() != types.LocalVar {
+		return false
+	}
+	values := p.assignments(v)
+	if len(values) == 0 {
+		return false
+	}
+	for _, e := range values {
+		if !isDetached(p, e, depth) {
+			return false
+		}
+	}
+	return true
+}
+
+// hasOwnContextParam reports whether the innermost function around cur
+// takes a named context parameter: it was handed a context for this very
+// work.
+func hasOwnContextParam(p *passInfo, cur inspector.Cursor) bool {
+	fn, ok := enclosingFunc(cur)
+	if !ok {
+		return false
+	}
+	var ftype *ast.FuncType
+	switch fn := fn.Node().(type) {
+	case *ast.FuncDecl:
+		ftype = fn.Type
+	case *ast.FuncLit:
+		ftype = fn.Type
+	}
+	for _, field := range ftype.Params.List {
+		if isContextType(p.info.TypeOf(field.Type)) {
+			for _, name := range field.Names {
+				if name.Name != "_" {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

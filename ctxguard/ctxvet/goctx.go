@@ -11,6 +11,7 @@ import (
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/inspect"
 	"golang.org/x/tools/go/ast/inspector"
+	"golang.org/x/tools/go/types/typeutil"
 )
 
 // GoCtx reports a go statement, in a function with a context in scope
@@ -46,7 +47,7 @@ func runGoCtx(pass *analysis.Pass) (any, error) {
 			continue
 		}
 		ctxs := contextsInScope(p, stmt.Pos())
-		if len(ctxs) == 0 || goroutineSeesContext(p, stmt.Call) {
+		if len(ctxs) == 0 || goroutineSeesContext(p, stmt.Call) || goroutineIsJoined(p, cur, stmt) {
 			continue
 		}
 		ctx := ctxs[0].Name()
@@ -70,6 +71,79 @@ func goroutineSeesContext(p *passInfo, call *ast.CallExpr) bool {
 	if referencesContext(p.info, call) {
 		return true // an argument, the function literal, or the receiver
 	}
+	body := goroutineBody(p, call)
+	return body != nil && referencesContext(p.info, body)
+}
+
+// goroutineIsJoined reports whether the goroutine of stmt has a lifetime
+// someone else holds: its code sends, receives, selects, ranges over a
+// channel, closes one, or waits on or signals a sync.WaitGroup (a worker
+// reporting back, a closer waiting for workers, a loop that ends on a stop
+// channel); or the function that starts it goes on to select on a
+// context's Done channel, the pattern that makes a blocking call
+// cancellable by leaving its goroutine behind.
+func goroutineIsJoined(p *passInfo, cur inspector.Cursor, stmt *ast.GoStmt) bool {
+	if body := goroutineBody(p, stmt.Call); body != nil && synchronizes(p.info, body) {
+		return true
+	}
+	fn, ok := enclosingFunc(cur)
+	if !ok {
+		return false
+	}
+	for c := range fn.Preorder((*ast.SelectStmt)(nil)) {
+		sel := c.Node().(*ast.SelectStmt)
+		if sel.Pos() < stmt.End() {
+			continue
+		}
+		for _, clause := range sel.Body.List {
+			if comm := clause.(*ast.CommClause).Comm; comm != nil {
+				if ch := receivedChannel(comm); ch != nil && isDoneCall(p.info, ch) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// synchronizes reports whether n uses a channel or a sync.WaitGroup.
+func synchronizes(info *types.Info, n ast.Node) bool {
+	found := false
+	ast.Inspect(n, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.SendStmt, *ast.SelectStmt:
+			found = true
+		case *ast.UnaryExpr:
+			found = n.Op == token.ARROW
+		case *ast.RangeStmt:
+			_, found = types.Unalias(info.TypeOf(n.X)).Underlying().(*types.Chan)
+		case *ast.CallExpr:
+			switch fn := typeutil.Callee(info, n).(type) {
+			case *types.Builtin:
+				found = fn.Name() == "close"
+			case *types.Func:
+				recv := fn.Signature().Recv()
+				found = recv != nil && isSyncType(recv.Type(), "WaitGroup")
+			}
+		}
+		return !found
+	})
+	return found
+}
+
+// isSyncType reports whether t is sync.name or a pointer to it.
+func isSyncType(t types.Type, name string) bool {
+	if ptr, ok := types.Unalias(t).(*types.Pointer); ok {
+		t = ptr.Elem()
+	}
+	named, ok := types.Unalias(t).(*types.Named)
+	return ok && named.Obj().Pkg() != nil && named.Obj().Pkg().Path() == "sync" && named.Obj().Name() == name
+}
+
+// goroutineBody returns the code the goroutine of call runs, where it can
+// be seen: a function literal, a local func value declared as one, or a
+// function or method of this package.
+func goroutineBody(p *passInfo, call *ast.CallExpr) *ast.BlockStmt {
 	var body *ast.BlockStmt
 	switch fun := ast.Unparen(call.Fun).(type) {
 	case *ast.Ident: // go f(): a function of this package, or a local func value
@@ -79,7 +153,7 @@ func goroutineSeesContext(p *passInfo, call *ast.CallExpr) bool {
 				body = decl.Body
 			}
 		case *types.Var:
-			if lit, ok := p.declaringExpr(obj).(*ast.FuncLit); ok {
+			if lit, ok := p.onlyValue(obj).(*ast.FuncLit); ok {
 				body = lit.Body
 			}
 		}
@@ -89,8 +163,10 @@ func goroutineSeesContext(p *passInfo, call *ast.CallExpr) bool {
 				body = decl.Body
 			}
 		}
+	case *ast.FuncLit:
+		body = fun.Body
 	}
-	return body != nil && referencesContext(p.info, body)
+	return body
 }
 
 // spawnGoFix rewrites stmt as a spawn.Go call handing the goroutine ctx,

@@ -85,7 +85,7 @@ func runLostCancel(pass *analysis.Pass) (any, error) {
 				target, stmt = parent.Names[rel.index], parent
 			}
 		case *ast.ExprStmt:
-			p.reportf(call, "the results of %s are discarded, so %s: %s", rel.name, rel.consequence(), rel.remedy("keep them"))
+			p.reportf(call, "the results of %s are discarded, so %s: %s", rel.name, rel.consequence(), rel.remedy("assign the "+rel.what()))
 			continue
 		}
 		if target == nil {
@@ -189,14 +189,8 @@ func checkReleased(p *passInfo, cfgs *ctrlflow.CFGs, rel *releaser, fnCur inspec
 	if p.skipped(stmt.Pos()) || p.skipped(ret.Pos()) {
 		return // one finding in two places: silencing either silences both
 	}
-	p.report(analysis.Diagnostic{
-		Pos: stmt.Pos(), End: stmt.End(), Message: defMsg,
-		Related: []analysis.RelatedInformation{{Pos: ret.Pos(), Message: "the path that leaves it unreleased returns here"}},
-	})
-	p.report(analysis.Diagnostic{
-		Pos: ret.Pos(), Message: retMsg,
-		Related: []analysis.RelatedInformation{{Pos: stmt.Pos(), Message: "defined here"}},
-	})
+	p.report(analysis.Diagnostic{Pos: stmt.Pos(), End: stmt.End(), Message: defMsg})
+	p.report(analysis.Diagnostic{Pos: ret.Pos(), Message: retMsg})
 }
 
 // exitWording names the exit: an explicit return, or the closing brace

@@ -26,7 +26,7 @@ type passInfo struct {
 	generated map[string]bool         // file name → generated, never reported on
 	silenced  map[string]map[int]bool // file name → lines silenced for check
 
-	initOf    map[*types.Var]ast.Expr // local variable → the expression that declared it
+	assigned  map[*types.Var][]ast.Expr // local variable → what it is set to
 	funcDecls map[*types.Func]*ast.FuncDecl
 }
 
@@ -102,40 +102,53 @@ func (p *passInfo) isTestFile(pos token.Pos) bool {
 	return strings.HasSuffix(p.pass.Fset.Position(pos).Filename, "_test.go")
 }
 
-// declaringExpr returns the expression a local variable was declared with
-// (x in v := x or var v = x), or nil.
-func (p *passInfo) declaringExpr(v *types.Var) ast.Expr {
-	if p.initOf == nil {
-		p.initOf = make(map[*types.Var]ast.Expr)
-		record := func(lhs []ast.Expr, names []*ast.Ident, rhs []ast.Expr) {
-			if len(rhs) != len(lhs)+len(names) {
-				return // v1, v2 := f(): no expression of its own
-			}
-			for i, id := range names {
-				if v, ok := p.info.Defs[id].(*types.Var); ok {
-					p.initOf[v] = rhs[i]
-				}
-			}
+// assignments returns every expression local variable v is set to, by
+// its declaration or by assignments (the call f() for v1, v2 = f()), in
+// source order. Changes through pointers are not seen.
+func (p *passInfo) assignments(v *types.Var) []ast.Expr {
+	if p.assigned == nil {
+		p.assigned = make(map[*types.Var][]ast.Expr)
+		record := func(lhs []ast.Expr, rhs []ast.Expr) {
 			for i, e := range lhs {
-				if id, ok := e.(*ast.Ident); ok {
-					if v, ok := p.info.Defs[id].(*types.Var); ok {
-						p.initOf[v] = rhs[i]
-					}
+				id, ok := e.(*ast.Ident)
+				if !ok {
+					continue
+				}
+				v, ok := p.info.ObjectOf(id).(*types.Var)
+				switch {
+				case !ok:
+				case len(rhs) == len(lhs):
+					p.assigned[v] = append(p.assigned[v], rhs[i])
+				case len(rhs) == 1:
+					p.assigned[v] = append(p.assigned[v], rhs[0])
 				}
 			}
 		}
 		for n := range p.insp.PreorderSeq((*ast.AssignStmt)(nil), (*ast.ValueSpec)(nil)) {
 			switch n := n.(type) {
 			case *ast.AssignStmt:
-				if n.Tok == token.DEFINE {
-					record(n.Lhs, nil, n.Rhs)
+				if n.Tok == token.DEFINE || n.Tok == token.ASSIGN {
+					record(n.Lhs, n.Rhs)
 				}
 			case *ast.ValueSpec:
-				record(nil, n.Names, n.Values)
+				names := make([]ast.Expr, len(n.Names))
+				for i, id := range n.Names {
+					names[i] = id
+				}
+				record(names, n.Values)
 			}
 		}
 	}
-	return p.initOf[v]
+	return p.assigned[v]
+}
+
+// onlyValue returns the one expression v is ever set to, or nil if there
+// are none or several.
+func (p *passInfo) onlyValue(v *types.Var) ast.Expr {
+	if a := p.assignments(v); len(a) == 1 {
+		return a[0]
+	}
+	return nil
 }
 
 // funcDecl returns the declaration of fn if it is in this package.

@@ -10,14 +10,22 @@ import (
 )
 
 // SelectDone reports a blocking select (one without a default case) in a
-// function with a context in scope, none of whose cases receives from a
-// context's Done channel: cancelling the context does not unblock it
-// (DESIGN's P2). Done of any context counts, so a select on a context
-// derived from the one in scope (or held in a field) is fine, and so is a
-// receive from a variable set from Done(). A select with a time.After or
-// time.Timer case is still reported: the timer bounds the wait, but
-// cancellation is not seen until it fires. select {} (block forever) is
-// deliberate and never reported.
+// function with a context in scope (see GoCtx), none of whose cases
+// receives from a context's Done channel: cancelling the context does not
+// unblock it (DESIGN's P2). Done of any context counts, so a select on a
+// context derived from the one in scope (or held in a field) is fine, and
+// so is a receive from a variable set from Done(). A select with a
+// time.After or time.Timer case is still reported: the timer bounds the
+// wait, but cancellation is not seen until it fires. select {} (block
+// forever) is deliberate and never reported.
+//
+// A function that takes a context parameter must watch it. Elsewhere (the
+// context in scope is a local, or a parameter of an enclosing function), a
+// select that receives from a signal channel (element type struct{}) of
+// its own, a local or a field such as a connection's closing channel, has
+// a shutdown path of its owner's choosing and is not reported; one that
+// waits on a package-level signal channel is, since that one is closed
+// only when the whole program stops.
 var SelectDone = &analysis.Analyzer{
 	Name:     "selectdone",
 	Doc:      "report blocking selects that do not watch the context's Done channel (P2)",
@@ -34,7 +42,11 @@ func runSelectDone(pass *analysis.Pass) (any, error) {
 		if len(sel.Body.List) == 0 || p.inGeneratedFile(sel.Pos()) {
 			continue
 		}
-		blocking, watchesDone, timer := true, false, false
+		// A function handed a context of its own must watch it; one that
+		// merely has a context of an enclosing function in scope may stop
+		// on its owner's signal instead.
+		ownerMayStop := !hasOwnContextParam(p, cur)
+		blocking, stoppable, timer := true, false, false
 		for _, clause := range sel.Body.List {
 			comm := clause.(*ast.CommClause).Comm
 			if comm == nil {
@@ -45,10 +57,10 @@ func runSelectDone(pass *analysis.Pass) (any, error) {
 			if ch == nil {
 				continue
 			}
-			watchesDone = watchesDone || isDoneChannel(p, doneVars, ch)
+			stoppable = stoppable || isDoneChannel(p, doneVars, ch) || ownerMayStop && isShutdownSignal(p, ch)
 			timer = timer || isTimerChannel(p, ch)
 		}
-		if !blocking || watchesDone {
+		if !blocking || stoppable {
 			continue
 		}
 		ctxs := contextsInScope(p, sel.Pos())
@@ -142,7 +154,7 @@ func isDoneChannel(p *passInfo, doneVars map[*types.Var]bool, ch ast.Expr) bool 
 func isTimerChannel(p *passInfo, ch ast.Expr) bool {
 	if id, ok := ch.(*ast.Ident); ok {
 		if v, ok := p.info.Uses[id].(*types.Var); ok {
-			if init := p.declaringExpr(v); init != nil {
+			if init := p.onlyValue(v); init != nil {
 				ch = ast.Unparen(init)
 			}
 		}
@@ -164,4 +176,29 @@ func isTimeType(t types.Type, name string) bool {
 	}
 	named, ok := types.Unalias(t).(*types.Named)
 	return ok && named.Obj().Pkg() != nil && named.Obj().Pkg().Path() == "time" && named.Obj().Name() == name
+}
+
+// isShutdownSignal reports whether ch is a signal channel (element type
+// struct{}) that is not a package-level variable: the owner's way to stop
+// the wait, be it a stop channel, an object's done channel or an event's
+// Done().
+func isShutdownSignal(p *passInfo, ch ast.Expr) bool {
+	c, ok := types.Unalias(p.info.TypeOf(ch)).Underlying().(*types.Chan)
+	if !ok {
+		return false
+	}
+	if st, ok := c.Elem().Underlying().(*types.Struct); !ok || st.NumFields() != 0 {
+		return false
+	}
+	var obj types.Object
+	switch ch := ch.(type) {
+	case *ast.Ident:
+		obj = p.info.Uses[ch]
+	case *ast.SelectorExpr:
+		obj = p.info.Uses[ch.Sel]
+	}
+	if v, ok := obj.(*types.Var); ok && !v.IsField() && v.Pkg() != nil && v.Parent() == v.Pkg().Scope() {
+		return false // lives as long as the program
+	}
+	return true
 }

@@ -17,16 +17,39 @@ func todoFromStdlib(req stdcontext.Context) {
 	call(stdcontext.TODO()) // want `context.TODO\(\) drops the context parameter req, so its cancellation and values stop here: pass req on, or detach deliberately with context.WithoutCancel\(req\)`
 }
 
-func inClosure(ctx context.Context) func() {
-	return func() {
+func inClosureRunOnTheSpot(ctx context.Context) {
+	func() {
 		call(context.Background()) // want `ctxguard.Background\(\) drops the context parameter ctx`
+	}()
+	defer func() {
+		call(context.TODO()) // want `ctxguard.TODO\(\) drops the context parameter ctx`
+	}()
+}
+
+func inClosureForLater(ctx context.Context) func() {
+	return func() {
+		call(context.Background())
 	}
+}
+
+func inGoroutine(ctx context.Context) {
+	go func() {
+		call(context.Background())
+	}()
 }
 
 type server struct{}
 
-func (s *server) method(_ context.Context) {
-	call(context.Background()) // want `ctxguard.Background\(\) drops the context parameter ctx`
+func (s *server) method(context.Context) {
+	call(context.Background())
+}
+
+func (s *server) blank(_ context.Context) {
+	call(context.Background())
+}
+
+func compared(ctx context.Context) bool {
+	return ctx != context.Background()
 }
 
 func literalWithParameter() func(context.Context) {

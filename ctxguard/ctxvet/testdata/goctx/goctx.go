@@ -4,6 +4,7 @@ package goctx
 import (
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	context "github.com/ctxguard/ctxguard/ctxguard"
@@ -20,6 +21,15 @@ type server struct {
 }
 
 func (s *server) loop() {
+	for {
+		s.poll()
+		time.Sleep(time.Second)
+	}
+}
+
+func (s *server) poll() {}
+
+func (s *server) drain() {
 	for range s.jobs {
 	}
 }
@@ -96,6 +106,51 @@ func spawned(ctx context.Context) {
 	var g spawn.Group
 	g.Go(func() error { work(); return nil })
 	_ = g.Wait()
+}
+
+func joinedThroughAChannel(ctx context.Context, r *http.Request) (int, error) {
+	result := make(chan int, 1)
+	go func() { result <- len(r.URL.Path) }()
+	select {
+	case n := <-result:
+		return n, nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+func joinedThroughAWaitGroup(ctx context.Context, items []int) {
+	var wg sync.WaitGroup
+	for range items {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work()
+		}()
+	}
+	wg.Wait()
+}
+
+func endsWithItsOwner(ctx context.Context, s *server) {
+	go s.drain()
+}
+
+func awaitedWithCancellation(ctx context.Context, shutdown func()) error {
+	done := make(chan struct{})
+	go shutdown()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func detachedLocal() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = ctx
+	go work()
 }
 
 func noContextInScope() {

@@ -32,7 +32,7 @@ func discardedByAssignment(parent context.Context) error {
 }
 
 func resultsDiscarded(parent context.Context) {
-	context.WithCancelCause(parent) // want `the results of ctxguard.WithCancelCause are discarded`
+	context.WithCancelCause(parent) // want `the results of ctxguard.WithCancelCause are discarded, so the context is not cancelled until its parent ends \(a context leak\): assign the cancel func and call it when the work is done`
 }
 
 func returnBeforeDefer(parent context.Context, fail bool) error {

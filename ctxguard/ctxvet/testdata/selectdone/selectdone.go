@@ -5,6 +5,7 @@ import (
 	"time"
 
 	context "github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/spawn"
 )
 
 func noDone(ctx context.Context, results <-chan int) int {
@@ -107,6 +108,70 @@ func blockForever(ctx context.Context) {
 }
 
 func noContextInScope(results <-chan int) int {
+	select {
+	case r := <-results:
+		return r
+	}
+}
+
+// shutdown is closed when the program stops: it does not end a request.
+var shutdown = make(chan struct{})
+
+func packageLevelSignal(ctx context.Context, results <-chan int) int {
+	select { // want `select does not watch ctx.Done\(\)`
+	case r := <-results:
+		return r
+	case <-shutdown:
+		return 0
+	}
+}
+
+type conn struct {
+	closing chan struct{}
+}
+
+func ownersSignalInItsOwnGoroutine(ctx context.Context, c *conn, results <-chan int) {
+	go func() {
+		select {
+		case <-results:
+		case <-c.closing:
+		}
+	}()
+}
+
+func handedAContextButWaitsOnItsOwner(ctx context.Context, c *conn, results <-chan int) int {
+	select { // want `select does not watch ctx.Done\(\)`
+	case r := <-results:
+		return r
+	case <-c.closing:
+		return 0
+	}
+}
+
+func spawnedWorkerWaitsOnItsOwner(c *conn) {
+	spawn.Go(context.Background(), func(ctx context.Context) {
+		select { // want `select is bounded by a timer but does not watch ctx.Done\(\)`
+		case <-c.closing:
+		case <-time.After(time.Minute):
+		}
+	})
+}
+
+func reassignedLocalIsDetached(results <-chan int) int {
+	var ctx context.Context
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_ = ctx
+	select {
+	case r := <-results:
+		return r
+	}
+}
+
+func detachedLocal(results <-chan int) int {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = ctx
 	select {
 	case r := <-results:
 		return r
