@@ -21,8 +21,7 @@ import (
 // The context parameter must be at hand: one of the function the call is
 // in, or of an enclosing function when the literals in between run on the
 // spot (func() {...}() or deferred). A literal stored for later or started
-// as a goroutine runs when that parameter may mean nothing to it; a
-// parameter that is unnamed or _ says the function has no use for it.
+// as a goroutine runs when that parameter may mean nothing to it.
 //
 // Not reported either: the functions main and init, test files, an
 // argument of WithoutCancel, a comparison (ctx != context.Background()),
@@ -50,6 +49,11 @@ func runBrokenChain(pass *analysis.Pass) (any, error) {
 		if !ok || isWithoutCancelArg(p, cur) || isNilContextDefault(p, cur) || isCompared(cur) {
 			continue
 		}
+		if name == "_" {
+			p.reportf(call, "%s() drops the function's unnamed context parameter, so its cancellation and values stop here: name it ctx and pass it on, or detach deliberately with %s.WithoutCancel(ctx)",
+				qualifiedName(fn), fn.Pkg().Name())
+			continue
+		}
 		p.reportf(call, "%s() drops the context parameter %s, so its cancellation and values stop here: pass %s on, or detach deliberately with %s.WithoutCancel(%s)",
 			qualifiedName(fn), name, name, fn.Pkg().Name(), name)
 	}
@@ -60,9 +64,9 @@ func runBrokenChain(pass *analysis.Pass) (any, error) {
 // where cur is: one of the innermost function, or of an enclosing one when
 // the functions in between are literals run on the spot (called at once
 // or deferred). A literal stored or started as a goroutine runs at another
-// time, when the enclosing call's context may mean nothing to it. ok is
-// false when there is none, when the parameter is unnamed or _ (the
-// function says it has no use for it), or inside main or init.
+// time, when the enclosing call's context may mean nothing to it. The name
+// of an unnamed parameter is _. ok is false when there is none, or inside
+// main or init.
 func contextParam(p *passInfo, cur inspector.Cursor) (name string, ok bool) {
 	for fn := range cur.Enclosing((*ast.FuncDecl)(nil), (*ast.FuncLit)(nil)) {
 		var ftype *ast.FuncType
@@ -79,13 +83,13 @@ func contextParam(p *passInfo, cur inspector.Cursor) (name string, ok bool) {
 			if !isContextType(p.info.TypeOf(field.Type)) {
 				continue
 			}
-			if len(field.Names) == 0 || field.Names[0].Name == "_" {
-				return "", false
+			name, ok = "_", true
+			if len(field.Names) > 0 {
+				name = field.Names[0].Name
 			}
-			name = field.Names[0].Name
 			break
 		}
-		if name != "" {
+		if ok {
 			return name, !insideMainOrInit(p, fn)
 		}
 		if lit, isLit := fn.Node().(*ast.FuncLit); !isLit || !runsOnTheSpot(fn, lit) {

@@ -7,7 +7,6 @@ import (
 	"go/types"
 	"slices"
 
-	"golang.org/x/tools/go/ast/inspector"
 	"golang.org/x/tools/go/types/typeutil"
 )
 
@@ -127,7 +126,7 @@ func contextsInScope(p *passInfo, pos token.Pos) []*types.Var {
 			if _, obj := inner.LookupParent(name, pos); obj != v {
 				continue // shadowed here, or declared after pos
 			}
-			if isDetachedVar(p, v, 0) {
+			if isDetachedVar(p, v, nil) {
 				continue
 			}
 			found = append(found, v)
@@ -141,15 +140,13 @@ func contextsInScope(p *passInfo, pos token.Pos) []*types.Var {
 // isDetached reports whether the context expression e cannot carry a
 // caller's cancellation: Background(), TODO(), WithoutCancel(x), a
 // constructor of package context or ctxguard whose parent is detached, or
-// a local variable only ever set to one of these.
-func isDetached(p *passInfo, e ast.Expr, depth int) bool {
-	if depth > 8 {
-		return false // a long chain of locals: assume it leads to a caller
-	}
+// a local variable only ever set to one of these. visiting holds the
+// variables whose answer is being worked out, as in ctx = f(ctx).
+func isDetached(p *passInfo, e ast.Expr, visiting map[*types.Var]bool) bool {
 	switch e := ast.Unparen(e).(type) {
 	case *ast.Ident:
 		v, ok := p.info.Uses[e].(*types.Var)
-		return ok && isDetachedVar(p, v, depth+1)
+		return ok && isDetachedVar(p, v, visiting)
 	case *ast.CallExpr:
 		fn := contextFunc(p.info, e)
 		switch {
@@ -158,7 +155,7 @@ func isDetached(p *passInfo, e ast.Expr, depth int) bool {
 		case fn.Name() == "Background" || fn.Name() == "TODO" || fn.Name() == "WithoutCancel":
 			return true
 		case len(e.Args) > 0 && isContextType(p.info.TypeOf(e.Args[0])):
-			return isDetached(p, e.Args[0], depth+1)
+			return isDetached(p, e.Args[0], visiting)
 		}
 	}
 	return false
@@ -166,45 +163,26 @@ func isDetached(p *passInfo, e ast.Expr, depth int) bool {
 
 // isDetachedVar reports whether v is a local variable set only to
 // detached contexts (see isDetached); a parameter never is.
-func isDetachedVar(p *passInfo, v *types.Var, depth int) bool {
+func isDetachedVar(p *passInfo, v *types.Var, visiting map[*types.Var]bool) bool {
 	if v.Kind() != types.LocalVar {
 		return false
+	}
+	if visiting[v] {
+		return true // decided by its other values
 	}
 	values := p.assignments(v)
 	if len(values) == 0 {
 		return false
 	}
+	if visiting == nil {
+		visiting = make(map[*types.Var]bool)
+	}
+	visiting[v] = true
+	defer delete(visiting, v)
 	for _, e := range values {
-		if !isDetached(p, e, depth) {
+		if !isDetached(p, e, visiting) {
 			return false
 		}
 	}
 	return true
-}
-
-// hasOwnContextParam reports whether the innermost function around cur
-// takes a named context parameter: it was handed a context for this very
-// work.
-func hasOwnContextParam(p *passInfo, cur inspector.Cursor) bool {
-	fn, ok := enclosingFunc(cur)
-	if !ok {
-		return false
-	}
-	var ftype *ast.FuncType
-	switch fn := fn.Node().(type) {
-	case *ast.FuncDecl:
-		ftype = fn.Type
-	case *ast.FuncLit:
-		ftype = fn.Type
-	}
-	for _, field := range ftype.Params.List {
-		if isContextType(p.info.TypeOf(field.Type)) {
-			for _, name := range field.Names {
-				if name.Name != "_" {
-					return true
-				}
-			}
-		}
-	}
-	return false
 }

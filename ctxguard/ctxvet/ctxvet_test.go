@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/analysistest"
 	"golang.org/x/tools/go/packages"
 
@@ -20,11 +21,32 @@ func TestGoCtx(t *testing.T) {
 	analysistest.RunWithSuggestedFixes(t, analysistest.TestData(), ctxvet.GoCtx, "./goctx")
 }
 
+func TestGoCtxEverywhere(t *testing.T) {
+	setFlag(t, ctxvet.GoCtx, "everywhere", "true")
+	analysistest.RunWithSuggestedFixes(t, analysistest.TestData(), ctxvet.GoCtx, "./goctxeverywhere")
+}
+
+// setFlag sets an analyzer flag for the rest of the test.
+func setFlag(t *testing.T, a *analysis.Analyzer, name, value string) {
+	t.Helper()
+	old := a.Flags.Lookup(name).Value.String()
+	if err := a.Flags.Set(name, value); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Flags.Set(name, old) })
+}
+
 // TestGoCtxFixesCompile type-checks the goctx testdata with every file
 // replaced by its golden file, the code as the suggested fixes leave it:
 // the fixes must compile, not merely match the text.
 func TestGoCtxFixesCompile(t *testing.T) {
-	dir := filepath.Join(analysistest.TestData(), "goctx")
+	for _, pkg := range []string{"goctx", "goctxeverywhere"} {
+		t.Run(pkg, func(t *testing.T) { fixesCompile(t, pkg) })
+	}
+}
+
+func fixesCompile(t *testing.T, pkg string) {
+	dir := filepath.Join(analysistest.TestData(), pkg)
 	goldens, err := filepath.Glob(filepath.Join(dir, "*.go.golden"))
 	if err != nil || len(goldens) == 0 {
 		t.Fatalf("no golden files in %s: %v", dir, err)
@@ -43,7 +65,7 @@ func TestGoCtxFixesCompile(t *testing.T) {
 		Env:     append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off"),
 		Overlay: overlay,
 	}
-	pkgs, err := packages.Load(cfg, "./goctx")
+	pkgs, err := packages.Load(cfg, "./"+pkg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,50 +14,75 @@ import (
 	"golang.org/x/tools/go/types/typeutil"
 )
 
-// GoCtx reports a go statement, in a function with a context in scope
-// (a parameter or a local of an enclosing function), whose goroutine neither
-// receives that context nor references any context: cancelling the context
-// cannot reach it, and it may run on after the work it belongs to was
-// abandoned (DESIGN's P1).
+// GoCtx reports a go statement in request- or task-scoped code whose
+// goroutine neither receives nor references a context, and is not joined
+// by the code that starts it: cancelling the request cannot reach it, and
+// it may run on after the work it belongs to was abandoned (DESIGN's P1).
 //
-// A goroutine counts as seeing a context when an argument of the go
-// statement, or anything in its function literal, is a context or carries
-// one (a value with a method Context() context.Context, such as
-// *http.Request); for go f(...) with f declared in the same package, f's
-// body is looked at too. spawn.Go and Group.Go are no go statements and are
-// never reported.
+// Request- or task-scoped code is an HTTP handler (a function taking an
+// http.ResponseWriter and an *http.Request), a gRPC handler (a method
+// taking a context and a request message, or a server stream), a function
+// literal handed to spawn.Go or to a Group's Go or TryGo (spawn or
+// errgroup), and the closures inside them. With -goctx.everywhere, every
+// function with a context in scope (a parameter or a local of an enclosing
+// function not made from Background, TODO or WithoutCancel) counts: that is
+// the check as first specified, but on libraries it mostly finds
+// goroutines that live as long as a connection or an object, by design.
+//
+// A goroutine sees a context when an argument of the go statement, or
+// anything in its code, is a context or carries one (a value with a method
+// Context() context.Context, such as *http.Request); its code is the
+// function literal, or the body of a function of the same package. It is
+// joined when its code uses a channel or a sync.WaitGroup (it reports
+// back, or waits for a stop signal), or when the function that starts it
+// later selects on a context's Done. spawn.Go and Group.Go are no go
+// statements and are never reported.
 //
 // Where the rewrite is known to compile and to evaluate the same things at
 // the same moment (go func() {...}() and go f() with f a package-level
 // function), the diagnostic carries a fix to spawn.Go(ctx, func(ctx
 // context.Context) {...}), adding the imports it needs.
-var GoCtx = &analysis.Analyzer{
-	Name:     "goctx",
-	Doc:      "report goroutines started without the context in scope (P1)",
-	URL:      "https://pkg.go.dev/github.com/ctxguard/ctxguard/ctxguard/ctxvet#GoCtx",
-	Requires: []*analysis.Analyzer{inspect.Analyzer},
-	Run:      runGoCtx,
+var GoCtx = newGoCtx()
+
+func newGoCtx() *analysis.Analyzer {
+	a := &analysis.Analyzer{
+		Name:     "goctx",
+		Doc:      "report goroutines started in request-scoped code without its context (P1)",
+		URL:      "https://pkg.go.dev/github.com/ctxguard/ctxguard/ctxguard/ctxvet#GoCtx",
+		Requires: []*analysis.Analyzer{inspect.Analyzer},
+	}
+	everywhere := a.Flags.Bool("everywhere", false, "report go statements wherever a context is in scope, not only in request-scoped code")
+	a.Run = func(pass *analysis.Pass) (any, error) { return runGoCtx(pass, *everywhere) }
+	return a
 }
 
-func runGoCtx(pass *analysis.Pass) (any, error) {
+func runGoCtx(pass *analysis.Pass, everywhere bool) (any, error) {
 	p := newPassInfo(pass)
 	for cur := range p.insp.Root().Preorder((*ast.GoStmt)(nil)) {
 		stmt := cur.Node().(*ast.GoStmt)
 		if p.inGeneratedFile(stmt.Pos()) {
 			continue
 		}
-		ctxs := contextsInScope(p, stmt.Pos())
-		if len(ctxs) == 0 || goroutineSeesContext(p, stmt.Call) || goroutineIsJoined(p, cur, stmt) {
+		scope := requestScopeOf(p, cur)
+		if !scope.ok && !everywhere {
 			continue
 		}
-		ctx := ctxs[0].Name()
+		var ctx string // the context the goroutine should get, as code
+		if ctxs := contextsInScope(p, stmt.Pos()); len(ctxs) > 0 {
+			ctx = ctxs[0].Name()
+		} else if scope.request != "" {
+			ctx = scope.request + ".Context()"
+		}
+		if ctx == "" || goroutineSeesContext(p, stmt.Call) || goroutineIsJoined(p, cur, stmt) {
+			continue
+		}
 		d := analysis.Diagnostic{
 			Pos: stmt.Pos(),
 			End: stmt.End(),
-			Message: fmt.Sprintf("goroutine does not receive %s, so cancelling %s cannot stop it: pass %s to it, or start it with spawn.Go(%s, func(ctx context.Context) {...})",
-				ctx, ctx, ctx, ctx),
+			Message: fmt.Sprintf("goroutine does not receive %s, so cancellation cannot stop it: pass %s to it, or start it with spawn.Go(%s, func(ctx context.Context) {...})",
+				ctx, ctx, ctx),
 		}
-		if fix := spawnGoFix(p, cur, stmt, ctxs[0]); fix != nil {
+		if fix := spawnGoFix(p, cur, stmt, ctx); fix != nil {
 			d.SuggestedFixes = []analysis.SuggestedFix{*fix}
 		}
 		p.report(d)
@@ -174,7 +199,7 @@ func goroutineBody(p *passInfo, call *ast.CallExpr) *ast.BlockStmt {
 // something is evaluated: only go func() {...}() and go f() with f a
 // package-level function qualify, since a go statement evaluates its
 // function value and arguments at once and a closure would not.
-func spawnGoFix(p *passInfo, cur inspector.Cursor, stmt *ast.GoStmt, ctx *types.Var) *analysis.SuggestedFix {
+func spawnGoFix(p *passInfo, cur inspector.Cursor, stmt *ast.GoStmt, ctx string) *analysis.SuggestedFix {
 	call := stmt.Call
 	if len(call.Args) > 0 {
 		return nil
@@ -189,7 +214,10 @@ func spawnGoFix(p *passInfo, cur inspector.Cursor, stmt *ast.GoStmt, ctx *types.
 	if !ok {
 		return nil
 	}
-	head := fmt.Sprintf("%s.Go(%s, func(%s %s.Context) ", spawnName, ctx.Name(), ctx.Name(), contextName)
+	if refersOutside(p, stmt.Call, "ctx") {
+		return nil // the literal's parameter ctx would shadow it
+	}
+	head := fmt.Sprintf("%s.Go(%s, func(ctx %s.Context) ", spawnName, ctx, contextName)
 
 	var edits []analysis.TextEdit
 	switch fun := call.Fun.(type) {
@@ -231,9 +259,24 @@ func spawnGoFix(p *passInfo, cur inspector.Cursor, stmt *ast.GoStmt, ctx *types.
 		edits = append(edits, addImports(file, imports))
 	}
 	return &analysis.SuggestedFix{
-		Message:   fmt.Sprintf("start the goroutine with %s.Go(%s, ...)", spawnName, ctx.Name()),
+		Message:   fmt.Sprintf("start the goroutine with %s.Go(%s, ...)", spawnName, ctx),
 		TextEdits: edits,
 	}
+}
+
+// refersOutside reports whether anything under n uses an object named
+// name declared outside n.
+func refersOutside(p *passInfo, n ast.Node, name string) bool {
+	found := false
+	ast.Inspect(n, func(x ast.Node) bool {
+		if id, ok := x.(*ast.Ident); ok && id.Name == name {
+			if obj := p.info.Uses[id]; obj != nil && (obj.Pos() < n.Pos() || obj.Pos() >= n.End()) {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
 }
 
 // calleeObject returns the object an identifier or a qualified identifier

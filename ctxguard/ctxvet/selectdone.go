@@ -19,13 +19,11 @@ import (
 // wait, but cancellation is not seen until it fires. select {} (block
 // forever) is deliberate and never reported.
 //
-// A function that takes a context parameter must watch it. Elsewhere (the
-// context in scope is a local, or a parameter of an enclosing function), a
-// select that receives from a signal channel (element type struct{}) of
-// its own, a local or a field such as a connection's closing channel, has
-// a shutdown path of its owner's choosing and is not reported; one that
-// waits on a package-level signal channel is, since that one is closed
-// only when the whole program stops.
+// A select that receives from a signal channel (element type struct{}) of
+// the call at hand, a local variable, a parameter or a call's result such
+// as an event's Done(), has a way out of its caller's choosing and is not
+// reported. One whose signals are fields or package-level variables is:
+// those end with an object or with the program, not with the request.
 var SelectDone = &analysis.Analyzer{
 	Name:     "selectdone",
 	Doc:      "report blocking selects that do not watch the context's Done channel (P2)",
@@ -42,10 +40,6 @@ func runSelectDone(pass *analysis.Pass) (any, error) {
 		if len(sel.Body.List) == 0 || p.inGeneratedFile(sel.Pos()) {
 			continue
 		}
-		// A function handed a context of its own must watch it; one that
-		// merely has a context of an enclosing function in scope may stop
-		// on its owner's signal instead.
-		ownerMayStop := !hasOwnContextParam(p, cur)
 		blocking, stoppable, timer := true, false, false
 		for _, clause := range sel.Body.List {
 			comm := clause.(*ast.CommClause).Comm
@@ -57,7 +51,7 @@ func runSelectDone(pass *analysis.Pass) (any, error) {
 			if ch == nil {
 				continue
 			}
-			stoppable = stoppable || isDoneChannel(p, doneVars, ch) || ownerMayStop && isShutdownSignal(p, ch)
+			stoppable = stoppable || isDoneChannel(p, doneVars, ch) || isCallSignal(p, ch)
 			timer = timer || isTimerChannel(p, ch)
 		}
 		if !blocking || stoppable {
@@ -178,11 +172,12 @@ func isTimeType(t types.Type, name string) bool {
 	return ok && named.Obj().Pkg() != nil && named.Obj().Pkg().Path() == "time" && named.Obj().Name() == name
 }
 
-// isShutdownSignal reports whether ch is a signal channel (element type
-// struct{}) that is not a package-level variable: the owner's way to stop
-// the wait, be it a stop channel, an object's done channel or an event's
-// Done().
-func isShutdownSignal(p *passInfo, ch ast.Expr) bool {
+// isCallSignal reports whether ch is a signal channel (element type
+// struct{}) of the call at hand: a local variable, a parameter, or what a
+// call returns (a stop channel, an event's Done()). A signal in a field or
+// a package-level variable ends with its object or the program, not with
+// the work the select waits for.
+func isCallSignal(p *passInfo, ch ast.Expr) bool {
 	c, ok := types.Unalias(p.info.TypeOf(ch)).Underlying().(*types.Chan)
 	if !ok {
 		return false
@@ -190,15 +185,12 @@ func isShutdownSignal(p *passInfo, ch ast.Expr) bool {
 	if st, ok := c.Elem().Underlying().(*types.Struct); !ok || st.NumFields() != 0 {
 		return false
 	}
-	var obj types.Object
 	switch ch := ch.(type) {
 	case *ast.Ident:
-		obj = p.info.Uses[ch]
-	case *ast.SelectorExpr:
-		obj = p.info.Uses[ch.Sel]
+		v, ok := p.info.Uses[ch].(*types.Var)
+		return ok && (v.Kind() == types.LocalVar || v.Kind() == types.ParamVar)
+	case *ast.CallExpr:
+		return true
 	}
-	if v, ok := obj.(*types.Var); ok && !v.IsField() && v.Pkg() != nil && v.Parent() == v.Pkg().Scope() {
-		return false // lives as long as the program
-	}
-	return true
+	return false
 }

@@ -41,11 +41,11 @@ func inGoroutine(ctx context.Context) {
 type server struct{}
 
 func (s *server) method(context.Context) {
-	call(context.Background())
+	call(context.Background()) // want `ctxguard.Background\(\) drops the function's unnamed context parameter, so its cancellation and values stop here: name it ctx and pass it on, or detach deliberately with ctxguard.WithoutCancel\(ctx\)`
 }
 
 func (s *server) blank(_ context.Context) {
-	call(context.Background())
+	call(context.Background()) // want `ctxguard.Background\(\) drops the function's unnamed context parameter`
 }
 
 func compared(ctx context.Context) bool {

@@ -1,4 +1,5 @@
-// Package goctx holds the goctx check's cases.
+// Package goctx holds the goctx check's cases in request-scoped code, the
+// default.
 package goctx
 
 import (
@@ -11,154 +12,86 @@ import (
 	"github.com/ctxguard/ctxguard/spawn"
 )
 
-func work()                               {}
-func workWith(ctx context.Context, n int) {}
-func handle(r *http.Request)              {}
+func work() {}
 
-type server struct {
-	ctx  context.Context
-	jobs chan int
-}
+func audit(ctx context.Context, r *http.Request) {}
 
-func (s *server) loop() {
-	for {
-		s.poll()
-		time.Sleep(time.Second)
-	}
-}
-
-func (s *server) poll() {}
-
-func (s *server) drain() {
-	for range s.jobs {
-	}
-}
-
-func (s *server) loopUntilDone() {
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-s.jobs:
-		}
-	}
-}
-
-func notHandedTheContext(ctx context.Context, w http.ResponseWriter) {
-	go func() { // want `goroutine does not receive ctx, so cancelling ctx cannot stop it: pass ctx to it, or start it with spawn.Go\(ctx, func\(ctx context.Context\) {...}\)`
+// The DESIGN's P1: the goroutine outlives the request and writes to a
+// ResponseWriter long gone.
+func sleepsThenWrites(w http.ResponseWriter, r *http.Request) {
+	go func() { // want `goroutine does not receive r.Context\(\), so cancellation cannot stop it: pass r.Context\(\) to it, or start it with spawn.Go\(r.Context\(\), func\(ctx context.Context\) {...}\)`
 		time.Sleep(10 * time.Second)
 		fmt.Fprint(w, "late")
 	}()
 }
 
-func packageFunction(ctx context.Context) {
+func handlerWithContextVariable(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	audit(ctx, nil)
 	go work() // want `goroutine does not receive ctx`
 }
 
-func (s *server) method(ctx context.Context) {
-	go s.loop() // want `goroutine does not receive ctx`
+type server struct {
+	jobs chan int
 }
 
-func inClosure(ctx context.Context) func() {
-	return func() {
-		go work() // want `goroutine does not receive ctx`
-	}
-}
+func (s *server) cleanup() {}
 
-func withArguments(ctx context.Context, n int) {
-	go func(n int) { // want `goroutine does not receive ctx`
-		fmt.Println(n)
-	}(n)
-}
-
-func derivedLocal(parent context.Context) {
-	ctx, cancel := context.WithCancel(parent)
-	defer cancel()
-	_ = ctx
-	go work() // want `goroutine does not receive ctx`
-}
-
-func contextPassed(ctx context.Context) {
-	go workWith(ctx, 1)
-}
-
-func contextReferenced(ctx context.Context) {
-	go func() {
-		<-ctx.Done()
+// A method handler, with the go statement in a closure.
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		go s.cleanup() // want `goroutine does not receive r.Context\(\)`
 	}()
 }
 
-func requestPassed(ctx context.Context, r *http.Request) {
-	go handle(r)
-}
-
-func calleeSeesAContext(ctx context.Context, s *server) {
-	go s.loopUntilDone()
-}
-
-func closureVariable(ctx context.Context) {
-	f := func() { workWith(ctx, 2) }
-	go f()
-}
-
-func spawned(ctx context.Context) {
-	spawn.Go(ctx, func(ctx context.Context) { work() })
-	var g spawn.Group
-	g.Go(func() error { work(); return nil })
+func spawnedTask(parent context.Context) {
+	spawn.Go(parent, func(ctx context.Context) {
+		go work() // want `goroutine does not receive ctx`
+	})
+	g, ctx := spawn.WithContext(parent)
+	g.Go(func() error {
+		go work() // want `goroutine does not receive ctx`
+		return nil
+	})
 	_ = g.Wait()
+	_ = ctx
 }
 
-func joinedThroughAChannel(ctx context.Context, r *http.Request) (int, error) {
-	result := make(chan int, 1)
-	go func() { result <- len(r.URL.Path) }()
-	select {
-	case n := <-result:
-		return n, nil
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	}
+// Request is a stand-in for a protobuf request message.
+type Request struct{}
+
+func (*Request) ProtoReflect() {}
+
+type Reply struct{}
+
+type grpcServer struct{}
+
+func (s *grpcServer) Lookup(ctx context.Context, req *Request) (*Reply, error) {
+	go work() // want `goroutine does not receive ctx`
+	return &Reply{}, nil
 }
 
-func joinedThroughAWaitGroup(ctx context.Context, items []int) {
+func handedTheRequest(w http.ResponseWriter, r *http.Request) {
+	go audit(r.Context(), r)
+	go func() {
+		audit(nil, r)
+	}()
+}
+
+func joined(w http.ResponseWriter, r *http.Request) {
 	var wg sync.WaitGroup
-	for range items {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			work()
-		}()
-	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		work()
+	}()
 	wg.Wait()
 }
 
-func endsWithItsOwner(ctx context.Context, s *server) {
-	go s.drain()
+func notRequestScoped(ctx context.Context) {
+	go work() // reported only with -goctx.everywhere
 }
 
-func awaitedWithCancellation(ctx context.Context, shutdown func()) error {
-	done := make(chan struct{})
-	go shutdown()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func detachedLocal() {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	_ = ctx
-	go work()
-}
-
-func noContextInScope() {
-	go work()
-}
-
-func backgroundOnly() {
-	ctx := context.Background()
-	_ = ctx
+func (s *server) notAHandler(ctx context.Context, n int) {
 	go work()
 }

@@ -130,9 +130,9 @@ type conn struct {
 	closing chan struct{}
 }
 
-func ownersSignalInItsOwnGoroutine(ctx context.Context, c *conn, results <-chan int) {
+func ownersSignalInAGoroutine(ctx context.Context, c *conn, results <-chan int) {
 	go func() {
-		select {
+		select { // want `select does not watch ctx.Done\(\)`
 		case <-results:
 		case <-c.closing:
 		}
@@ -168,8 +168,33 @@ func reassignedLocalIsDetached(results <-chan int) int {
 	}
 }
 
+func callSignals(ctx context.Context, stop <-chan struct{}, results <-chan int) int {
+	finished := make(chan struct{})
+	go func() { defer close(finished) }()
+	select {
+	case r := <-results:
+		return r
+	case <-stop:
+		return 0
+	case <-finished:
+		return 0
+	}
+}
+
 func detachedLocal(results <-chan int) int {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = ctx
+	select {
+	case r := <-results:
+		return r
+	}
+}
+
+func reassignedFromItself(results <-chan int) int {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ctx, cancel = context.WithCancel(ctx)
 	defer cancel()
 	_ = ctx
 	select {

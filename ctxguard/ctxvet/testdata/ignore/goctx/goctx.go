@@ -2,25 +2,25 @@
 package goctx
 
 import (
-	context "github.com/ctxguard/ctxguard/ctxguard"
+	"net/http"
 )
 
 func work() {}
 
-func trailing(ctx context.Context) {
+func trailing(w http.ResponseWriter, r *http.Request) {
 	go work() //ctxvet:ignore goctx the worker outlives the request on purpose
 }
 
-func lineAbove(ctx context.Context) {
+func lineAbove(w http.ResponseWriter, r *http.Request) {
 	//ctxvet:ignore goctx,selectdone the worker outlives the request on purpose
 	go work()
-	go work() // want `goroutine does not receive ctx`
+	go work() // want `goroutine does not receive r.Context\(\)`
 }
 
-func otherCheck(ctx context.Context) {
-	go work() //ctxvet:ignore lostcancel a directive for another check silences nothing here // want `goroutine does not receive ctx`
+func otherCheck(w http.ResponseWriter, r *http.Request) {
+	go work() //ctxvet:ignore lostcancel a directive for another check silences nothing here // want `goroutine does not receive r.Context\(\)`
 }
 
-func noReason(ctx context.Context) {
-	go work() //ctxvet:ignore goctx // want `goroutine does not receive ctx` `//ctxvet:ignore goctx needs a reason and silences nothing without one: write //ctxvet:ignore goctx <why this is fine>`
+func noReason(w http.ResponseWriter, r *http.Request) {
+	go work() //ctxvet:ignore goctx // want `goroutine does not receive r.Context\(\)` `//ctxvet:ignore goctx needs a reason and silences nothing without one: write //ctxvet:ignore goctx <why this is fine>`
 }

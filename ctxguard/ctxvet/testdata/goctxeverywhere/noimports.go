@@ -1,4 +1,4 @@
-package goctx
+package goctxeverywhere
 
 import "net/http"
 
