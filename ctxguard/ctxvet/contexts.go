@@ -138,9 +138,10 @@ func contextsInScope(p *passInfo, pos token.Pos) []*types.Var {
 }
 
 // isDetached reports whether the context expression e cannot carry a
-// caller's cancellation: Background(), TODO(), WithoutCancel(x), a
-// constructor of package context or ctxguard whose parent is detached, or
-// a local variable only ever set to one of these. visiting holds the
+// caller's cancellation: Background(), TODO(), WithoutCancel(x), a call
+// that derives a context from detached contexts only (WithTimeout of one,
+// or a helper of the caller's own), or a local variable only ever set to
+// one of these. visiting holds the
 // variables whose answer is being worked out, as in ctx = f(ctx).
 func isDetached(p *passInfo, e ast.Expr, visiting map[*types.Var]bool) bool {
 	switch e := ast.Unparen(e).(type) {
@@ -148,15 +149,32 @@ func isDetached(p *passInfo, e ast.Expr, visiting map[*types.Var]bool) bool {
 		v, ok := p.info.Uses[e].(*types.Var)
 		return ok && isDetachedVar(p, v, visiting)
 	case *ast.CallExpr:
-		fn := contextFunc(p.info, e)
-		switch {
-		case fn == nil:
-			return false
-		case fn.Name() == "Background" || fn.Name() == "TODO" || fn.Name() == "WithoutCancel":
-			return true
-		case len(e.Args) > 0 && isContextType(p.info.TypeOf(e.Args[0])):
-			return isDetached(p, e.Args[0], visiting)
+		if fn := contextFunc(p.info, e); fn != nil {
+			switch fn.Name() {
+			case "Background", "TODO", "WithoutCancel":
+				return true
+			}
 		}
+		// Any other call that derives a context from contexts, such as
+		// WithTimeout(parent, d) or a helper setValue(ctx, v), can add
+		// its own cancellation but none of a caller's.
+		result := p.info.TypeOf(e)
+		if tuple, ok := result.(*types.Tuple); ok && tuple.Len() > 0 {
+			result = tuple.At(0).Type() // ctx, cancel := WithCancel(parent)
+		}
+		if !isContextType(result) {
+			return false
+		}
+		derived := false
+		for _, arg := range e.Args {
+			if isContextType(p.info.TypeOf(arg)) {
+				if !isDetached(p, arg, visiting) {
+					return false
+				}
+				derived = true
+			}
+		}
+		return derived
 	}
 	return false
 }

@@ -203,6 +203,23 @@ func reassignedFromItself(results <-chan int) int {
 	}
 }
 
+func withRequestHash(ctx context.Context, hash int) context.Context {
+	return context.WithValue(ctx, ctxKey{}, hash)
+}
+
+type ctxKey struct{}
+
+func derivedByAHelper(results <-chan int) int {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ctx = withRequestHash(ctx, 1)
+	_ = ctx
+	select {
+	case r := <-results:
+		return r
+	}
+}
+
 func backgroundIsNoScope(results <-chan int) int {
 	ctx := context.Background()
 	_ = ctx
