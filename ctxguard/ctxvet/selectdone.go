@@ -19,6 +19,9 @@ import (
 // wait, but cancellation is not seen until it fires. select {} (block
 // forever) is deliberate and never reported.
 //
+// In test files a select bounded by a timer is not reported: that is how
+// tests bound their waits, often on purpose after cancelling.
+//
 // A select that receives from a signal channel (element type struct{}) of
 // the call at hand, a local variable, a parameter or a call's result such
 // as an event's Done(), has a way out of its caller's choosing and is not
@@ -54,8 +57,8 @@ func runSelectDone(pass *analysis.Pass) (any, error) {
 			stoppable = stoppable || isDoneChannel(p, doneVars, ch) || isCallSignal(p, ch)
 			timer = timer || isTimerChannel(p, ch)
 		}
-		if !blocking || stoppable {
-			continue
+		if !blocking || stoppable || timer && p.isTestFile(sel.Pos()) {
+			continue // a test bounds its waits with timers, and its context is the test's
 		}
 		ctxs := contextsInScope(p, sel.Pos())
 		if len(ctxs) == 0 {
