@@ -89,7 +89,7 @@ func droppedTotal(s ctxguard.Snapshot) uint64 {
 //go:noinline
 func dropCancel(ctx context.Context) string {
 	_, file, line, _ := runtime.Caller(0)
-	_, _ = ctxguard.WithCancel(ctx) // line+1
+	_, _ = ctxguard.WithCancel(ctx) //ctxvet:ignore lostcancel dropped on purpose, on line+1
 	return fmt.Sprintf("%s:%d", file, line+1)
 }
 
