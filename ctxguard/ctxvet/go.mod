@@ -2,7 +2,10 @@ module github.com/ctxguard/ctxguard/ctxguard/ctxvet
 
 go 1.25.0
 
-require golang.org/x/tools v0.49.0
+require (
+	github.com/ctxguard/ctxguard v0.0.0-00010101000000-000000000000
+	golang.org/x/tools v0.49.0
+)
 
 require (
 	golang.org/x/mod v0.39.0 // indirect

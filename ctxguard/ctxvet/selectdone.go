@@ -161,18 +161,9 @@ func isTimerChannel(p *passInfo, ch ast.Expr) bool {
 		fn, ok := calleeObject(p.info, ast.Unparen(ch.Fun)).(*types.Func)
 		return ok && fn.Pkg() != nil && fn.Pkg().Path() == "time" && fn.Name() == "After"
 	case *ast.SelectorExpr:
-		return ch.Sel.Name == "C" && isTimeType(p.info.TypeOf(ch.X), "Timer")
+		return ch.Sel.Name == "C" && isNamedOrPointer(p.info.TypeOf(ch.X), "time", "Timer")
 	}
 	return false
-}
-
-// isTimeType reports whether t is time.name or a pointer to it.
-func isTimeType(t types.Type, name string) bool {
-	if ptr, ok := types.Unalias(t).(*types.Pointer); ok {
-		t = ptr.Elem()
-	}
-	named, ok := types.Unalias(t).(*types.Named)
-	return ok && named.Obj().Pkg() != nil && named.Obj().Pkg().Path() == "time" && named.Obj().Name() == name
 }
 
 // isCallSignal reports whether ch is a signal channel (element type
