@@ -51,11 +51,11 @@ func runBrokenChain(pass *analysis.Pass) (any, error) {
 		}
 		if name == "_" {
 			p.reportf(call, "%s() drops the function's unnamed context parameter, so its cancellation and values stop here: name it ctx and pass it on, or detach deliberately with %s.WithoutCancel(ctx)",
-				qualifiedName(fn), fn.Pkg().Name())
+				qualifiedName(p.info, call, fn), packageQualifier(p.info, call, fn))
 			continue
 		}
 		p.reportf(call, "%s() drops the context parameter %s, so its cancellation and values stop here: pass %s on, or detach deliberately with %s.WithoutCancel(%s)",
-			qualifiedName(fn), name, name, fn.Pkg().Name(), name)
+			qualifiedName(p.info, call, fn), name, name, packageQualifier(p.info, call, fn), name)
 	}
 	return nil, nil
 }

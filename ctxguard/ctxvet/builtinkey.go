@@ -35,7 +35,7 @@ func runBuiltinKey(pass *analysis.Pass) (any, error) {
 		}
 		fn := contextFunc(p.info, call)
 		p.reportf(key, "%s key of built-in type %s can collide with any other package's %s keys: use a value of an unexported type of your own (type ctxKey struct{})",
-			qualifiedName(fn), types.Default(basic), types.Default(basic))
+			qualifiedName(p.info, call, fn), types.Default(basic), types.Default(basic))
 	}
 	return nil, nil
 }

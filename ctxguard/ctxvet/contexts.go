@@ -81,10 +81,23 @@ func isCallTo(info *types.Info, call *ast.CallExpr, names ...string) bool {
 	return false
 }
 
-// qualifiedName spells fn as its package name and its name, the way a
-// reader of the diagnostic knows it: context.WithTimeout, ctxguard.WithTimeout.
-func qualifiedName(fn *types.Func) string {
-	return fn.Pkg().Name() + "." + fn.Name()
+// qualifiedName spells fn, called by call, the way the file does: with the
+// name the file imports its package under (context.WithTimeout, also for
+// ctxguard imported as context), or the package's own name.
+func qualifiedName(info *types.Info, call *ast.CallExpr, fn *types.Func) string {
+	return packageQualifier(info, call, fn) + "." + fn.Name()
+}
+
+// packageQualifier returns the name under which call reaches fn's package.
+func packageQualifier(info *types.Info, call *ast.CallExpr, fn *types.Func) string {
+	if sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr); ok {
+		if id, ok := sel.X.(*ast.Ident); ok {
+			if _, isPkg := info.Uses[id].(*types.PkgName); isPkg {
+				return id.Name
+			}
+		}
+	}
+	return fn.Pkg().Name()
 }
 
 // referencesContext reports whether anything under n is an expression that

@@ -54,11 +54,11 @@ func releaserOf(info *types.Info, call *ast.CallExpr) *releaser {
 	case isContextPackage(path):
 		switch fn.Name() {
 		case "WithCancel", "WithCancelCause", "WithTimeout", "WithTimeoutCause", "WithDeadline", "WithDeadlineCause":
-			return &releaser{name: qualifiedName(fn), index: 1}
+			return &releaser{name: qualifiedName(info, call, fn), index: 1}
 		}
 	case path == spawnPath || path == errgroupPath:
 		if fn.Name() == "WithContext" {
-			return &releaser{name: qualifiedName(fn), index: 0, group: true}
+			return &releaser{name: qualifiedName(info, call, fn), index: 0, group: true}
 		}
 	}
 	return nil

@@ -10,19 +10,19 @@ import (
 func call(context.Context) {}
 
 func dropsTheParameter(ctx context.Context) {
-	call(context.Background()) // want `ctxguard.Background\(\) drops the context parameter ctx, so its cancellation and values stop here: pass ctx on, or detach deliberately with ctxguard.WithoutCancel\(ctx\)`
+	call(context.Background()) // want `context.Background\(\) drops the context parameter ctx, so its cancellation and values stop here: pass ctx on, or detach deliberately with context.WithoutCancel\(ctx\)`
 }
 
 func todoFromStdlib(req stdcontext.Context) {
-	call(stdcontext.TODO()) // want `context.TODO\(\) drops the context parameter req, so its cancellation and values stop here: pass req on, or detach deliberately with context.WithoutCancel\(req\)`
+	call(stdcontext.TODO()) // want `stdcontext.TODO\(\) drops the context parameter req, so its cancellation and values stop here: pass req on, or detach deliberately with stdcontext.WithoutCancel\(req\)`
 }
 
 func inClosureRunOnTheSpot(ctx context.Context) {
 	func() {
-		call(context.Background()) // want `ctxguard.Background\(\) drops the context parameter ctx`
+		call(context.Background()) // want `context.Background\(\) drops the context parameter ctx`
 	}()
 	defer func() {
-		call(context.TODO()) // want `ctxguard.TODO\(\) drops the context parameter ctx`
+		call(context.TODO()) // want `context.TODO\(\) drops the context parameter ctx`
 	}()
 }
 
@@ -41,11 +41,11 @@ func inGoroutine(ctx context.Context) {
 type server struct{}
 
 func (s *server) method(context.Context) {
-	call(context.Background()) // want `ctxguard.Background\(\) drops the function's unnamed context parameter, so its cancellation and values stop here: name it ctx and pass it on, or detach deliberately with ctxguard.WithoutCancel\(ctx\)`
+	call(context.Background()) // want `context.Background\(\) drops the function's unnamed context parameter, so its cancellation and values stop here: name it ctx and pass it on, or detach deliberately with context.WithoutCancel\(ctx\)`
 }
 
 func (s *server) blank(_ context.Context) {
-	call(context.Background()) // want `ctxguard.Background\(\) drops the function's unnamed context parameter`
+	call(context.Background()) // want `context.Background\(\) drops the function's unnamed context parameter`
 }
 
 func compared(ctx context.Context) bool {
@@ -54,7 +54,7 @@ func compared(ctx context.Context) bool {
 
 func literalWithParameter() func(context.Context) {
 	return func(ctx context.Context) {
-		call(context.TODO()) // want `ctxguard.TODO\(\) drops the context parameter ctx`
+		call(context.TODO()) // want `context.TODO\(\) drops the context parameter ctx`
 	}
 }
 

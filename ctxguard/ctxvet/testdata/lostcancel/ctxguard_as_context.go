@@ -16,41 +16,41 @@ func use(context.Context) error { return nil }
 func register(context.CancelFunc) {}
 
 func discarded(parent context.Context) error {
-	ctx, _ := context.WithCancel(parent) // want `the cancel func of ctxguard.WithCancel is discarded, so the context is not cancelled until its parent ends \(a context leak\): assign it and call it when the work is done \(defer cancel\(\)\)`
+	ctx, _ := context.WithCancel(parent) // want `the cancel func of context.WithCancel is discarded, so the context is not cancelled until its parent ends \(a context leak\): assign it and call it when the work is done \(defer cancel\(\)\)`
 	return use(ctx)
 }
 
 func discardedInVar(parent context.Context) error {
-	var ctx, _ = context.WithTimeout(parent, time.Second) // want `the cancel func of ctxguard.WithTimeout is discarded`
+	var ctx, _ = context.WithTimeout(parent, time.Second) // want `the cancel func of context.WithTimeout is discarded`
 	return use(ctx)
 }
 
 func discardedByAssignment(parent context.Context) error {
 	var ctx context.Context
-	ctx, _ = context.WithDeadline(parent, time.Now()) // want `the cancel func of ctxguard.WithDeadline is discarded`
+	ctx, _ = context.WithDeadline(parent, time.Now()) // want `the cancel func of context.WithDeadline is discarded`
 	return use(ctx)
 }
 
 func resultsDiscarded(parent context.Context) {
-	context.WithCancelCause(parent) // want `the results of ctxguard.WithCancelCause are discarded, so the context is not cancelled until its parent ends \(a context leak\): assign the cancel func and call it when the work is done`
+	context.WithCancelCause(parent) // want `the results of context.WithCancelCause are discarded, so the context is not cancelled until its parent ends \(a context leak\): assign the cancel func and call it when the work is done`
 }
 
 func returnBeforeDefer(parent context.Context, fail bool) error {
-	ctx, cancel := context.WithTimeout(parent, time.Second) // want `cancel \(the cancel func of ctxguard.WithTimeout\) is not called on every path, so the context can outlive this function: defer cancel\(\) right after this line`
+	ctx, cancel := context.WithTimeout(parent, time.Second) // want `cancel \(the cancel func of context.WithTimeout\) is not called on every path, so the context can outlive this function: defer cancel\(\) right after this line`
 	if fail {
-		return errors.New("early") // want `this return leaves cancel uncalled \(ctxguard.WithTimeout on line 39\): call it on this path too, or defer it after that line`
+		return errors.New("early") // want `this return leaves cancel uncalled \(context.WithTimeout on line 39\): call it on this path too, or defer it after that line`
 	}
 	defer cancel()
 	return use(ctx)
 }
 
 func calledOnOneBranch(parent context.Context, done bool) {
-	ctx, cancel := context.WithTimeoutCause(parent, time.Second, errors.New("slow")) // want `cancel \(the cancel func of ctxguard.WithTimeoutCause\) is not called on every path`
+	ctx, cancel := context.WithTimeoutCause(parent, time.Second, errors.New("slow")) // want `cancel \(the cancel func of context.WithTimeoutCause\) is not called on every path`
 	if done {
 		cancel()
 	}
 	_ = use(ctx)
-} // want `the end of the function leaves cancel uncalled \(ctxguard.WithTimeoutCause on line 48\)`
+} // want `the end of the function leaves cancel uncalled \(context.WithTimeoutCause on line 48\)`
 
 func deferredAtOnce(parent context.Context) error {
 	ctx, cancel := context.WithCancel(parent)
@@ -162,7 +162,7 @@ func inLoop(parent context.Context, steps []time.Duration) error {
 
 func inFuncLit(parent context.Context) func() error {
 	return func() error {
-		ctx, cancel := context.WithCancel(parent) // want `cancel \(the cancel func of ctxguard.WithCancel\) is not called on every path`
+		ctx, cancel := context.WithCancel(parent) // want `cancel \(the cancel func of context.WithCancel\) is not called on every path`
 		if err := use(ctx); err != nil {
 			return err // want `this return leaves cancel uncalled`
 		}

@@ -8,14 +8,14 @@ import (
 )
 
 func stdlibDiscarded(parent stdcontext.Context) stdcontext.Context {
-	ctx, _ := stdcontext.WithTimeout(parent, time.Second) // want `the cancel func of context.WithTimeout is discarded`
+	ctx, _ := stdcontext.WithTimeout(parent, time.Second) // want `the cancel func of stdcontext.WithTimeout is discarded`
 	return ctx
 }
 
 func stdlibEarlyReturn(parent stdcontext.Context, skip bool) error {
-	ctx, stop := stdcontext.WithCancel(parent) // want `stop \(the cancel func of context.WithCancel\) is not called on every path`
+	ctx, stop := stdcontext.WithCancel(parent) // want `stop \(the cancel func of stdcontext.WithCancel\) is not called on every path`
 	if skip {
-		return nil // want `this return leaves stop uncalled \(context.WithCancel on line 16\)`
+		return nil // want `this return leaves stop uncalled \(stdcontext.WithCancel on line 16\)`
 	}
 	defer stop()
 	return use(ctx)

@@ -25,7 +25,7 @@ func silencedAtTheReturn(parent context.Context, fail bool) {
 }
 
 func notSilenced(parent context.Context, fail bool) {
-	ctx, cancel := context.WithCancel(parent) // want `cancel \(the cancel func of ctxguard.WithCancel\) is not called on every path`
+	ctx, cancel := context.WithCancel(parent) // want `cancel \(the cancel func of context.WithCancel\) is not called on every path`
 	if fail {
 		return // want `this return leaves cancel uncalled`
 	}
