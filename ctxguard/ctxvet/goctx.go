@@ -139,7 +139,9 @@ func synchronizes(info *types.Info, n ast.Node) bool {
 		case *ast.UnaryExpr:
 			found = n.Op == token.ARROW
 		case *ast.RangeStmt:
-			_, found = types.Unalias(info.TypeOf(n.X)).Underlying().(*types.Chan)
+			if t := info.TypeOf(n.X); t != nil {
+				_, found = t.Underlying().(*types.Chan)
+			}
 		case *ast.CallExpr:
 			switch fn := typeutil.Callee(info, n).(type) {
 			case *types.Builtin:
@@ -163,7 +165,7 @@ func goroutineBody(p *passInfo, call *ast.CallExpr) *ast.BlockStmt {
 	case *ast.Ident: // go f(): a function of this package, or a local func value
 		switch obj := p.info.Uses[fun].(type) {
 		case *types.Func:
-			if decl := p.funcDecl(obj); decl != nil {
+			if decl := p.funcDecl(obj.Origin()); decl != nil {
 				body = decl.Body
 			}
 		case *types.Var:
@@ -173,7 +175,7 @@ func goroutineBody(p *passInfo, call *ast.CallExpr) *ast.BlockStmt {
 		}
 	case *ast.SelectorExpr: // go x.m() or go pkg.F()
 		if fn, ok := p.info.Uses[fun.Sel].(*types.Func); ok {
-			if decl := p.funcDecl(fn); decl != nil {
+			if decl := p.funcDecl(fn.Origin()); decl != nil {
 				body = decl.Body
 			}
 		}

@@ -172,7 +172,11 @@ func isTimerChannel(p *passInfo, ch ast.Expr) bool {
 // a package-level variable ends with its object or the program, not with
 // the work the select waits for.
 func isCallSignal(p *passInfo, ch ast.Expr) bool {
-	c, ok := types.Unalias(p.info.TypeOf(ch)).Underlying().(*types.Chan)
+	t := p.info.TypeOf(ch)
+	if t == nil {
+		return false
+	}
+	c, ok := t.Underlying().(*types.Chan)
 	if !ok {
 		return false
 	}
