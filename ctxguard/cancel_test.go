@@ -28,27 +28,27 @@ var errCause = errors.New("test cause")
 
 var constructors = []constructor{
 	{"WithCancel",
-		func(p Context) { _, _ = WithCancel(p) },
+		func(p Context) { _, _ = WithCancel(p) }, //ctxvet:ignore lostcancel dropped on purpose: the test counts drops
 		func(p Context) { _, c := WithCancel(p); c() },
 		nil},
 	{"WithCancelCause",
-		func(p Context) { _, _ = WithCancelCause(p) },
+		func(p Context) { _, _ = WithCancelCause(p) }, //ctxvet:ignore lostcancel dropped on purpose: the test counts drops
 		func(p Context) { _, c := WithCancelCause(p); c(errCause) },
 		nil},
 	{"WithDeadline",
-		func(p Context) { _, _ = WithDeadline(p, time.Now().Add(time.Hour)) },
+		func(p Context) { _, _ = WithDeadline(p, time.Now().Add(time.Hour)) }, //ctxvet:ignore lostcancel dropped on purpose: the test counts drops
 		func(p Context) { _, c := WithDeadline(p, time.Now().Add(time.Hour)); c() },
 		func(p Context) (Context, CancelFunc) { return WithDeadline(p, time.Now().Add(time.Millisecond)) }},
 	{"WithDeadlineCause",
-		func(p Context) { _, _ = WithDeadlineCause(p, time.Now().Add(time.Hour), errCause) },
+		func(p Context) { _, _ = WithDeadlineCause(p, time.Now().Add(time.Hour), errCause) }, //ctxvet:ignore lostcancel dropped on purpose: the test counts drops
 		func(p Context) { _, c := WithDeadlineCause(p, time.Now().Add(time.Hour), errCause); c() },
 		func(p Context) (Context, CancelFunc) { return WithDeadlineCause(p, time.Now(), errCause) }},
 	{"WithTimeout",
-		func(p Context) { _, _ = WithTimeout(p, time.Hour) },
+		func(p Context) { _, _ = WithTimeout(p, time.Hour) }, //ctxvet:ignore lostcancel dropped on purpose: the test counts drops
 		func(p Context) { _, c := WithTimeout(p, time.Hour); c() },
 		func(p Context) (Context, CancelFunc) { return WithTimeout(p, time.Millisecond) }},
 	{"WithTimeoutCause",
-		func(p Context) { _, _ = WithTimeoutCause(p, time.Hour, errCause) },
+		func(p Context) { _, _ = WithTimeoutCause(p, time.Hour, errCause) }, //ctxvet:ignore lostcancel dropped on purpose: the test counts drops
 		func(p Context) { _, c := WithTimeoutCause(p, time.Hour, errCause); c() },
 		func(p Context) (Context, CancelFunc) { return WithTimeoutCause(p, 0, errCause) }},
 }
@@ -252,13 +252,13 @@ func TestNilParentPanicsLikeContext(t *testing.T) {
 	}
 	var nilCtx Context
 	for name, f := range map[string]func(){
-		"WithCancel":        func() { WithCancel(nilCtx) },
-		"WithCancelCause":   func() { WithCancelCause(nilCtx) },
-		"WithDeadline":      func() { WithDeadline(nilCtx, time.Now()) },
-		"WithDeadlineCause": func() { WithDeadlineCause(nilCtx, time.Now(), nil) },
-		"WithTimeout":       func() { WithTimeout(nilCtx, time.Second) },
-		"WithTimeoutCause":  func() { WithTimeoutCause(nilCtx, time.Second, nil) },
-		"WithValue":         func() { WithValue(nilCtx, "k", "v") },
+		"WithCancel":        func() { WithCancel(nilCtx) },                         //ctxvet:ignore lostcancel must panic before any cancel func exists
+		"WithCancelCause":   func() { WithCancelCause(nilCtx) },                    //ctxvet:ignore lostcancel must panic before any cancel func exists
+		"WithDeadline":      func() { WithDeadline(nilCtx, time.Now()) },           //ctxvet:ignore lostcancel must panic before any cancel func exists
+		"WithDeadlineCause": func() { WithDeadlineCause(nilCtx, time.Now(), nil) }, //ctxvet:ignore lostcancel must panic before any cancel func exists
+		"WithTimeout":       func() { WithTimeout(nilCtx, time.Second) },           //ctxvet:ignore lostcancel must panic before any cancel func exists
+		"WithTimeoutCause":  func() { WithTimeoutCause(nilCtx, time.Second, nil) }, //ctxvet:ignore lostcancel must panic before any cancel func exists
+		"WithValue":         func() { WithValue(nilCtx, "k", "v") },                //ctxvet:ignore builtinkey must panic on the nil parent before the key matters
 		"WithoutCancel":     func() { WithoutCancel(nilCtx) },
 	} {
 		if got := panicValue(f); got != want {

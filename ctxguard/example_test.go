@@ -32,7 +32,7 @@ func ExampleMonitor_Snapshot() {
 	root := context.WithMonitor(context.Background(), m)
 
 	leak := func() {
-		ctx, _ := context.WithCancel(root) // the cancel func is dropped
+		ctx, _ := context.WithCancel(root) //ctxvet:ignore lostcancel the cancel func is dropped, as this example counts
 		_ = ctx
 	}
 	for range 3 {

@@ -53,7 +53,7 @@ func TestDroppedGroupIsReportedAtItsCaller(t *testing.T) {
 	defer m.Close()
 	root := ctxguard.WithMonitor(context.Background(), m)
 	_, _, line, _ := runtime.Caller(0)
-	spawn.WithContext(root) // on the next line: dropped
+	spawn.WithContext(root) //ctxvet:ignore lostcancel dropped on purpose; line++ below is this line
 	line++
 	waitFor(t, "the drop is collected", func() bool { runtime.GC(); return m.Snapshot().DroppedCancels == 1 })
 	site := m.Snapshot().DroppedCancelSites[0].Site

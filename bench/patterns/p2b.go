@@ -19,7 +19,7 @@ func p2b(env Env) {
 
 func p2bHandler(env Env, ctx context.Context) {
 	env.Go(ctx, func(context.Context) {
-		select {
+		select { //ctxvet:ignore selectdone P2 on purpose: no <-ctx.Done() case
 		case j := <-p2bJobs:
 			_ = j
 		case <-p2bShutdown:

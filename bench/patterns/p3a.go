@@ -17,7 +17,7 @@ func p3a(env Env) {
 }
 
 func p3aHandler(parent context.Context, bad bool) error {
-	ctx, cancel := context.WithTimeout(parent, time.Hour)
+	ctx, cancel := context.WithTimeout(parent, time.Hour) //ctxvet:ignore lostcancel P3 on purpose: the bench measures who finds it
 	if bad {
 		return errBadRequest // cancel is not called on this path
 	}

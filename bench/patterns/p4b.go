@@ -13,7 +13,7 @@ func p4b(env Env) {
 }
 
 func p4bHandler(env Env, ctx context.Context) {
-	env.Go(context.Background(), p4bPoll) // should have been ctx
+	env.Go(context.Background(), p4bPoll) //ctxvet:ignore brokenchain P4 on purpose: should have been ctx
 }
 
 func p4bPoll(ctx context.Context) {

@@ -206,7 +206,7 @@ func spawnStuck(ctx context.Context, release <-chan struct{}) ctxguard.Site {
 //go:noinline
 func dropCancel(ctx context.Context) ctxguard.Site {
 	pc, file, line, _ := runtime.Caller(0)
-	_, _ = ctxguard.WithCancel(ctx) // must stay on the line after runtime.Caller
+	_, _ = ctxguard.WithCancel(ctx) //ctxvet:ignore lostcancel dropped on purpose; must stay on the line after runtime.Caller
 	return ctxguard.Site{Function: runtime.FuncForPC(pc).Name(), File: stableFile(file), Line: line + 1}
 }
 

@@ -90,7 +90,7 @@ func droppedTotal(s ctxguard.Snapshot) uint64 {
 //go:noinline
 func dropCancel(ctx context.Context) string {
 	_, file, line, _ := runtime.Caller(0)
-	_, _ = ctxguard.WithCancel(ctx) // line+1
+	_, _ = ctxguard.WithCancel(ctx) //ctxvet:ignore lostcancel dropped on purpose, on line+1
 	// ctxguard names the file by its package path and base name.
 	return fmt.Sprintf("github.com/ctxguard/ctxguard/ctxguard/ctxprom/%s:%d", filepath.Base(file), line+1)
 }

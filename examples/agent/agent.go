@@ -45,12 +45,12 @@ func (a *agent) fetch(ctx context.Context) error {
 }
 
 func (a *agent) fetchPage(_ context.Context, page string) (string, error) {
-	return a.callTool(context.Background(), "fetch", "url="+url.QueryEscape(page)) // the broken link
+	return a.callTool(context.Background(), "fetch", "url="+url.QueryEscape(page)) //ctxvet:ignore brokenchain the broken link this example shows
 }
 
 // summarize forgets to call the cancel func of its step timeout.
 func (a *agent) summarize(ctx context.Context) error {
-	stepCtx, _ := context.WithTimeout(ctx, 30*time.Second) // the cancel func, dropped
+	stepCtx, _ := context.WithTimeout(ctx, 30*time.Second) //ctxvet:ignore lostcancel the cancel func, dropped, as this example shows
 	_, err := a.callTool(stepCtx, "summarize", "n=3")
 	return err
 }

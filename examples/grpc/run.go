@@ -26,7 +26,7 @@ func run(ctx context.Context, out io.Writer, grace time.Duration) error {
 	defer m.Close()
 	spans := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
-	defer tp.Shutdown(context.Background())
+	defer tp.Shutdown(context.Background())                  //ctxvet:ignore brokenchain flush the spans even when ctx has ended
 	exp := ctxotel.Export(m, ctxotel.WithTracerProvider(tp)) // lagging goroutines become spans
 	defer exp.Stop()
 

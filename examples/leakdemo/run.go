@@ -42,7 +42,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	defer m.Close()
 	lagStarts := observeLagStarts(m)
 
-	a := &app{base: ctxguard.WithMonitor(context.Background(), m), release: make(chan struct{})}
+	a := &app{base: ctxguard.WithMonitor(context.Background(), m), release: make(chan struct{})} //ctxvet:ignore brokenchain the server's base context outlives run's ctx on purpose
 	defer a.releaseOnce()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(ctxprom.NewCollector(m))

@@ -35,7 +35,7 @@ func (a *app) routes() *http.ServeMux {
 func (a *app) slow(w http.ResponseWriter, r *http.Request) {
 	result := make(chan string, 1)
 	spawn.Go(r.Context(), func(ctx context.Context) {
-		select { // stands for time.Sleep(10 * time.Second); no case for ctx.Done()
+		select { //ctxvet:ignore selectdone the leak this demo shows; stands for time.Sleep(10 * time.Second), no case for ctx.Done()
 		case <-a.release:
 		case <-time.After(time.Minute):
 		}
@@ -53,7 +53,7 @@ func (a *app) slow(w http.ResponseWriter, r *http.Request) {
 // context and drops its cancel func: the timer and the child stay
 // registered until the timeout fires.
 func (a *app) drop(w http.ResponseWriter, r *http.Request) {
-	ctx, _ := context.WithTimeout(a.base, time.Hour) // the leak, on purpose
+	ctx, _ := context.WithTimeout(a.base, time.Hour) //ctxvet:ignore lostcancel the leak, on purpose
 	lookup(ctx, r.URL.Query().Get("id"))
 	fmt.Fprintln(w, "ok")
 }

@@ -1,0 +1,95 @@
+package ctxvet_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/analysis/analysistest"
+	"golang.org/x/tools/go/packages"
+
+	"github.com/ctxguard/ctxguard/ctxguard/ctxvet"
+)
+
+func TestLostCancel(t *testing.T) {
+	analysistest.Run(t, analysistest.TestData(), ctxvet.LostCancel, "./lostcancel")
+}
+
+func TestGoCtx(t *testing.T) {
+	analysistest.RunWithSuggestedFixes(t, analysistest.TestData(), ctxvet.GoCtx, "./goctx")
+}
+
+func TestGoCtxEverywhere(t *testing.T) {
+	setFlag(t, ctxvet.GoCtx, "everywhere", "true")
+	analysistest.RunWithSuggestedFixes(t, analysistest.TestData(), ctxvet.GoCtx, "./goctxeverywhere")
+}
+
+// setFlag sets an analyzer flag for the rest of the test.
+func setFlag(t *testing.T, a *analysis.Analyzer, name, value string) {
+	t.Helper()
+	old := a.Flags.Lookup(name).Value.String()
+	if err := a.Flags.Set(name, value); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Flags.Set(name, old) })
+}
+
+// TestGoCtxFixesCompile type-checks the goctx testdata with every file
+// replaced by its golden file, the code as the suggested fixes leave it:
+// the fixes must compile, not merely match the text.
+func TestGoCtxFixesCompile(t *testing.T) {
+	for _, pkg := range []string{"goctx", "goctxeverywhere"} {
+		t.Run(pkg, func(t *testing.T) { fixesCompile(t, pkg) })
+	}
+}
+
+func fixesCompile(t *testing.T, pkg string) {
+	dir := filepath.Join(analysistest.TestData(), pkg)
+	goldens, err := filepath.Glob(filepath.Join(dir, "*.go.golden"))
+	if err != nil || len(goldens) == 0 {
+		t.Fatalf("no golden files in %s: %v", dir, err)
+	}
+	overlay := make(map[string][]byte)
+	for _, golden := range goldens {
+		src, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatal(err)
+		}
+		overlay[strings.TrimSuffix(golden, ".golden")] = src
+	}
+	cfg := &packages.Config{
+		Mode:    packages.NeedName | packages.NeedTypes | packages.NeedSyntax | packages.NeedTypesInfo,
+		Dir:     analysistest.TestData(),
+		Env:     append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off"),
+		Overlay: overlay,
+	}
+	pkgs, err := packages.Load(cfg, "./"+pkg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pkgs) != 1 {
+		t.Fatalf("loaded %d packages, want 1", len(pkgs))
+	}
+	for _, e := range pkgs[0].Errors {
+		t.Errorf("fixed code does not compile: %v", e)
+	}
+}
+
+func TestSelectDone(t *testing.T) {
+	analysistest.Run(t, analysistest.TestData(), ctxvet.SelectDone, "./selectdone")
+}
+
+func TestBrokenChain(t *testing.T) {
+	analysistest.Run(t, analysistest.TestData(), ctxvet.BrokenChain, "./brokenchain/...")
+}
+
+func TestBuiltinKey(t *testing.T) {
+	analysistest.Run(t, analysistest.TestData(), ctxvet.BuiltinKey, "./builtinkey")
+}
+
+func TestIgnoreDirective(t *testing.T) {
+	analysistest.Run(t, analysistest.TestData(), ctxvet.GoCtx, "./ignore/goctx")
+	analysistest.Run(t, analysistest.TestData(), ctxvet.LostCancel, "./ignore/lostcancel")
+}

@@ -1,0 +1,55 @@
+// Package ctxvet holds static checks for context-cancellation bugs, for
+// code written against package context or its drop-in ctxguard, as
+// golang.org/x/tools/go/analysis analyzers. Command ctxvet runs them all:
+//
+//	cd ctxguard/ctxvet && go install ./cmd/ctxvet  # from a checkout of ctxguard
+//	ctxvet ./...                                  # standalone, in your module
+//	go vet -vettool=$(command -v ctxvet) ./...    # as go vet's tool
+//
+// The checks, each also exported on its own (see [Analyzers]):
+//
+//   - lostcancel ([LostCancel]): a cancel func of WithCancel, WithTimeout,
+//     WithDeadline or their Cause forms discarded or not called on every
+//     path, and a Group of spawn.WithContext (or errgroup's) not waited
+//     for on every path. It replaces go vet's lostcancel, which recognises
+//     only the import path "context" and goes silent once a file imports
+//     ctxguard under the name context.
+//   - goctx ([GoCtx]): a go statement in request-scoped code whose
+//     goroutine gets no context (P1), with a fix to spawn.Go.
+//   - selectdone ([SelectDone]): a blocking select that does not watch the
+//     context's Done channel (P2).
+//   - brokenchain ([BrokenChain]): Background() or TODO() where a context
+//     parameter is at hand (P4).
+//   - builtinkey ([BuiltinKey]): a WithValue key of a built-in type (P5).
+//
+// Each diagnostic is one line that says what is wrong and what to do.
+//
+// # Configuration
+//
+// A flag named after a check turns it off (-selectdone=false); set to true,
+// it runs only the checks so named (-lostcancel). -goctx.everywhere widens
+// goctx to every function with a context in scope. Both forms work for
+// go vet -vettool too.
+//
+// A comment //ctxvet:ignore CHECK REASON silences CHECK on its line, or,
+// alone on a line, on the next one; CHECK may list several, comma
+// separated. The reason is required: a directive without one silences
+// nothing and is reported. lostcancel reports one finding in two places,
+// the definition and the return that escapes it: silencing either
+// silences both.
+//
+//	ctx, _ := context.WithTimeout(s.base, time.Hour) //ctxvet:ignore lostcancel the timeout ends it; measured in bench
+//
+// Generated files (a "Code generated ... DO NOT EDIT." comment) are never
+// reported on.
+//
+// # Cost
+//
+// Each check is one pass over the syntax tree of a package; lostcancel adds
+// a walk of the control-flow graph from each constructor call. On 2 cores,
+// all five over google.golang.org/grpc with its tests take about 20 s, most
+// of it loading and type-checking, which go vet does anyway.
+//
+// What each check reports and leaves alone, and how precise it measured on
+// real modules, is in README.md beside this file.
+package ctxvet
