@@ -73,16 +73,19 @@ func (m *Monitor) loop(r *loopRun) {
 		next := m.scan(now.UnixNano())
 		m.recordLateExits(false)
 		m.maybeCapture(now, r)
-		m.report(now, false)
+		due := m.report(now, false)
 		live := m.liveRecords()
-		if live == 0 && m.idle() {
-			m.report(now, true) // what ReportInterval held back
-			if m.stop(r) {
-				return
-			}
-		}
 		wait := scanInterval
-		if live < fewLive {
+		switch {
+		case live == 0 && m.idle():
+			if due.IsZero() {
+				if m.stop(r) {
+					return
+				}
+				break
+			}
+			wait = due.Sub(now) // nothing to scan: wake when the held-back records are due
+		case live < fewLive:
 			wait = idleCheckInterval // soon gone, in a test or a quiet program
 		}
 		if next != 0 {

@@ -11,15 +11,16 @@ import (
 // Reports: what the Monitor logs.
 //
 // Each statistics entry (a goroutine name, scope and spawn site) and each
-// cancel func creation site logs its first event at once: the loop writes
-// the record in the scan that found a lag, or as soon as a runtime cleanup
-// reports a drop. Later events of the same site are aggregated, at most one
-// record per site and kind every ReportInterval, so the number of records
-// depends on the number of sites, never on the number of events. Where a
-// site's lagging goroutines are blocked follows in a record of its own
-// when their stacks are first captured, and is repeated in later records.
-// One round writes at most maxReportLines records, plus one summing the
-// sites left over.
+// cancel func creation site logs the first event of each kind (lag, late
+// exit, drop) at once: the loop writes the record in the scan that found a
+// lag, or as soon as a runtime cleanup reports a drop. Later events of the
+// same site and kind are aggregated, at most one record per site and kind
+// every ReportInterval, so the number of records depends on the number of
+// sites, never on the number of events. Where a site's lagging goroutines
+// are blocked follows in a record of its own when their stacks are first
+// captured, and is repeated in later records. One round writes at most
+// maxReportLines records, plus one summing the sites left over. The loop
+// does not return while a record is held back: it writes it when due.
 
 // Log messages, one per kind of record.
 const (
@@ -29,15 +30,14 @@ const (
 	msgDropped  = "ctxguard: cancel funcs dropped without being called"
 )
 
-// reporting is when a site's next record is due. Guarded by Monitor.mu.
+// reporting is when a site's next record of one kind is due. Guarded by
+// Monitor.mu.
 type reporting struct {
-	logged     bool      // a record was written
-	nextLog    time.Time // records are held back until then
-	followedUp bool      // the blocking locations were logged once
-	dirty      bool      // listed in Monitor.dirty
+	logged  bool      // a record was written
+	nextLog time.Time // records are held back until then
 }
 
-// due reports whether a site with news may log at now.
+// due reports whether a site with news of this kind may log at now.
 func (r *reporting) due(now time.Time) bool {
 	return !r.logged || !now.Before(r.nextLog)
 }
@@ -74,57 +74,74 @@ type logRecord struct {
 	site    Site
 }
 
-// report logs the records due at now; with flush, every pending one.
-func (m *Monitor) report(now time.Time, flush bool) {
+// report logs the records due at now; with flush, every pending one. It
+// returns when the earliest record it held back is due, zero if none.
+func (m *Monitor) report(now time.Time, flush bool) (next time.Time) {
 	var lags, returns, drops []logRecord
 	interval := m.cfg.ReportInterval
+	holdUntil := func(r *reporting) {
+		if next.IsZero() || r.nextLog.Before(next) {
+			next = r.nextLog
+		}
+	}
 	m.mu.Lock()
 	keep := m.dirty[:0]
 	for _, s := range m.dirty {
-		if !flush && !s.due(now) && !(s.blockedChanged && !s.followedUp) {
-			keep = append(keep, s)
-			continue
-		}
-		s.dirty = false
 		site := s.resolve()
-		attrs := []slog.Attr{
-			slog.String("site", site.String()), slog.String("function", site.Function),
-			slog.String("name", s.name), slog.String("scope", s.scope),
+		attrs := func() []slog.Attr {
+			return []slog.Attr{
+				slog.String("site", site.String()), slog.String("function", site.Function),
+				slog.String("name", s.name), slog.String("scope", s.scope),
+			}
 		}
 		blocked := m.blockedAtLocked(s)
 		waiting := len(blocked) > 0 && blocked[0].Waiting()
-		wrote := false
+		lagDue := flush || s.lagLog.due(now)
 		switch {
-		case s.newLagged > 0:
-			a := append(slices.Clip(attrs), slog.Uint64("count", s.newLagged), slog.Uint64("total", s.lagged),
+		case s.newLagged > 0 && lagDue:
+			a := append(attrs(), slog.Uint64("count", s.newLagged), slog.Uint64("total", s.lagged),
 				slog.String("cause", s.lastCause), slog.Duration("grace", s.lastGrace))
 			lags = append(lags, logRecord{level: slog.LevelWarn, msg: msgLagging,
 				attrs: appendBlocked(a, blocked, s.blockedOmitted), waiting: waiting, count: s.newLagged, site: site})
-			wrote = true
-		case s.blockedChanged && len(blocked) > 0:
+			s.lagLog.logNow(now, interval)
+			s.newLagged, s.blockedChanged = 0, false
+			s.followedUp = s.followedUp || len(blocked) > 0
+		case s.blockedChanged && len(blocked) > 0 && (lagDue || !s.followedUp):
+			// Where the lag just logged is blocked follows at once, once.
 			lags = append(lags, logRecord{level: slog.LevelWarn, msg: msgBlocked,
-				attrs: appendBlocked(slices.Clip(attrs), blocked, s.blockedOmitted), waiting: waiting, site: site})
-			wrote = true
+				attrs: appendBlocked(attrs(), blocked, s.blockedOmitted), waiting: waiting, site: site})
+			if lagDue {
+				s.lagLog.logNow(now, interval)
+			}
+			s.blockedChanged, s.followedUp = false, true
+		case s.blockedChanged && len(blocked) == 0:
+			s.blockedChanged = false // those goroutines have returned
 		}
-		if wrote && len(blocked) > 0 {
-			s.followedUp = true
-		}
-		if s.newLateExits > 0 {
-			a := append(slices.Clip(attrs), slog.Uint64("count", s.newLateExits), slog.Uint64("total", s.lateExits),
+		if s.newLateExits > 0 && (flush || s.exitLog.due(now)) {
+			a := append(attrs(), slog.Uint64("count", s.newLateExits), slog.Uint64("total", s.lateExits),
 				slog.Duration("max_delay", s.newDelayMax))
 			returns = append(returns, logRecord{level: slog.LevelWarn, msg: msgReturned, attrs: a,
 				count: s.newLateExits, site: site})
-			wrote = true
+			s.exitLog.logNow(now, interval)
+			s.newLateExits, s.newDelayMax = 0, 0
 		}
-		if wrote {
-			s.logNow(now, interval)
+		if s.newLagged > 0 || s.blockedChanged {
+			holdUntil(&s.lagLog)
 		}
-		s.newLagged, s.newLateExits, s.newDelayMax, s.blockedChanged = 0, 0, 0, false
+		if s.newLateExits > 0 {
+			holdUntil(&s.exitLog)
+		}
+		s.dirty = s.newLagged > 0 || s.blockedChanged || s.newLateExits > 0
+		if s.dirty {
+			keep = append(keep, s)
+		}
 	}
+	clear(m.dirty[len(keep):])
 	m.dirty = keep
 	keepCancels := m.dirtyCancels[:0]
 	for _, s := range m.dirtyCancels {
 		if !flush && !s.due(now) {
+			holdUntil(&s.reporting)
 			keepCancels = append(keepCancels, s)
 			continue
 		}
@@ -139,11 +156,13 @@ func (m *Monitor) report(now time.Time, flush bool) {
 		s.unreported = 0
 		s.logNow(now, interval)
 	}
+	clear(m.dirtyCancels[len(keepCancels):])
 	m.dirtyCancels = keepCancels
 	m.mu.Unlock()
 	m.logRecords(lags)
 	m.logRecords(returns)
 	m.logRecords(drops)
+	return next
 }
 
 // appendBlocked adds where lagging goroutines are blocked to attrs.

@@ -151,6 +151,7 @@ type siteStats struct {
 	total      uint64 // events ever
 	unreported uint64 // events since the last report
 	reporting
+	dirty bool // listed in Monitor.dirtyCancels
 }
 
 // boundedTable holds statistics entries for at most max keys, then folds

@@ -28,7 +28,10 @@ type goroutineStats struct {
 	lastCause               string        // of the last goroutine that lagged
 	lastGrace               time.Duration // of the last goroutine that lagged
 	blockedChanged          bool          // blocked gained a goroutine
-	reporting                             // when its records are due
+
+	lagLog, exitLog reporting // when its records of each kind are due
+	followedUp      bool      // where it is blocked was logged once
+	dirty           bool      // listed in Monitor.dirty
 }
 
 // goroutineStatsKey identifies a statistics entry.
