@@ -50,7 +50,7 @@ type stackCapture struct {
 
 func (m *Monitor) loop(r *loopRun) {
 	defer m.loops.Done()
-	timer := time.NewTimer(scanInterval)
+	timer := time.NewTimer(idleCheckInterval) // few goroutines are live yet
 	defer timer.Stop()
 	for {
 		select {

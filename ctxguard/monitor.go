@@ -255,12 +255,15 @@ var (
 
 // Default returns the Monitor used by contexts that carry none: the one set
 // by [SetDefault], or else one created with the zero Config on first use.
-// Once it tracks something, its background goroutine runs until it is
-// closed, so goroutine-leak checks in tests (such as goleak) see
-// "github.com/ctxguard/ctxguard/ctxguard.(*Monitor).loop"; ignore it, or
-// give the test a Monitor of its own with [WithMonitor] and close it.
-// Closing the Default Monitor turns tracking off for contexts that carry
-// none, until SetDefault installs another.
+// Like every Monitor, it runs a goroutine only while it has work: tracked
+// goroutines still live, or records held back by ReportInterval (a site
+// that lagged or dropped cancel funcs more than once recently). Once a
+// test's tracked work has ended, leak checks such as goleak.VerifyNone see
+// none of its goroutines; to ignore those a Monitor still runs, pass
+// [BackgroundFunctions] to goleak.IgnoreAnyFunction. Closing the Default
+// Monitor turns tracking off for contexts that carry none, until SetDefault
+// installs another. Default never belongs to a testing/synctest bubble,
+// even when first asked for in one.
 func Default() *Monitor {
 	if m := defaultMonitor.Load(); m != nil {
 		return m
@@ -273,6 +276,26 @@ func Default() *Monitor {
 	m := newMonitor(Config{}, false) // never a bubble's, even if first asked for in one
 	defaultMonitor.Store(m)
 	return m
+}
+
+// BackgroundFunctions returns the functions that the goroutines a Monitor
+// runs in the background are blocked in, as goroutine dumps name them:
+// its loop, the goroutines that hand records and events to the Logger and
+// observers, and a stack capture. They run only while the Monitor has work.
+// For goleak:
+//
+//	var ignore []goleak.Option
+//	for _, f := range ctxguard.BackgroundFunctions() {
+//		ignore = append(ignore, goleak.IgnoreAnyFunction(f))
+//	}
+//	defer goleak.VerifyNone(t, ignore...)
+func BackgroundFunctions() []string {
+	const pkg = "github.com/ctxguard/ctxguard/ctxguard."
+	return []string{
+		pkg + "(*Monitor).loop",
+		pkg + "(*outbox[...]).run",
+		pkg + "(*Monitor).maybeCapture.func1",
+	}
 }
 
 // SetDefault makes m the Monitor returned by [Default]. The previous default

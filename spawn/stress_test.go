@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -149,4 +150,46 @@ func warmUp(n int) {
 	}
 	close(release)
 	wg.Wait()
+}
+
+// The Monitor's goroutine returns when nothing is tracked and starts again
+// on the next spawn: bursts after quiet spells, spawning while it returns,
+// are all watched.
+func TestBurstsAfterIdleRestartTheLoop(t *testing.T) {
+	defer leakcheck.Check(t)()
+	// Grace is ample for the goroutines that stop with their context to be
+	// scheduled: only the stuck ones lag.
+	m := ctxguard.New(ctxguard.Config{Grace: 200 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+	defer m.Close()
+	root := ctxguard.WithMonitor(context.Background(), m)
+	const rounds = 20
+	for round := range rounds {
+		if round%2 == 0 {
+			waitFor(t, "the loop returns", func() bool { return !loopRuns() })
+		} else {
+			time.Sleep(time.Duration(rand.IntN(60)) * time.Millisecond) // around the moment it returns
+		}
+		release := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range 4 {
+			wg.Go(func() {
+				ctx, cancel := context.WithCancel(root)
+				// A name of its own: its records are the first of their
+				// site, logged at once, so none holds the loop back.
+				name := "stuck " + strconv.Itoa(round) + "." + strconv.Itoa(i)
+				spawn.Go(ctx, func(context.Context) { <-release }, spawn.WithName(name))
+				for range 20 {
+					spawn.Go(ctx, func(ctx context.Context) { <-ctx.Done() })
+				}
+				cancel()
+			})
+		}
+		wg.Wait()
+		waitFor(t, "this round's goroutines lag", func() bool { return m.Snapshot().Lagging == 4 })
+		close(release)
+		waitFor(t, "they return", func() bool { return m.Snapshot().Live == 0 })
+	}
+	if s := m.Snapshot(); s.Lagged != rounds*4 {
+		t.Errorf("Lagged = %d, want %d", s.Lagged, rounds*4)
+	}
 }

@@ -3,9 +3,12 @@ package testedservice
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -111,4 +114,33 @@ func TestLookupInABubble(t *testing.T) {
 			t.Errorf("body %q after two fake minutes", w.Body.String())
 		}
 	})
+}
+
+// A Monitor with work left, here a record held back by ReportInterval
+// (a site that dropped cancel funcs twice), runs its goroutine until the
+// work is done: goleak names it, unless told to ignore ctxguard's own.
+func TestGoleakIgnoresAMonitorWithWorkLeft(t *testing.T) {
+	m := ctxguard.New(ctxguard.Config{CancelSampleRate: 1, Logger: slog.New(slog.DiscardHandler)})
+	defer m.Close()
+	ctx := ctxguard.WithMonitor(context.Background(), m)
+	for i := uint64(1); i <= 2; i++ {
+		dropCancel(ctx)
+		for m.Snapshot().DroppedCancels < i {
+			runtime.GC()
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if err := goleak.Find(); err == nil || !strings.Contains(err.Error(), "(*Monitor).loop") {
+		t.Fatalf("goleak.Find = %v, want the Monitor's loop", err)
+	}
+	var ignore []goleak.Option
+	for _, f := range ctxguard.BackgroundFunctions() {
+		ignore = append(ignore, goleak.IgnoreAnyFunction(f))
+	}
+	goleak.VerifyNone(t, ignore...)
+}
+
+//go:noinline
+func dropCancel(ctx context.Context) {
+	_, _ = ctxguard.WithCancel(ctx) //ctxvet:ignore lostcancel the drop this test needs
 }
