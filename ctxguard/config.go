@@ -87,6 +87,42 @@ type Config struct {
 	// 1.7x spawn.Go without it (some 240 ns and 2 allocations, 136 B,
 	// more; BenchmarkGoProfileLabels in package spawn).
 	ProfileLabels bool
+
+	// TraceDir, if not empty, is a directory for execution traces of the
+	// moments before a site's first lag. While the Monitor is open, it
+	// runs the process's runtime/trace.FlightRecorder, which keeps the
+	// last Grace + 5 s (at least 10 s) of execution trace in memory, up to
+	// about 10 MiB (the size bound wins: a busy program keeps less). When
+	// a site's first lagging goroutine is reported, the window is written
+	// to a new file in TraceDir, named by time, process ID and site
+	// (ctxguard-20260102T150405.000Z-4242-<site>.trace, the site's last 64
+	// file-name-safe bytes), and the record carries its path as "trace".
+	// The lagging goroutine's "ctxguard.lagging" task is in it; open it
+	// with go tool trace. One file is written per ReportInterval at most
+	// (sites whose first lag is reported in the same round share it), and
+	// MaxTraceFiles over the Monitor's life. The file is written off the
+	// Monitor's loop, by a goroutine that ends when it is done, so it is
+	// complete a moment after the record; if writing fails, an error
+	// record with the path follows.
+	//
+	// New makes TraceDir (and its parents) if missing, and checks that a
+	// file can be created in it. New never fails: if TraceDir cannot hold
+	// files, or the recorder cannot start, the Monitor works without
+	// traces, logs why once as an error, and [Monitor.TraceStatus] says
+	// why. Only one FlightRecorder may run in a process: every open
+	// Monitor with a TraceDir shares one (the first starts it, the last
+	// Close stops it), but if the program started its own before, ours
+	// does not start (ErrFlightRecorderInUse), and if the program starts
+	// its own while ours runs, its Start returns an error. trace.Start
+	// (and go test -trace, and golang.org/x/exp/trace's FlightRecorder,
+	// built on it) runs alongside the recorder. A Monitor made in a
+	// testing/synctest bubble ignores TraceDir.
+	//
+	// Cost: the recorder enables the execution tracer for the whole
+	// process while it runs. Measured on 2 shared cores (BenchmarkGoFlightRecorder
+	// in package spawn, BenchmarkFlightRecorder in middleware/httpguard):
+	// TODO(figures).
+	TraceDir string
 }
 
 // withDefaults validates cfg and fills its zero fields. Negative values are

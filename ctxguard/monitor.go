@@ -2,6 +2,7 @@ package ctxguard
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
@@ -58,6 +59,7 @@ type Monitor struct {
 	lateExits lateExits                     // returns of lagging goroutines, for the loop
 
 	stackCapture stackCapture // owned by the loop
+	traces       traceFiles   // execution traces at the first lag (flightrecorder.go)
 
 	// Panics recovered from user code that ctxguard's own goroutines call.
 	loggerPanics, contextPanics atomic.Uint64
@@ -106,6 +108,7 @@ func newMonitor(cfg Config, bubbled bool) *Monitor {
 	m.cancelSites.max = cfg.MaxSites
 	m.goroutineStats.max = cfg.MaxSites
 	openMonitor(m)
+	m.startTraces()
 	return m
 }
 
@@ -123,8 +126,13 @@ const closeWait = time.Second
 // observers to take the last records and events; if they are blocked, it
 // returns an error saying how many it gave up on (a goroutine stuck in such
 // a handler stays stuck there: it is the handler's). Called from a handler
-// or an observer, it does not wait for them. Close is idempotent and safe
-// to call concurrently: every call returns once the loop has returned.
+// or an observer, it does not wait for them. With Config.TraceDir, Close
+// lets go of the flight recorder (stopping it unless another open Monitor
+// with a TraceDir holds it) once the trace file being written, if any, is
+// written, within the same second; past it, Close says so in its error and
+// the recorder runs until the file is written. Close is idempotent and
+// safe to call concurrently: every call returns once the loop has
+// returned.
 func (m *Monitor) Close() error {
 	m.mustBeNew("Monitor.Close")
 	m.closeMu.Lock() // held until done: a concurrent Close waits for this one
@@ -144,20 +152,21 @@ func (m *Monitor) Close() error {
 		close(r.quit)
 	}
 	m.loops.Wait()
+	deadline := time.Now().Add(closeWait)
+	traceErr := m.closeTraces(deadline)
 	m.recordLateExits(true)
 	m.report(time.Now(), true)
 	var logs, events int
 	if !onOutboxGoroutine() {
-		deadline := time.Now().Add(closeWait)
 		logs, events = m.logs.wait(deadline), m.events.wait(deadline)
 	}
 	m.logs.close()
 	m.events.close()
 	if logs > 0 || events > 0 {
-		return fmt.Errorf("ctxguard: Close gave up after %v on %d log records and %d events: the Logger's handler or an observer is blocked",
-			closeWait, logs, events)
+		return errors.Join(traceErr, fmt.Errorf("ctxguard: Close gave up after %v on %d log records and %d events: the Logger's handler or an observer is blocked",
+			closeWait, logs, events))
 	}
-	return nil
+	return traceErr
 }
 
 // mustBeNew panics, naming what was called, if m is not a Monitor made by
@@ -281,7 +290,10 @@ func Default() *Monitor {
 // BackgroundFunctions returns the functions that the goroutines a Monitor
 // runs in the background are blocked in, as goroutine dumps name them:
 // its loop, the goroutines that hand records and events to the Logger and
-// observers, and a stack capture. They run only while the Monitor has work.
+// observers, a stack capture, and a trace file being written. They run
+// only while the Monitor has work. While a Monitor with Config.TraceDir is
+// open, the runtime/trace goroutine that reads the flight recorder's trace
+// runs too; it is listed last.
 // For goleak:
 //
 //	var ignore []goleak.Option
@@ -295,6 +307,8 @@ func BackgroundFunctions() []string {
 		pkg + "(*Monitor).loop",
 		pkg + "(*outbox[...]).run",
 		pkg + "(*Monitor).maybeCapture.func1",
+		pkg + "(*Monitor).writeTrace",
+		"runtime/trace.(*traceMultiplexer).startLocked.func1",
 	}
 }
 

@@ -101,6 +101,11 @@ func (m *Monitor) report(now time.Time, flush bool) (next time.Time) {
 		case s.newLagged > 0 && lagDue:
 			a := append(attrs(), slog.Uint64("count", s.newLagged), slog.Uint64("total", s.lagged),
 				slog.String("cause", s.lastCause), slog.Duration("grace", s.lastGrace))
+			if !s.lagLog.logged {
+				if path := m.traceFirstLag(now, site); path != "" {
+					a = append(a, slog.String("trace", path))
+				}
+			}
 			lags = append(lags, logRecord{level: slog.LevelWarn, msg: msgLagging,
 				attrs: appendBlocked(a, blocked, s.blockedOmitted), waiting: waiting, count: s.newLagged, site: site})
 			s.lagLog.logNow(now, interval)
