@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/internal/cputime"
 	"github.com/ctxguard/ctxguard/spawn"
 )
 
@@ -86,6 +87,41 @@ func BenchmarkGoProfileLabels(b *testing.B) {
 				spawn.Go(ctx, func(ctx context.Context) { work(ctx); wg.Done() })
 			}
 			wg.Wait()
+		})
+	}
+}
+
+// BenchmarkGoFlightRecorder is BenchmarkGo/spawn under a Monitor without
+// and with Config.TraceDir: "on" runs the flight recorder, so the
+// execution tracer records every goroutine's creation, start and end.
+// cpu-ns/op is the whole process's CPU time per spawn, the tracer's own
+// goroutines included. Compare the two in runs that alternate, on and off:
+//
+//	go test -c -o spawn.test ./spawn
+//	./spawn.test -test.run '^$' -test.bench 'GoFlightRecorder/^off$'
+//	./spawn.test -test.run '^$' -test.bench 'GoFlightRecorder/^on$'
+func BenchmarkGoFlightRecorder(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		b.Run(map[bool]string{false: "off", true: "on"}[on], func(b *testing.B) {
+			cfg := ctxguard.Config{}
+			if on {
+				cfg.TraceDir = b.TempDir()
+			}
+			m := ctxguard.New(cfg)
+			defer m.Close()
+			if on && !m.TraceStatus().Recording {
+				b.Fatalf("the flight recorder does not run: %v", m.TraceStatus().Err)
+			}
+			ctx := ctxguard.WithMonitor(context.Background(), m)
+			b.ReportAllocs()
+			cpu := cputime.Report(b)
+			var wg sync.WaitGroup
+			for b.Loop() {
+				wg.Add(1)
+				spawn.Go(ctx, func(ctx context.Context) { work(ctx); wg.Done() })
+			}
+			wg.Wait()
+			cpu()
 		})
 	}
 }

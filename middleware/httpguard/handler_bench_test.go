@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/internal/cputime"
 	"github.com/ctxguard/ctxguard/middleware/httpguard"
 )
 
@@ -73,3 +74,48 @@ type discardWriter struct{ h http.Header }
 func (w discardWriter) Header() http.Header         { return w.h }
 func (w discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (w discardWriter) WriteHeader(int)             {}
+
+// BenchmarkFlightRecorder is a whole loopback request through the
+// middleware (BenchmarkMiddleware's loopback/guarded) under a Monitor
+// without and with Config.TraceDir: "on" runs the flight recorder, which
+// traces the client, the server and the network poller alike. cpu-ns/op
+// is the whole process's CPU time per request, client and tracer
+// included. Compare the two in runs that alternate, on and off:
+//
+//	go test -c -o httpguard.test ./middleware/httpguard
+//	./httpguard.test -test.run '^$' -test.bench 'FlightRecorder/^off$'
+//	./httpguard.test -test.run '^$' -test.bench 'FlightRecorder/^on$'
+func BenchmarkFlightRecorder(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		b.Run(map[bool]string{false: "off", true: "on"}[on], func(b *testing.B) {
+			cfg := ctxguard.Config{}
+			if on {
+				cfg.TraceDir = b.TempDir()
+			}
+			m := ctxguard.New(cfg)
+			defer m.Close()
+			if on && !m.TraceStatus().Recording {
+				b.Fatalf("the flight recorder does not run: %v", m.TraceStatus().Err)
+			}
+			mux := http.NewServeMux()
+			mux.HandleFunc("GET /items/{id}", func(w http.ResponseWriter, r *http.Request) {
+				io.WriteString(w, r.PathValue("id"))
+			})
+			srv := httptest.NewServer(httpguard.Handler(mux, httpguard.WithMonitor(m)))
+			defer srv.Close()
+			client := srv.Client()
+			url := srv.URL + "/items/42"
+			b.ReportAllocs()
+			cpu := cputime.Report(b)
+			for b.Loop() {
+				resp, err := client.Get(url)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+			cpu()
+		})
+	}
+}
