@@ -267,10 +267,9 @@ func (m *Monitor) writeTrace(path string, done chan struct{}) {
 	err := writeTraceFile(path)
 	t := &m.traces
 	t.mu.Lock()
+	t.err = err
 	if err == nil {
 		t.written = append(t.written, path)
-	} else {
-		t.err = err
 	}
 	t.writing = false
 	if t.closed && t.holds {
@@ -346,8 +345,8 @@ type TraceStatus struct {
 	Skipped uint64
 	// Err is why the Monitor does not record (ErrFlightRecorderInUse, a
 	// TraceDir that cannot hold files, a Monitor made in a synctest
-	// bubble) or, while it does, why the last file could not be written.
-	// Each of those was also logged, as an error record.
+	// bubble) or, if it does, why its last file could not be written (nil
+	// once a file is). Each of those was also logged, as an error record.
 	Err error
 }
 

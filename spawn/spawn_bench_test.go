@@ -91,37 +91,47 @@ func BenchmarkGoProfileLabels(b *testing.B) {
 	}
 }
 
-// BenchmarkGoFlightRecorder is BenchmarkGo/spawn under a Monitor without
-// and with Config.TraceDir: "on" runs the flight recorder, so the
-// execution tracer records every goroutine's creation, start and end.
-// cpu-ns/op is the whole process's CPU time per spawn, the tracer's own
-// goroutines included. Compare the two in runs that alternate, on and off:
+// BenchmarkGoFlightRecorder is BenchmarkGo under a Monitor without and
+// with Config.TraceDir: "on" runs the flight recorder, so the execution
+// tracer records every goroutine's creation, start and end. "go" is a go
+// statement plus WaitGroup, for comparison: the tracer's cost is per
+// goroutine, whoever starts it. cpu-ns/op is the whole process's CPU time
+// per goroutine, the tracer's own goroutines included. Compare off and on
+// in runs that alternate:
 //
 //	go test -c -o spawn.test ./spawn
-//	./spawn.test -test.run '^$' -test.bench 'GoFlightRecorder/^off$'
-//	./spawn.test -test.run '^$' -test.bench 'GoFlightRecorder/^on$'
+//	./spawn.test -test.run '^$' -test.bench 'GoFlightRecorder/^spawn$/^off$'
+//	./spawn.test -test.run '^$' -test.bench 'GoFlightRecorder/^spawn$/^on$'
 func BenchmarkGoFlightRecorder(b *testing.B) {
-	for _, on := range []bool{false, true} {
-		b.Run(map[bool]string{false: "off", true: "on"}[on], func(b *testing.B) {
-			cfg := ctxguard.Config{}
-			if on {
-				cfg.TraceDir = b.TempDir()
+	for _, starter := range []string{"go", "spawn"} {
+		b.Run(starter, func(b *testing.B) {
+			for _, on := range []bool{false, true} {
+				b.Run(map[bool]string{false: "off", true: "on"}[on], func(b *testing.B) {
+					cfg := ctxguard.Config{}
+					if on {
+						cfg.TraceDir = b.TempDir()
+					}
+					m := ctxguard.New(cfg)
+					defer m.Close()
+					if on && !m.TraceStatus().Recording {
+						b.Fatalf("the flight recorder does not run: %v", m.TraceStatus().Err)
+					}
+					ctx := ctxguard.WithMonitor(context.Background(), m)
+					b.ReportAllocs()
+					cpu := cputime.Report(b)
+					var wg sync.WaitGroup
+					for b.Loop() {
+						wg.Add(1)
+						if starter == "go" {
+							go func() { work(ctx); wg.Done() }()
+						} else {
+							spawn.Go(ctx, func(ctx context.Context) { work(ctx); wg.Done() })
+						}
+					}
+					wg.Wait()
+					cpu()
+				})
 			}
-			m := ctxguard.New(cfg)
-			defer m.Close()
-			if on && !m.TraceStatus().Recording {
-				b.Fatalf("the flight recorder does not run: %v", m.TraceStatus().Err)
-			}
-			ctx := ctxguard.WithMonitor(context.Background(), m)
-			b.ReportAllocs()
-			cpu := cputime.Report(b)
-			var wg sync.WaitGroup
-			for b.Loop() {
-				wg.Add(1)
-				spawn.Go(ctx, func(ctx context.Context) { work(ctx); wg.Done() })
-			}
-			wg.Wait()
-			cpu()
 		})
 	}
 }
