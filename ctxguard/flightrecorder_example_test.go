@@ -51,3 +51,12 @@ func ExampleConfig_traceDir() {
 	// in TraceDir: true
 	// named by time and site: true true
 }
+
+// In a program, a Monitor with a TraceDir as the Default watches every
+// goroutine whose context carries no Monitor of its own. (Compiled, not
+// run: it would change the Default of the tests that follow.)
+func ExampleSetDefault_traceDir() {
+	m := ctxguard.New(ctxguard.Config{TraceDir: "/var/tmp/ctxguard-traces"})
+	defer m.Close()
+	ctxguard.SetDefault(m)
+}
