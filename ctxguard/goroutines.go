@@ -1,6 +1,7 @@
 package ctxguard
 
 import (
+	"context"
 	"log/slog"
 	"math/rand/v2"
 	"reflect"
@@ -35,9 +36,13 @@ func init() {
 	track.Go = goTracked
 	track.Enter = enterTracked
 	track.WithCancelCause = withCancelCauseAt
-	track.WithScope = func(ctx Context, m any, scope string) Context {
+	track.WithScope = func(ctx Context, m any, scope string) (Context, track.Scope) {
 		mon, _ := m.(*Monitor)
-		return withScope(ctx, mon, scope)
+		if mon == nil {
+			mon = trackingOf(ctx).monitor()
+		}
+		tr := mon.scoped(scope)
+		return context.WithValue(ctx, trackingKey{}, tr), tr
 	}
 	track.Wait = waitGroup
 	track.TestMonitor = func(grace time.Duration) (any, func() uint64) {

@@ -39,6 +39,10 @@ type Snapshot struct {
 
 	// Panics counts tracked goroutines that panicked.
 	Panics uint64
+	// Scopes lists the scopes (routes, RPC methods) with lagging goroutines
+	// or requests turned away by middleware with a lagging limit, most
+	// lagging first.
+	Scopes []ScopeStats
 	// Goroutines breaks the goroutine counts down by name, scope and spawn
 	// site: first the entries with lagging goroutines, those that do not
 	// wait for other lagging goroutines first (the root causes), most
@@ -147,6 +151,7 @@ func (m *Monitor) Snapshot() Snapshot {
 		}
 		s.Goroutines = append(s.Goroutines, gs)
 	}
+	s.Scopes = m.scopeStatsLocked()
 	m.mu.Unlock()
 	s.Lagged = m.lagged.Load()
 	s.Panics = m.panics.Load()
