@@ -37,6 +37,7 @@ type options struct {
 	grace    time.Duration
 	serve    bool
 	addr     string
+	limit    int // lagging limit of the routes; 0: none
 }
 
 func parseFlags(args []string) (options, error) {
@@ -47,6 +48,8 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.grace, "grace", ctxguard.DefaultGrace, "how long a goroutine may outlive its request before it is lagging")
 	fs.BoolVar(&o.serve, "serve", false, "keep the server up (with /metrics and /debug/pprof/) until interrupted, instead of exiting after the report")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "address to listen on; with -serve, try 127.0.0.1:8080")
+	fs.IntVar(&o.limit, "limit", 0, "turn requests away (503) from a route once this many of its goroutines lag (httpguard.WithLaggingLimit); "+
+		"the requests then come in two waves, the second after the first has started lagging")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: go run ./examples/leakdemo [flags]\n\n"+
 			"Starts an HTTP server with leaky routes, drives timed-out requests at them\n"+
@@ -56,8 +59,8 @@ func parseFlags(args []string) (options, error) {
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
-	if o.requests <= 0 || o.timeout <= 0 || o.grace <= 0 {
-		return o, fmt.Errorf("-requests, -timeout and -grace must be positive")
+	if o.requests <= 0 || o.timeout <= 0 || o.grace <= 0 || o.limit < 0 {
+		return o, fmt.Errorf("-requests, -timeout and -grace must be positive, -limit not negative")
 	}
 	return o, nil
 }
