@@ -45,6 +45,20 @@ func init() {
 		return context.WithValue(ctx, trackingKey{}, tr), tr
 	}
 	track.Wait = waitGroup
+	track.CaptureStacks = func(m any) int {
+		mon := m.(*Monitor)
+		mon.mu.Lock()
+		want := make(map[uint64]*goroutine, mon.unknownStacks)
+		for g := range mon.lagging {
+			if g.started.Load() {
+				want[g.id()] = g
+			}
+		}
+		mon.mu.Unlock()
+		c := &capture{want: want}
+		c.run()
+		return len(c.found)
+	}
 	track.TestMonitor = func(grace time.Duration) (any, func() uint64) {
 		m := New(Config{Grace: grace, CancelSampleRate: 1, Logger: slog.New(slog.DiscardHandler)})
 		m.uncalledIsDropped = true

@@ -95,3 +95,10 @@ var Wait func(group uint64, wg *sync.WaitGroup)
 // funcs have been collected uncalled so far. It is set by package ctxguard
 // when it is initialized.
 var TestMonitor func(grace time.Duration) (m any, collected func() uint64)
+
+// CaptureStacks reads, once, the stacks of the lagging goroutines of m (a
+// *ctxguard.Monitor), as the Monitor's loop does for those whose blocking
+// location is not known yet, and returns how many it found, without
+// recording them: for benchmarks. It is set by package ctxguard when it is
+// initialized.
+var CaptureStacks func(m any) (found int)
