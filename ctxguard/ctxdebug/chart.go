@@ -25,10 +25,10 @@ type chart struct {
 
 // The plot area within the chart's viewBox (0 0 chartWidth chartHeight).
 const (
-	chartWidth  = 360
+	chartWidth  = 520
 	chartHeight = 120
 	plotLeft    = 44
-	plotRight   = 352
+	plotRight   = 512
 	plotTop     = 10
 	plotBottom  = 96
 	// gapBreak is the longest gap between samples drawn as a line: across
