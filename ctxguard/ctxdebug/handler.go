@@ -25,7 +25,8 @@ import (
 // ([FromLoopback] unless [WithAuth]) and 403 Forbidden to the others. Query
 // parameters: scope and name filter the goroutines and events listed (see
 // [Filter]); refresh=N reloads the HTML page every N seconds (1 to 3600);
-// format=json serves JSON. Other values of them get 400 Bad Request.
+// format=json serves JSON. Other values of them get 400 Bad Request, and
+// other methods 405 Method Not Allowed.
 //
 // From this call on, the handler observes the Monitor's events
 // ([ctxguard.Monitor.Observe]) to keep what a Snapshot does not say: when

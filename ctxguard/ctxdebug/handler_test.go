@@ -1,6 +1,8 @@
 package ctxdebug_test
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -426,8 +428,17 @@ func TestAccess(t *testing.T) {
 	if r.code != 200 || !strings.Contains(r.body, "<h1>ctxguard") {
 		t.Errorf("over loopback: %d\n%s", r.code, r.body)
 	}
-	if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "unsafe") {
-		t.Errorf("Content-Security-Policy %q", csp)
+	// The policy allows the page's own style sheet, by its hash, and
+	// nothing else.
+	css := regexp.MustCompile(`(?s)<style>(.*?)</style>`).FindStringSubmatch(r.body)
+	if css == nil {
+		t.Fatal("the page has no style sheet")
+	}
+	sum := sha256.Sum256([]byte(css[1]))
+	want := "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'; img-src data:; " +
+		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+	if csp := r.header.Get("Content-Security-Policy"); csp != want {
+		t.Errorf("Content-Security-Policy %q, want %q", csp, want)
 	}
 }
 

@@ -187,3 +187,53 @@ func TestSeconds(t *testing.T) {
 		}
 	}
 }
+
+// Every field the template shows renders, escaped, including those the
+// HTTP tests do not reach (waiting entries, panic values, omissions).
+func TestRenderEveryField(t *testing.T) {
+	ended := t0.Add(-time.Minute)
+	site := Site{Function: "example.com/app.(*Jobs).run.func1", File: "example.com/app/jobs.go", Line: 42}
+	p := &Page{
+		Time: t0, WatchingSince: t0.Add(-time.Hour), Filter: Filter{Scope: "jobs"},
+		Totals: Totals{Live: 12, Lagging: 7, Lagged: 9, Panics: 1, DroppedCancels: 3, EventsDropped: 2},
+		Goroutines: []Entry{
+			{Name: "worker", Scope: "jobs", Site: site, Live: 5, Lagging: 5, Lagged: 6, OldestEnded: &ended, LaggingForSeconds: 60,
+				Causes: []CauseCount{{"deadline <exceeded>", 4}, {"context canceled", 1}},
+				BlockedAt: []Blocked{{Site: site, Reason: "chan receive", Count: 3, Frames: []Site{site, site},
+					WaitingFor: []Waited{}}}, BlockedAtOmitted: 1, NotCaptured: 1},
+			{Name: "waiter", Scope: "jobs", Site: site, Live: 2, Lagging: 2, Waiting: true, Causes: []CauseCount{},
+				BlockedAt: []Blocked{{Site: site, Reason: "spawn.Group.Wait", Count: 2, Frames: []Site{},
+					WaitingFor: []Waited{{Name: "worker", Scope: "jobs", Site: site, Count: 5}}}}},
+			{Name: "idle", Scope: "", Site: site, Live: 5, LateExits: 2, ExitDelayMaxSeconds: 75, Causes: []CauseCount{}, BlockedAt: []Blocked{}},
+		},
+		GoroutinesOmitted: 4, OmittedLive: 6, OmittedLagging: 1,
+		DroppedCancelSites: []SiteCount{{site, 3}}, DroppedCancelSitesOmitted: 2,
+		Events: []Event{
+			{Kind: "Panic", Time: t0, FirstTime: t0, Count: 1, Name: "worker", Scope: "jobs", Site: site, Value: "index out of range <3>"},
+			{Kind: "DroppedCancel", Time: t0, FirstTime: t0, Count: 3, Scope: "jobs", Site: site},
+		},
+		Samples: []Sample{{Time: t0.Add(-time.Minute), Live: 10, Lagging: 5}, {Time: t0, Live: 12, Lagging: 7}},
+	}
+	var b strings.Builder
+	if err := renderHTML(&b, p, query{filter: p.Filter, refresh: 10}); err != nil {
+		t.Fatal(err)
+	}
+	body := strings.ReplaceAll(b.String(), "<wbr>", "")
+	for _, want := range []string{
+		`<meta http-equiv="refresh" content="10">`,
+		`<tr class="waiting">`,
+		`waiting for 5 lagging <span class="mono">worker</span> in jobs`,
+		`deadline &lt;exceeded&gt; <span class="muted">×4</span>`,
+		`1 blocked elsewhere`, `1 not captured yet`,
+		`4 more entries (1 lagging, 6 live goroutines) are not listed`,
+		`2 more sites are not listed`,
+		`panic: index out of range &lt;3&gt;`,
+		`<td class="num">1m15s</td>`, // the idle entry's max exit delay
+		`href="?format=json&amp;scope=jobs"`,
+		`<a href="?refresh=10">clear filter</a>`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page lacks %s", want)
+		}
+	}
+}

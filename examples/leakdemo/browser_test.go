@@ -100,6 +100,13 @@ func TestDebugPageInChromium(t *testing.T) {
 		t.Errorf("the lagging chart's line has length %v (%v)", line, err)
 	}
 
+	// The style sheet applies: the Content-Security-Policy allows it by
+	// its hash, and a browser refuses it on a mismatch.
+	bg, err := chromedp.Run(tab, chromedp.Evaluate[string](`getComputedStyle(document.getElementById("total-lagging")).backgroundColor`))
+	if err != nil || bg != "rgb(255, 235, 233)" {
+		t.Errorf("the lagging total's background is %q (%v), want the style sheet's rgb(255, 235, 233)", bg, err)
+	}
+
 	shot, err := chromedp.Run(tab, chromedp.FullScreenshot(100)) // 100: PNG
 	if err != nil {
 		t.Fatal(err)
