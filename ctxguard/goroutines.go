@@ -2,14 +2,13 @@ package ctxguard
 
 import (
 	"log/slog"
-	"math"
 	"math/rand/v2"
 	"reflect"
 	"runtime"
 	"runtime/pprof"
-	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ctxguard/ctxguard/internal/cowmap"
@@ -25,20 +24,12 @@ import (
 // out only when a goroutine lags, exits late or panics, or when a Snapshot
 // is taken.
 //
-// Lagging is found by the Monitor's background loop, which polls each
-// listed Done channel every scanInterval: a record whose channel is closed
-// gets endedAt (the scan that first saw it closed, so it is never early),
-// and a record past endedAt+Grace becomes lagging. The loop also wakes at
-// the earliest such deadline, so a goroutine is reported lagging at most
-// scanInterval after Grace has passed. A shard lists its records as a
-// slice of (Done channel, record) pairs, so a scan reads memory in order
-// and touches a record only once its context has ended; runs of records
-// sharing a context cost one channel poll.
-
-// scanInterval bounds how late the end of a context is noticed. Each scan
-// polls every tracked goroutine's Done channel; see BenchmarkIdle in
-// package bench for what that costs.
-const scanInterval = 250 * time.Millisecond
+// Lagging is found by the Monitor's loop (scan.go): a record's context is
+// polled once, at the first scan after its spawn; if it is still live the
+// record is parked and its context watched (watch.go). A record whose
+// context has ended gets endedAt and, past endedAt+Grace, becomes lagging;
+// the loop wakes at the earliest such deadline, so a goroutine is reported
+// lagging at most a scan interval after Grace has passed.
 
 func init() {
 	track.Go = goTracked
@@ -66,14 +57,14 @@ func callWait(wg, _, _ any) (any, error) {
 	return nil, nil
 }
 
-// goroutine is one tracked goroutine. fn, endedAt and lagID are
-// guarded by its shard's mutex; the other fields never change after spawn.
+// goroutine is one tracked goroutine's record. fn, state, endedAt, lagID
+// and watch are guarded by its shard's mutex; the other fields never change
+// after spawn.
 type goroutine struct {
 	ctx  Context
-	fnPC uintptr // code pointer of the function run, which names it
-	site uintptr // return pc of the spawning call
 	opts *track.Options
 	tr   *tracking // the Monitor and scope; never nil
+	live *liveCell // its key (site, scope, name) and that key's live count in its shard
 
 	// fn is the function to run, from spawn until its goroutine takes it:
 	// after that the record does not keep what fn captured reachable, so
@@ -81,26 +72,44 @@ type goroutine struct {
 	// goroutine's data as it would under a go statement.
 	fn func(Context)
 
-	shard   uint32 // index in the Monitor's shards
-	slot    uint32 // in shard.entries, for life: the record's identity
-	endedAt int64  // UnixNano when ctx was seen done; 0 until then
-	lagID   uint64 // nonzero once lagging: the Event.ID of its events
+	watch    *watch // while parked
+	watchIdx int32  // in watch.records; guarded by the watch's shard
+	state    recordState
+	started  atomic.Bool // its goroutine runs, so its stack shows its identity
+	shard    uint32      // index in the Monitor's shards
+	slot     uint32      // in shard.entries, for life: the record's identity
+	endedAt  int64       // UnixNano when ctx was seen done; 0 until then
+	lagID    uint64      // nonzero once lagging: the Event.ID of its events
 }
 
+// recordState is where a record is in its life.
+type recordState uint8
+
+const (
+	young   recordState = iota // registered; the next scan looks at its context
+	parked                     // its context was live at that scan: its watch, if any, will say when it ends
+	ended                      // its context has ended: listed in shard.ended until grace runs out
+	lagging                    // past grace
+	exited                     // returned
+)
+
+// A shard is a part of the registry, guarded by its mutex.
 type shard struct {
 	mu      sync.Mutex
 	slots                // the live records
+	young   []youngEntry // registered since the last scan
+	ended   []*goroutine // context ended, grace not out yet (and some exited since)
 	pending []*goroutine // records whose goroutine has not started yet
+	cells   map[spawnKey]*liveCell
 	spawned uint64
 	live    int
 	lagging int
 	_       [64]byte // keep shards on separate cache lines
 }
 
-// entry lists a live record with the channel the scan polls for it: ctx's
-// Done channel, nil once the record is lagging or if ctx can never be done.
-// A free slot has a nil g.
-type entry struct {
+// A youngEntry is a record for the next scan, with its context's Done
+// channel (nil if the context can never end).
+type youngEntry struct {
 	done <-chan struct{}
 	g    *goroutine
 }
@@ -134,6 +143,7 @@ func enterTracked(ctx Context, site uintptr, opts *track.Options) track.Region {
 	if g == nil {
 		return untrackedRegion{}
 	}
+	g.started.Store(true)
 	if g.tr.m.cfg.ProfileLabels {
 		g.setProfileLabels()
 	}
@@ -178,18 +188,23 @@ func register(ctx Context, fn func(Context), site uintptr, opts *track.Options) 
 	if tr == nil {
 		tr = &m.unscoped
 	}
-	g := &goroutine{ctx: ctx, fn: fn, site: site, opts: opts, tr: tr}
+	g := &goroutine{ctx: ctx, fn: fn, opts: opts, tr: tr}
+	var fnPC uintptr
 	if fn != nil {
-		g.fnPC = reflect.ValueOf(fn).Pointer()
+		fnPC = reflect.ValueOf(fn).Pointer()
 	}
+	key := keyOf(site, tr, fnPC, opts)
 	done := ctx.Done()
 	g.shard = rand.Uint32N(uint32(len(m.shards)))
 	s := &m.shards[g.shard]
 	s.mu.Lock()
-	g.slot = s.add(entry{done, g})
+	g.slot = s.add(g)
+	s.young = append(s.young, youngEntry{done, g})
 	if fn != nil {
 		s.pending = append(s.pending, g)
 	}
+	g.live = s.cellLocked(key)
+	g.live.n++
 	s.spawned++
 	s.live++
 	s.mu.Unlock()
@@ -214,6 +229,7 @@ func (m *Monitor) newStarters() []func() {
 			fn := g.fn
 			g.fn = nil
 			s.mu.Unlock()
+			g.started.Store(true)
 			g.run(fn)
 		}
 	}
@@ -308,53 +324,42 @@ func panicking() bool {
 	}
 }
 
-// exit removes g from its shard and, if it was lagging, hands over how
-// late it returned.
+// exit removes g from its shard and its watch and, if it was lagging,
+// hands over how late it returned.
 func (g *goroutine) exit() {
 	m := g.tr.m
 	s := &m.shards[g.shard]
 	s.mu.Lock()
 	s.remove(g.slot)
 	s.live--
-	lagID := g.lagID
-	if lagID != 0 {
+	g.live.n--
+	state, w, lagID := g.state, g.watch, g.lagID
+	g.state, g.watch = exited, nil
+	if state == lagging {
 		s.lagging--
 	}
 	s.mu.Unlock()
-	if lagID != 0 {
+	switch {
+	case state == lagging:
 		m.lateExit(lateExit{g, lagID, time.Now()})
+	case w != nil:
+		m.unwatch(g, w)
 	}
 }
 
 // name is the goroutine's name: the WithName option, else the name of the
 // function it goes by, as a goroutine dump shows it.
-func (g *goroutine) name() string {
-	if g.opts != nil {
-		switch {
-		case g.opts.Name != "":
-			return truncateLabel(g.opts.Name)
-		case g.opts.FuncPC != 0:
-			return pcName(g.opts.FuncPC)
-		case g.opts.Func != nil:
-			return funcName(g.opts.Func)
-		}
-	}
-	return pcName(g.fnPC)
-}
+func (g *goroutine) name() string { return g.live.key.nameOf() }
+
+// site is the pc of the call that spawned g.
+func (g *goroutine) site() uintptr { return g.live.key.site }
 
 // funcNames caches function names by code pointer; the program's code
 // bounds it.
 var funcNames cowmap.Map[uintptr, string]
 
-// funcName is fn's name as a goroutine dump shows it; for a value that is
-// not a func (a handler type, say), its type's name.
-func funcName(fn any) string {
-	v := reflect.ValueOf(fn)
-	if v.Kind() != reflect.Func {
-		return truncateLabel(v.Type().String())
-	}
-	return pcName(v.Pointer())
-}
+// typeName names a handler type that is not a func.
+func typeName(t reflect.Type) string { return truncateLabel(t.String()) }
 
 // pcName is the name of the function whose code starts at pc.
 func pcName(pc uintptr) string {
@@ -371,62 +376,3 @@ func pcName(pc uintptr) string {
 }
 
 func (g *goroutine) scopeName() string { return g.tr.scope }
-
-// scan visits every entry once: it notes contexts that have ended, marks
-// goroutines past their grace as lagging, and returns the earliest deadline
-// of a goroutine whose context ended but whose grace has not run out, or 0.
-func (m *Monitor) scan(now int64) (next int64) {
-	var lagged []*goroutine
-	for i := range m.shards {
-		s := &m.shards[i]
-		s.mu.Lock()
-		var open <-chan struct{} // last channel polled and found open
-		for j := range s.entries {
-			e := &s.entries[j]
-			if e.done == nil || e.done == open { // free slots have no channel
-				continue
-			}
-			select {
-			case <-e.done:
-			default:
-				open = e.done
-				continue
-			}
-			g := e.g
-			if g.endedAt == 0 {
-				g.endedAt = now
-			}
-			deadline := addSaturating(g.endedAt, int64(g.grace()))
-			if now < deadline {
-				if next == 0 || deadline < next {
-					next = deadline
-				}
-				continue
-			}
-			m.lastLagID++
-			g.lagID = m.lastLagID
-			e.done = nil
-			s.lagging++
-			lagged = append(lagged, g)
-		}
-		// Give back memory once most of a burst has exited (or started).
-		s.shrink()
-		if c := cap(s.pending); c > 1024 && len(s.pending) < c/4 {
-			s.pending = slices.Clone(s.pending)
-		}
-		s.mu.Unlock()
-	}
-	if len(lagged) > 0 {
-		m.recordLagging(lagged, now)
-	}
-	return next
-}
-
-// addSaturating is a+b for b >= 0, at most math.MaxInt64: a grace of
-// hundreds of years means never, not a deadline in the past.
-func addSaturating(a, b int64) int64 {
-	if a > math.MaxInt64-b {
-		return math.MaxInt64
-	}
-	return a + b
-}

@@ -43,10 +43,15 @@ func (m *Monitor) startLoop() {
 
 // stackCapture is the loop's state of stack captures.
 type stackCapture struct {
-	running bool
-	next    time.Time // no capture starts before
-	deep    bool      // the next capture reads deeper stacks
+	running      bool
+	next         time.Time // no capture starts before
+	deep         bool      // the next capture reads deeper stacks
+	waitingSince time.Time // for wanted goroutines to start
 }
+
+// startWait bounds how long a capture waits for lagging goroutines that
+// have not started yet (a burst of spawns on a busy machine).
+const startWait = 2 * time.Second
 
 func (m *Monitor) loop(r *loopRun) {
 	defer m.loops.Done()
@@ -148,7 +153,10 @@ func (m *Monitor) stop(r *loopRun) bool {
 }
 
 // maybeCapture starts a stack capture if lagging goroutines have no known
-// stack, none is running, and the last one's cost allows.
+// stack, none is running, and the last one's cost allows. A goroutine
+// still waiting to be scheduled shows no identity in its stack yet: while
+// some of those it wants have not started, it waits for them, up to
+// startWait, so that one capture finds them all.
 func (m *Monitor) maybeCapture(now time.Time, r *loopRun) {
 	c := &m.stackCapture
 	if c.running || now.Before(c.next) {
@@ -157,15 +165,33 @@ func (m *Monitor) maybeCapture(now time.Time, r *loopRun) {
 	m.mu.Lock()
 	if m.unknownStacks == 0 {
 		m.mu.Unlock()
+		c.waitingSince = time.Time{}
 		return
 	}
 	want := make(map[uint64]*goroutine, m.unknownStacks)
+	unstarted := 0
 	for g, lr := range m.lagging {
-		if lr.info == nil {
+		switch {
+		case lr.info != nil:
+		case g.started.Load():
 			want[g.id()] = g
+		default:
+			unstarted++
 		}
 	}
 	m.mu.Unlock()
+	if unstarted > 0 {
+		if c.waitingSince.IsZero() {
+			c.waitingSince = now
+		}
+		if now.Sub(c.waitingSince) < startWait {
+			return
+		}
+	}
+	c.waitingSince = time.Time{}
+	if len(want) == 0 {
+		return
+	}
 	c.running = true
 	job := &capture{want: want, deep: c.deep}
 	go func() {

@@ -39,23 +39,24 @@ type Monitor struct {
 	// Monitors, which look only once the test's context has ended.
 	uncalledIsDropped bool
 
-	shards    []shard
-	shardBits uint8    // len(shards) is 1<<shardBits
-	bubbled   bool     // made in a synctest bubble: see bubble.go
-	starters  []func() // per shard, see newStarters
-	lagged    atomic.Uint64
-	panics    atomic.Uint64
-	run       atomic.Pointer[loopRun] // the running loop, nil if none
-	loops     sync.WaitGroup          // loop goroutines, for Close
-	observed  atomic.Bool             // someone observes events
-	observers observers
-	events    outbox[Event]                 // to the observers
-	logs      outbox[logRecord]             // to the Logger
-	lastLagID uint64                        // owned by the loop
-	unscoped  tracking                      // for goroutines whose context carries no tracking
-	scopes    cowmap.Map[string, *tracking] // see scoped
-	lagTasks  lagTasks                      // execution trace tasks of lagging goroutines
-	lateExits lateExits                     // returns of lagging goroutines, for the loop
+	shards      []shard
+	watchShards []watchShard // as many as shards
+	shardBits   uint8        // len(shards) is 1<<shardBits
+	bubbled     bool         // made in a synctest bubble: see bubble.go
+	starters    []func()     // per shard, see newStarters
+	lagged      atomic.Uint64
+	panics      atomic.Uint64
+	run         atomic.Pointer[loopRun] // the running loop, nil if none
+	loops       sync.WaitGroup          // loop goroutines, for Close
+	observed    atomic.Bool             // someone observes events
+	observers   observers
+	events      outbox[Event]                 // to the observers
+	logs        outbox[logRecord]             // to the Logger
+	lastLagID   uint64                        // owned by the loop
+	unscoped    tracking                      // for goroutines whose context carries no tracking
+	scopes      cowmap.Map[string, *tracking] // see scoped
+	lagTasks    lagTasks                      // execution trace tasks of lagging goroutines
+	lateExits   lateExits                     // returns of lagging goroutines, for the loop
 
 	stackCapture stackCapture // owned by the loop
 
@@ -92,10 +93,11 @@ func newMonitor(cfg Config, bubbled bool) *Monitor {
 	cfg = cfg.withDefaults()
 	b := shardBits()
 	m := &Monitor{
-		cfg:       cfg,
-		shards:    make([]shard, 1<<b),
-		shardBits: b,
-		bubbled:   bubbled,
+		cfg:         cfg,
+		shards:      make([]shard, 1<<b),
+		watchShards: make([]watchShard, 1<<b),
+		shardBits:   b,
+		bubbled:     bubbled,
 	}
 	m.unscoped.m = m
 	m.lagging = make(map[*goroutine]*lagRecord)

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/ctxguard/ctxguard/internal/cowmap"
 )
 
 // A Site is a place in the program's source: where a cancel func was
@@ -37,14 +39,23 @@ func (s Site) String() string {
 }
 
 // siteOf symbolizes a return pc as recorded by callerPC or runtime.Callers.
-// It runs off the hot path, once per distinct pc.
+// It runs off the hot path; results are cached by pc, which the program's
+// code bounds.
 func siteOf(pc uintptr) Site {
 	if pc == 0 {
 		return Site{Function: "(unknown)"}
 	}
+	if s, ok := sites.Load(pc); ok {
+		return s
+	}
 	f, _ := runtime.CallersFrames([]uintptr{pc}).Next()
-	return frameSite(f)
+	s := frameSite(f)
+	sites.LoadOrStore(pc, s, 0)
+	return s
 }
+
+// sites caches siteOf.
+var sites cowmap.Map[uintptr, Site]
 
 // frameSite is the Site of a symbolized frame.
 func frameSite(f runtime.Frame) Site {

@@ -11,27 +11,27 @@ import (
 // stays as long as the most records the shard held at once, and shrinks
 // when its top empties. Guarded by the shard's mutex.
 type slots struct {
-	entries []entry  // by slot
-	free    []uint64 // bit i%64 of free[i/64]: slot i < len(entries) is free
+	entries []*goroutine // by slot; nil for a free one
+	free    []uint64     // bit i%64 of free[i/64]: slot i < len(entries) is free
 	// firstFree: no word of free before it has a bit set.
 	firstFree int
 }
 
-// add stores e in the lowest free slot and returns the slot.
-func (t *slots) add(e entry) uint32 {
+// add stores g in the lowest free slot and returns the slot.
+func (t *slots) add(g *goroutine) uint32 {
 	for w := t.firstFree; w < len(t.free); w++ {
 		if word := t.free[w]; word != 0 {
 			b := bits.TrailingZeros64(word)
 			t.free[w] = word &^ (1 << b)
 			t.firstFree = w
 			i := w*64 + b
-			t.entries[i] = e
+			t.entries[i] = g
 			return uint32(i)
 		}
 	}
 	t.firstFree = len(t.free)
 	i := len(t.entries)
-	t.entries = append(t.entries, e)
+	t.entries = append(t.entries, g)
 	if i/64 == len(t.free) {
 		t.free = append(t.free, 0)
 	}
@@ -40,7 +40,7 @@ func (t *slots) add(e entry) uint32 {
 
 // remove frees slot i.
 func (t *slots) remove(i uint32) {
-	t.entries[i] = entry{}
+	t.entries[i] = nil
 	if int(i) != len(t.entries)-1 {
 		t.free[i/64] |= 1 << (i % 64)
 		t.firstFree = min(t.firstFree, int(i/64))
@@ -63,7 +63,7 @@ func (t *slots) get(i uint32) *goroutine {
 	if int(i) >= len(t.entries) {
 		return nil
 	}
-	return t.entries[i].g
+	return t.entries[i]
 }
 
 // shrink gives back the memory of a burst once most of it has exited.

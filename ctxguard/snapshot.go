@@ -139,9 +139,10 @@ func (m *Monitor) Snapshot() Snapshot {
 			gs.ExitDelays = slices.Clone(st.delays[:])
 		}
 		gs.BlockedAt, gs.BlockedAtOmitted = m.blockedAtLocked(st), st.blockedOmitted
+		gs.Lagging = st.laggingNow
 		k := goroutineStatsKey{st.name, st.scope, st.pc}
-		if c, ok := live[k]; ok {
-			gs.Live, gs.Lagging = c.live, c.lagging
+		if n, ok := live[k]; ok {
+			gs.Live = n
 			delete(live, k)
 		}
 		s.Goroutines = append(s.Goroutines, gs)
@@ -187,15 +188,13 @@ func rootRank(g GoroutineStats) int {
 	return 2
 }
 
-type liveCount struct{ live, lagging int }
-
 // addLiveOnly lists the goroutines that have no statistics entry (none of
 // them has lagged or panicked yet), most live first, within the bound of
 // MaxSites entries; the rest are summed into the overflow entry.
-func (m *Monitor) addLiveOnly(s *Snapshot, live map[goroutineStatsKey]liveCount) {
+func (m *Monitor) addLiveOnly(s *Snapshot, live map[goroutineStatsKey]int) {
 	keys := slices.Collect(maps.Keys(live))
 	slices.SortFunc(keys, func(a, b goroutineStatsKey) int {
-		if c := cmp.Compare(live[b].live, live[a].live); c != 0 {
+		if c := cmp.Compare(live[b], live[a]); c != 0 {
 			return c
 		}
 		return cmp.Or(cmp.Compare(a.name, b.name), cmp.Compare(a.scope, b.scope), cmp.Compare(a.site, b.site))
@@ -206,45 +205,45 @@ func (m *Monitor) addLiveOnly(s *Snapshot, live map[goroutineStatsKey]liveCount)
 		room++
 	}
 	for i, k := range keys {
-		c := live[k]
+		n := live[k]
 		if i < room {
-			s.Goroutines = append(s.Goroutines, GoroutineStats{Name: k.name, Scope: k.scope, Site: siteOf(k.site),
-				Live: c.live, Lagging: c.lagging})
+			s.Goroutines = append(s.Goroutines, GoroutineStats{Name: k.name, Scope: k.scope, Site: siteOf(k.site), Live: n})
 			continue
 		}
 		if overflow < 0 {
 			overflow = len(s.Goroutines)
 			s.Goroutines = append(s.Goroutines, GoroutineStats{Name: OverflowSite.Function, Site: OverflowSite})
 		}
-		s.Goroutines[overflow].Live += c.live
-		s.Goroutines[overflow].Lagging += c.lagging
+		s.Goroutines[overflow].Live += n
 	}
 }
 
-// liveByKey counts the live and lagging goroutines per statistics key,
-// filling s.Live and s.Lagging. It costs one pass over the registry.
-func (m *Monitor) liveByKey(s *Snapshot) map[goroutineStatsKey]liveCount {
-	out := make(map[goroutineStatsKey]liveCount)
+// liveByKey counts the live goroutines per statistics key, filling
+// s.Spawned, s.Live and s.Lagging. It reads the shards' live cells (see
+// livecount.go), holding each shard's lock only while it copies that
+// shard's: its cost grows with the keys in use, never with the goroutines.
+func (m *Monitor) liveByKey(s *Snapshot) map[goroutineStatsKey]int {
+	type count struct {
+		key *spawnKey
+		n   int32
+	}
+	var counts []count
 	for i := range m.shards {
 		sh := &m.shards[i]
 		sh.mu.Lock()
 		s.Spawned += sh.spawned
 		s.Live += sh.live
 		s.Lagging += sh.lagging
-		for _, e := range sh.entries {
-			g := e.g
-			if g == nil {
-				continue
+		for _, c := range sh.cells {
+			if c.n > 0 {
+				counts = append(counts, count{&c.key, c.n})
 			}
-			k := goroutineStatsKey{g.name(), g.scopeName(), g.site}
-			c := out[k]
-			c.live++
-			if g.lagID != 0 {
-				c.lagging++
-			}
-			out[k] = c
 		}
 		sh.mu.Unlock()
+	}
+	out := make(map[goroutineStatsKey]int)
+	for _, c := range counts {
+		out[goroutineStatsKey{c.key.nameOf(), c.key.tr.scope, c.key.site}] += int(c.n)
 	}
 	return out
 }

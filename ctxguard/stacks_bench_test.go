@@ -41,9 +41,9 @@ func benchCapture(b *testing.B, n int, deep bool) {
 	cancel()
 	waitStarted(b, m, n)
 	for i := range m.shards {
-		for _, e := range m.shards[i].entries {
-			if e.g != nil && e.g.ctx == ended {
-				want[e.g.id()] = e.g
+		for _, g := range m.shards[i].entries {
+			if g != nil && g.ctx == ended {
+				want[g.id()] = g
 			}
 		}
 	}

@@ -15,6 +15,7 @@ type goroutineStats struct {
 	lazySite
 
 	lagged, lateExits, panics uint64
+	laggingNow                int           // its goroutines lagging now
 	delaySum, delayMax        time.Duration // over late exits
 	delays                    [len(exitDelayBounds) + 1]uint64
 
@@ -43,7 +44,7 @@ type goroutineStatsKey struct {
 // statsLocked returns the entry for g, or the overflow entry beyond
 // MaxSites. The caller holds m.mu.
 func (m *Monitor) statsLocked(g *goroutine) *goroutineStats {
-	return m.goroutineStats.get(goroutineStatsKey{g.name(), g.scopeName(), g.site}, newGoroutineStats)
+	return m.goroutineStats.get(goroutineStatsKey{g.name(), g.scopeName(), g.site()}, newGoroutineStats)
 }
 
 func newGoroutineStats(k goroutineStatsKey, overflow bool) *goroutineStats {
@@ -68,6 +69,7 @@ func (m *Monitor) recordLagging(gs []*goroutine, now int64) {
 	for i, g := range gs {
 		s := m.statsLocked(g)
 		s.lagged++
+		s.laggingNow++
 		s.newLagged++
 		s.lastCause = causes[i]
 		s.lastGrace = g.grace()
@@ -152,6 +154,7 @@ func (m *Monitor) recordLateExit(x lateExit) {
 		m.groupLagging.add(x.g.opts.Group, s, -1)
 	}
 	m.dirtyLocked(s)
+	s.laggingNow--
 	s.lateExits++
 	s.newLateExits++
 	s.delaySum += delay
@@ -221,7 +224,7 @@ func (m *Monitor) recordPanic(g *goroutine, v any, crashing bool) {
 func (m *Monitor) event(g *goroutine, kind EventKind, id uint64, at time.Time) Event {
 	e := Event{
 		Kind: kind, ID: id, Name: g.name(), Scope: g.scopeName(),
-		Site: siteOf(g.site), Context: g.ctx, Time: at, Grace: g.grace(),
+		Site: siteOf(g.site()), Context: g.ctx, Time: at, Grace: g.grace(),
 		Cause: m.cause(g.ctx),
 	}
 	if kind == LagStart || kind == LateExit {

@@ -84,7 +84,7 @@ func (m *Monitor) traceLateExit(g *goroutine, lagID uint64, delay time.Duration)
 
 // describe is g's name, scope, spawn site and cause, for trace messages.
 func (m *Monitor) describe(g *goroutine) string {
-	s := g.name() + " spawned at " + siteOf(g.site).String()
+	s := g.name() + " spawned at " + siteOf(g.site()).String()
 	if scope := g.scopeName(); scope != "" {
 		s += " in scope " + strconv.Quote(scope)
 	}

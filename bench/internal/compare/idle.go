@@ -54,6 +54,7 @@ func idle(n int, tracked, perGoroutine bool, window time.Duration) (heapPerG, st
 			c()
 		}
 	}()
+	warmUp(n)
 	block := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(n)
@@ -65,8 +66,8 @@ func idle(n int, tracked, perGoroutine bool, window time.Duration) (heapPerG, st
 			go func() { <-block; wg.Done(); _ = ctx }()
 		}
 	}
+	time.Sleep(600 * time.Millisecond) // the first scans: polled once, then parked (watched)
 	heap1, stack1 := inUse()
-	time.Sleep(300 * time.Millisecond) // let the first scans settle
 	cpu0 := cpuTime()
 	wall := time.Now()
 	time.Sleep(window)
@@ -74,6 +75,20 @@ func idle(n int, tracked, perGoroutine bool, window time.Duration) (heapPerG, st
 	close(block)
 	wg.Wait()
 	return float64(heap1-heap0) / float64(n), float64(stack1-stack0) / float64(n), cpuPercent
+}
+
+// warmUp runs n goroutines at once and ends them. The runtime keeps the
+// descriptor of every goroutine it ever ran (some 400 bytes of heap) for
+// reuse: without this, whichever side first reaches n goroutines would be
+// charged for them.
+func warmUp(n int) {
+	var wg sync.WaitGroup
+	release := make(chan struct{})
+	for range n {
+		wg.Go(func() { <-release })
+	}
+	close(release)
+	wg.Wait()
 }
 
 // inUse returns the bytes of live heap objects and of goroutine stacks in
