@@ -41,11 +41,11 @@
 // takes a sample of the totals when the page is served and when events
 // arrive, at most once a second and not again within 100 times the last
 // Snapshot's duration. Serving the page costs one ctxguard.Monitor.Snapshot
-// (linear in the live goroutines) plus a page of bounded size.
+// plus the rendering of a page of bounded size.
 // BenchmarkPage serves it with 100,000 live goroutines in 100 entries, 1,000
 // of them lagging with their stacks captured: the HTML page (150 KB) took
-// 41 to 56 ms a request, the JSON (200 KB) 20 to 37 ms, and the Snapshot
-// alone 15 to 30 ms, over several runs on 2 shared cores; a CPU profile puts
-// about three quarters of a request in the Snapshot and a fifth in the
-// template.
+// 11 to 22 ms a request, the JSON (200 KB) 3.5 to 6.5 ms, over several runs
+// on 2 shared cores. The Snapshot takes 0.3 ms of that; the rest is the
+// template's reflection and the garbage collection its allocations cause
+// (with 100,000 goroutine stacks to scan).
 package ctxdebug

@@ -36,13 +36,13 @@ import (
 // events wait, and samples are taken when the page is served and when
 // events arrive (at most once a second, and not again within 100 times
 // the last Snapshot's duration). What it keeps is bounded (see
-// [WithMaxEvents], [ChartWindow]) and lives as long as the Monitor; the
-// observation ends when the Monitor is closed, or, with m nil, when
-// ctxguard.SetDefault replaces the Default Monitor and a request comes.
+// [WithMaxEvents], [ChartWindow]) and lives as long as the Monitor, or, with
+// m nil, until ctxguard.SetDefault replaces the Default Monitor and a
+// request comes.
 //
-// Each request costs one [ctxguard.Monitor.Snapshot] (linear in live
-// goroutines: some 5 ms at 100,000) and a page bounded by [WithMaxSites]
-// (see the package documentation for the time measured).
+// Each request costs one [ctxguard.Monitor.Snapshot] and the rendering of a
+// page bounded by [WithMaxSites]: see the package documentation for the
+// time measured.
 func Handler(m *ctxguard.Monitor, opts ...Option) http.Handler {
 	h := &handler{fixed: m, cfg: newConfig(opts)}
 	h.watching(h.monitor())
