@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/ctxguard/ctxdebug"
 	"github.com/ctxguard/ctxguard/ctxguard/ctxprom"
 	"github.com/ctxguard/ctxguard/middleware/httpguard"
 	"github.com/prometheus/client_golang/prometheus"
@@ -53,6 +54,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	mux.Handle("/", httpguard.Handler(a.routes(), guard...))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	// The debug page, mounted before the requests so that it observes
+	// their lags from the start.
+	mux.Handle("/debug/ctxguard/", http.StripPrefix("/debug/ctxguard", ctxdebug.Handler(m)))
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 
@@ -105,9 +109,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 
 	if o.serve {
-		fmt.Fprintf(out, "\nserving until interrupted; try:\n"+
-			"  curl --max-time 1 %[1]s/slow\n  curl -s %[1]s/metrics | grep ^ctxguard_\n"+
-			"  curl -s '%[1]s/debug/pprof/goroutine?debug=1'\n", base)
+		fmt.Fprintf(out, "\nserving until interrupted; open the debug page:\n  %[1]s/debug/ctxguard/\nor try:\n"+
+			"  curl --max-time 1 %[1]s/slow\n  curl -s '%[1]s/debug/ctxguard/?format=json'\n"+
+			"  curl -s %[1]s/metrics | grep ^ctxguard_\n  curl -s '%[1]s/debug/pprof/goroutine?debug=1'\n", base)
 		<-ctx.Done()
 		return nil
 	}
