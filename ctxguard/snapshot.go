@@ -119,10 +119,13 @@ type SiteCount struct {
 	Count uint64
 }
 
-// Snapshot returns the Monitor's current counts. It makes one pass over the
-// tracked goroutines, holding each shard's lock in turn, and one over the
-// statistics entries, symbolizing sites it has not seen before; its cost
-// grows with live goroutines and distinct sites, never with past events.
+// Snapshot returns the Monitor's current counts. It reads the live counts
+// the shards keep per spawn site, scope and name (holding each shard's
+// lock only to copy them), and the statistics entries, symbolizing sites
+// it has not seen before: its cost grows with distinct sites, names and
+// scopes, never with live goroutines or past events (about 4 ms at a
+// million live goroutines under 1,000 names, 2 cores; BenchmarkScale in
+// package bench).
 func (m *Monitor) Snapshot() Snapshot {
 	m.mustBeNew("Monitor.Snapshot")
 	s := Snapshot{
