@@ -63,3 +63,15 @@ func BenchmarkDetect(b *testing.B) {
 		runGroup(b, compare.DetectionGroup(n, false))
 	}
 }
+
+func BenchmarkBlocked(b *testing.B) {
+	for _, n := range benchOptions().BlockedN {
+		runGroup(b, compare.BlockedGroup(n))
+	}
+}
+
+func BenchmarkScale(b *testing.B) {
+	for _, n := range benchOptions().ScaleN {
+		runGroup(b, compare.ScaleGroup(n))
+	}
+}

@@ -1,6 +1,7 @@
 package ctxguard
 
 import (
+	"context"
 	"log/slog"
 	"math/rand/v2"
 	"reflect"
@@ -35,11 +36,29 @@ func init() {
 	track.Go = goTracked
 	track.Enter = enterTracked
 	track.WithCancelCause = withCancelCauseAt
-	track.WithScope = func(ctx Context, m any, scope string) Context {
+	track.WithScope = func(ctx Context, m any, scope string) (Context, track.Scope) {
 		mon, _ := m.(*Monitor)
-		return withScope(ctx, mon, scope)
+		if mon == nil {
+			mon = trackingOf(ctx).monitor()
+		}
+		tr := mon.scoped(scope)
+		return context.WithValue(ctx, trackingKey{}, tr), tr
 	}
 	track.Wait = waitGroup
+	track.CaptureStacks = func(m any) int {
+		mon := m.(*Monitor)
+		mon.mu.Lock()
+		want := make(map[uint64]*goroutine, mon.unknownStacks)
+		for g := range mon.lagging {
+			if g.started.Load() {
+				want[g.id()] = g
+			}
+		}
+		mon.mu.Unlock()
+		c := &capture{want: want}
+		c.run()
+		return len(c.found)
+	}
 	track.TestMonitor = func(grace time.Duration) (any, func() uint64) {
 		m := New(Config{Grace: grace, CancelSampleRate: 1, Logger: slog.New(slog.DiscardHandler)})
 		m.uncalledIsDropped = true

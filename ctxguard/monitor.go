@@ -73,6 +73,8 @@ type Monitor struct {
 	groupLagging   groupLagging
 	dirty          []*goroutineStats // entries with news to report
 	dirtyCancels   []*siteStats      // cancel sites with news to report
+	dirtyScopes    []*scopeState     // scopes shedding, or with news to report
+	overflowScope  scopeState        // the scopes beyond MaxSites
 	closing        bool              // set by Close under mu: no loop is started after
 
 	closeMu sync.Mutex // held by Close
@@ -102,6 +104,8 @@ func newMonitor(cfg Config, bubbled bool) *Monitor {
 		bubbled:     bubbled,
 	}
 	m.unscoped.m = m
+	m.unscoped.state = &scopeState{}
+	m.overflowScope.name = OverflowSite.Function
 	m.lagging = make(map[*goroutine]*lagRecord)
 	m.groupLagging = make(groupLagging)
 	m.events = outbox[Event]{max: maxPendingEvents, deliver: m.notify}
@@ -335,6 +339,7 @@ func SetDefault(m *Monitor) {
 type tracking struct {
 	m     *Monitor // never nil
 	scope string
+	state *scopeState // the scope's counts, shared beyond MaxSites scopes
 }
 
 type trackingKey struct{}
@@ -379,21 +384,13 @@ func WithScope(parent Context, scope string) Context {
 	if parent == nil {
 		panic("cannot create context from nil parent")
 	}
-	return withScope(parent, nil, scope)
-}
-
-// withScope is WithScope, with m (if not nil) instead of parent's Monitor:
-// one context value for both.
-func withScope(parent Context, m *Monitor, scope string) Context {
-	if m == nil {
-		m = trackingOf(parent).monitor()
-	}
-	return context.WithValue(parent, trackingKey{}, m.scoped(scope))
+	return context.WithValue(parent, trackingKey{}, trackingOf(parent).monitor().scoped(scope))
 }
 
 // scoped returns the tracking for m and scope, shared by every context
 // with both: up to MaxSites scopes are kept, so that scoping a request
-// allocates only its context.
+// allocates only its context; the others share the overflow scope's
+// counts.
 func (m *Monitor) scoped(scope string) *tracking {
 	if scope == "" {
 		return &m.unscoped
@@ -402,11 +399,15 @@ func (m *Monitor) scoped(scope string) *tracking {
 	if tr, ok := m.scopes.Load(scope); ok {
 		return tr
 	}
-	tr := &tracking{m: m, scope: scope}
 	if m.scopes.Len() < m.cfg.MaxSites { // else do not take the writers' lock
-		tr, _ = m.scopes.LoadOrStore(scope, tr, m.cfg.MaxSites)
+		m.scopes.LoadOrStore(scope, &tracking{m: m, scope: scope, state: &scopeState{name: scope}}, m.cfg.MaxSites)
+		if tr, ok := m.scopes.Load(scope); ok { // stored, unless the table filled up meanwhile
+			return tr
+		}
 	}
-	return tr
+	// Beyond MaxSites scopes: the name is kept for reports, the counts
+	// are the overflow scope's.
+	return &tracking{m: m, scope: scope, state: &m.overflowScope}
 }
 
 // ScopeFrom returns the scope ctx carries, "" if none. It panics if ctx is

@@ -163,10 +163,15 @@ func (m *Monitor) report(now time.Time, flush bool) (next time.Time) {
 	}
 	clear(m.dirtyCancels[len(keepCancels):])
 	m.dirtyCancels = keepCancels
+	scopes, scopesNext := m.reportScopesLocked(now, flush, nil)
+	if !scopesNext.IsZero() && (next.IsZero() || scopesNext.Before(next)) {
+		next = scopesNext
+	}
 	m.mu.Unlock()
 	m.logRecords(lags)
 	m.logRecords(returns)
 	m.logRecords(drops)
+	m.logRecords(scopes)
 	return next
 }
 

@@ -39,6 +39,10 @@ type Snapshot struct {
 
 	// Panics counts tracked goroutines that panicked.
 	Panics uint64
+	// Scopes lists the scopes (routes, RPC methods) with lagging goroutines
+	// or requests turned away by middleware with a lagging limit, most
+	// lagging first.
+	Scopes []ScopeStats
 	// Goroutines breaks the goroutine counts down by name, scope and spawn
 	// site: first the entries with lagging goroutines, those that do not
 	// wait for other lagging goroutines first (the root causes), most
@@ -115,10 +119,13 @@ type SiteCount struct {
 	Count uint64
 }
 
-// Snapshot returns the Monitor's current counts. It makes one pass over the
-// tracked goroutines, holding each shard's lock in turn, and one over the
-// statistics entries, symbolizing sites it has not seen before; its cost
-// grows with live goroutines and distinct sites, never with past events.
+// Snapshot returns the Monitor's current counts. It reads the live counts
+// the shards keep per spawn site, scope and name (holding each shard's
+// lock only to copy them), and the statistics entries, symbolizing sites
+// it has not seen before: its cost grows with distinct sites, names and
+// scopes, never with live goroutines or past events (about 4 ms at a
+// million live goroutines under 1,000 names, 2 cores; BenchmarkScale in
+// package bench).
 func (m *Monitor) Snapshot() Snapshot {
 	m.mustBeNew("Monitor.Snapshot")
 	s := Snapshot{
@@ -147,6 +154,7 @@ func (m *Monitor) Snapshot() Snapshot {
 		}
 		s.Goroutines = append(s.Goroutines, gs)
 	}
+	s.Scopes = m.scopeStatsLocked()
 	m.mu.Unlock()
 	s.Lagged = m.lagged.Load()
 	s.Panics = m.panics.Load()

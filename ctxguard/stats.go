@@ -71,6 +71,7 @@ func (m *Monitor) recordLagging(gs []*goroutine, now int64) {
 		s.lagged++
 		s.laggingNow++
 		s.newLagged++
+		m.laggingChangedLocked(g, 1)
 		s.lastCause = causes[i]
 		s.lastGrace = g.grace()
 		m.lagging[g] = &lagRecord{stats: s}
@@ -155,6 +156,7 @@ func (m *Monitor) recordLateExit(x lateExit) {
 	}
 	m.dirtyLocked(s)
 	s.laggingNow--
+	m.laggingChangedLocked(x.g, -1)
 	s.lateExits++
 	s.newLateExits++
 	s.delaySum += delay

@@ -3,6 +3,7 @@ module github.com/ctxguard/ctxguard/examples
 go 1.25.0
 
 require (
+	github.com/chromedp/chromedp v0.23.1
 	github.com/ctxguard/ctxguard v0.0.0-00010101000000-000000000000
 	github.com/ctxguard/ctxguard/ctxguard/ctxotel v0.0.0-00010101000000-000000000000
 	github.com/ctxguard/ctxguard/ctxguard/ctxprom v0.0.0-00010101000000-000000000000
@@ -17,6 +18,8 @@ require (
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/chromedp/cdproto v0.160.1 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/google/uuid v1.6.0 // indirect

@@ -102,6 +102,17 @@ var instruments = []instrument{
 		values:      total(func(s *ctxguard.Snapshot) int64 { return int64(s.ObserverPanics) }),
 	},
 	{
+		name: "ctxguard.requests.shed", unit: "{request}", kind: counter,
+		description: "Requests turned away by middleware with a lagging limit, by scope (route or RPC method).",
+		values: func(r *reading, report func(int64, attribute.Set)) {
+			for _, sc := range r.snap.Scopes {
+				if sc.Shed > 0 {
+					report(int64(sc.Shed), attribute.NewSet(keyScope.String(sc.Scope)))
+				}
+			}
+		},
+	},
+	{
 		name: "ctxguard.log_records.dropped", unit: "{record}", kind: counter,
 		description: "Monitor report records not written because too many were waiting for the slog handler (it is slow or blocked).",
 		values:      total(func(s *ctxguard.Snapshot) int64 { return int64(s.LogRecordsDropped) }),

@@ -41,6 +41,7 @@ type collector struct {
 	logsDropped    *prometheus.Desc
 	loggerPanics   *prometheus.Desc
 	contextPanics  *prometheus.Desc
+	shed           *prometheus.Desc
 }
 
 // NewCollector returns a prometheus.Collector that exports what m has
@@ -93,6 +94,8 @@ func NewCollector(m *ctxguard.Monitor, opts ...Option) prometheus.Collector {
 			"Panics recovered from the Monitor's slog handler.", nil),
 		contextPanics: newDesc("context_panics_total",
 			"Panics recovered from methods of tracked contexts called by the Monitor.", nil),
+		shed: newDesc("requests_shed_total",
+			"Requests turned away by middleware with a lagging limit, by scope (route or RPC method).", []string{"scope"}),
 	}
 	for _, b := range ctxguard.ExitDelayBounds() {
 		c.bounds = append(c.bounds, b.Seconds())
@@ -104,7 +107,7 @@ func NewCollector(m *ctxguard.Monitor, opts ...Option) prometheus.Collector {
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.spawned, c.live, c.lagging, c.lagged, c.delay,
 		c.panics, c.tracked, c.dropped, c.rate, c.events, c.observerPanics,
-		c.logsDropped, c.loggerPanics, c.contextPanics} {
+		c.logsDropped, c.loggerPanics, c.contextPanics, c.shed} {
 		ch <- d
 	}
 }
@@ -125,6 +128,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	send(ch, c.logsDropped, prometheus.CounterValue, float64(s.LogRecordsDropped))
 	send(ch, c.loggerPanics, prometheus.CounterValue, float64(s.LoggerPanics))
 	send(ch, c.contextPanics, prometheus.CounterValue, float64(s.ContextPanics))
+	for _, sc := range s.Scopes {
+		if sc.Shed > 0 {
+			send(ch, c.shed, prometheus.CounterValue, float64(sc.Shed), labelValue(sc.Scope))
+		}
+	}
 
 	// Distinct sites can share a label value (two calls on one line), and
 	// Prometheus forbids duplicate series: sum them.

@@ -14,9 +14,10 @@
 // with and without the leaks. Then it releases the leaked goroutines and
 // exits with status 0.
 //
-// With -serve it keeps the server up instead, with /metrics (Prometheus)
-// and /debug/pprof/, for a person to poke at with curl. Run with -h for the
-// flags.
+// With -serve it keeps the server up instead, with the ctxguard debug page
+// at /debug/ctxguard/ (package ctxdebug; its URL is printed), /metrics
+// (Prometheus) and /debug/pprof/, for a person to open in a browser or poke
+// at with curl. Run with -h for the flags.
 package main
 
 import (
@@ -37,6 +38,7 @@ type options struct {
 	grace    time.Duration
 	serve    bool
 	addr     string
+	limit    int // lagging limit of the routes; 0: none
 }
 
 func parseFlags(args []string) (options, error) {
@@ -45,8 +47,10 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.requests, "requests", 20, "requests sent to each route")
 	fs.DurationVar(&o.timeout, "timeout", time.Second, "client timeout of each request, like curl --max-time")
 	fs.DurationVar(&o.grace, "grace", ctxguard.DefaultGrace, "how long a goroutine may outlive its request before it is lagging")
-	fs.BoolVar(&o.serve, "serve", false, "keep the server up (with /metrics and /debug/pprof/) until interrupted, instead of exiting after the report")
+	fs.BoolVar(&o.serve, "serve", false, "keep the server up (with /debug/ctxguard/, /metrics and /debug/pprof/) until interrupted, instead of exiting after the report")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "address to listen on; with -serve, try 127.0.0.1:8080")
+	fs.IntVar(&o.limit, "limit", 0, "turn requests away (503) from a route once this many of its goroutines lag (httpguard.WithLaggingLimit); "+
+		"the requests then come in two waves, the second after the first has started lagging")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: go run ./examples/leakdemo [flags]\n\n"+
 			"Starts an HTTP server with leaky routes, drives timed-out requests at them\n"+
@@ -56,8 +60,8 @@ func parseFlags(args []string) (options, error) {
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
-	if o.requests <= 0 || o.timeout <= 0 || o.grace <= 0 {
-		return o, fmt.Errorf("-requests, -timeout and -grace must be positive")
+	if o.requests <= 0 || o.timeout <= 0 || o.grace <= 0 || o.limit < 0 {
+		return o, fmt.Errorf("-requests, -timeout and -grace must be positive, -limit not negative")
 	}
 	return o, nil
 }

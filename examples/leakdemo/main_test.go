@@ -51,8 +51,35 @@ func TestDemoFindsThePlantedLeaks(t *testing.T) {
 	}
 }
 
+// With -limit, the second wave of requests to the leaky route is turned
+// away, and the leak stops growing.
+func TestDemoShedsWithALimit(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	o, err := parseFlags([]string{"-grace", "200ms", "-timeout", "300ms", "-requests", "10", "-limit", "3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), o, &out); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	got := out.String()
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`GET /slow +5 timed out, 5 turned away \(503\) +5 +5\n`),
+		regexp.MustCompile(`ctxguard_requests_shed_total\{scope="GET /slow"\} 5`),
+		regexp.MustCompile(`msg="ctxguard: route turning requests away`),
+	} {
+		if !want.MatchString(got) {
+			t.Errorf("output lacks %s", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("output:\n%s", got)
+	}
+}
+
 func TestFlagsAreChecked(t *testing.T) {
-	for _, args := range [][]string{{"-grace", "0s"}, {"-requests", "-1"}, {"-timeout", "0s"}, {"-nope"}} {
+	for _, args := range [][]string{{"-grace", "0s"}, {"-requests", "-1"}, {"-timeout", "0s"}, {"-limit", "-1"}, {"-nope"}} {
 		if _, err := parseFlags(args); err == nil {
 			t.Errorf("parseFlags(%q) accepted", args)
 		}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/ctxguard/ctxdebug"
 	"github.com/ctxguard/ctxguard/ctxguard/ctxprom"
 	"github.com/ctxguard/ctxguard/middleware/httpguard"
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,8 +48,15 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(ctxprom.NewCollector(m))
 	mux := http.NewServeMux()
-	mux.Handle("/", httpguard.Handler(a.routes(), httpguard.WithMonitor(m)))
+	guard := []httpguard.Option{httpguard.WithMonitor(m)}
+	if o.limit > 0 {
+		guard = append(guard, httpguard.WithLaggingLimit(o.limit))
+	}
+	mux.Handle("/", httpguard.Handler(a.routes(), guard...))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	// The debug page, mounted before the requests so that it observes
+	// their lags from the start.
+	mux.Handle("/debug/ctxguard/", http.StripPrefix("/debug/ctxguard", ctxdebug.Handler(m)))
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 
@@ -65,16 +73,34 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	before := runtime.NumGoroutine()
 	start := time.Now()
 	fmt.Fprintf(out, "sending %d requests to each route, each giving up after %v (like curl --max-time)...\n", o.requests, o.timeout)
-	outcomes := drive(base, o)
+	first := o
+	if o.limit > 0 {
+		first.requests = o.requests / 2
+		fmt.Fprintf(out, "(in two waves: with -limit %d, /slow turns requests away once %d of its goroutines lag)\n", o.limit, o.limit)
+	}
+	outcomes := drive(base, first)
+	lagging := first.requests // every /slow request of the first wave leaks
 
 	fmt.Fprintf(out, "waiting for the grace period (%v) to pass...\n", o.grace)
 	if err := waitFor(ctx, o.grace+20*time.Second, func() bool {
 		runtime.GC() // dropped cancel funcs are noticed when they are collected
 		s := m.Snapshot()
 		_, seen := lagStarts()["GET /slow"] // its event, delivered just after the count
-		return s.Lagging >= o.requests && s.DroppedCancels >= uint64(o.requests) && seen && blockedKnown(s)
+		return s.Lagging >= lagging && s.DroppedCancels >= uint64(first.requests) && seen && blockedKnown(s)
 	}); err != nil {
 		return fmt.Errorf("waiting for ctxguard's findings: %w", err)
+	}
+	if o.limit > 0 {
+		second := o
+		second.requests = o.requests - first.requests
+		fmt.Fprintf(out, "sending the second wave of %d requests to each route...\n", second.requests)
+		outcomes = merge(outcomes, drive(base, second))
+		if err := waitFor(ctx, 20*time.Second, func() bool {
+			runtime.GC()
+			return m.Snapshot().DroppedCancels >= uint64(o.requests)
+		}); err != nil {
+			return fmt.Errorf("waiting for the second wave's dropped cancels: %w", err)
+		}
 	}
 	withLeaks := runtime.NumGoroutine()
 	report(out, m.Snapshot(), lagStarts(), outcomes, time.Since(start))
@@ -83,9 +109,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 
 	if o.serve {
-		fmt.Fprintf(out, "\nserving until interrupted; try:\n"+
-			"  curl --max-time 1 %[1]s/slow\n  curl -s %[1]s/metrics | grep ^ctxguard_\n"+
-			"  curl -s '%[1]s/debug/pprof/goroutine?debug=1'\n", base)
+		fmt.Fprintf(out, "\nserving until interrupted; open the debug page:\n  %[1]s/debug/ctxguard/\nor try:\n"+
+			"  curl --max-time 1 %[1]s/slow\n  curl -s '%[1]s/debug/ctxguard/?format=json'\n"+
+			"  curl -s %[1]s/metrics | grep ^ctxguard_\n  curl -s '%[1]s/debug/pprof/goroutine?debug=1'\n", base)
 		<-ctx.Done()
 		return nil
 	}
@@ -122,9 +148,30 @@ func (a *app) releaseOnce() {
 	a.once.Do(func() { close(a.release) })
 }
 
+// merge adds the outcomes of b to those of a, per route.
+func merge(a, b map[string]map[string]int) map[string]map[string]int {
+	for route, counts := range b {
+		for k, n := range counts {
+			a[route][k] += n
+		}
+	}
+	return a
+}
+
+// describe says what became of a route's requests.
+func describe(counts map[string]int) string {
+	var parts []string
+	for _, k := range []string{"timed out", "answered", "turned away (503)", "failed"} {
+		if counts[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
 // drive sends o.requests concurrent requests to each route and returns
 // what became of them, per route.
-func drive(base string, o options) map[string]string {
+func drive(base string, o options) map[string]map[string]int {
 	client := &http.Client{Timeout: o.timeout}
 	defer client.CloseIdleConnections()
 	var mu sync.Mutex
@@ -141,6 +188,9 @@ func drive(base string, o options) map[string]string {
 					outcome = "timed out"
 				case err != nil:
 					outcome = "failed"
+				case resp.StatusCode == http.StatusServiceUnavailable:
+					outcome = "turned away (503)"
+					resp.Body.Close()
 				default:
 					resp.Body.Close()
 				}
@@ -151,17 +201,7 @@ func drive(base string, o options) map[string]string {
 		}
 	}
 	wg.Wait()
-	out := make(map[string]string)
-	for route, c := range counts {
-		var parts []string
-		for _, k := range []string{"timed out", "answered", "failed"} {
-			if c[k] > 0 {
-				parts = append(parts, fmt.Sprintf("%d %s", c[k], k))
-			}
-		}
-		out[route] = strings.Join(parts, ", ")
-	}
-	return out
+	return counts
 }
 
 // lagStart is what the first LagStart event of a scope said.
@@ -193,7 +233,7 @@ func observeLagStarts(m *ctxguard.Monitor) func() map[string]lagStart {
 }
 
 // report prints the findings per route and the dropped cancels.
-func report(out io.Writer, s ctxguard.Snapshot, starts map[string]lagStart, outcomes map[string]string, elapsed time.Duration) {
+func report(out io.Writer, s ctxguard.Snapshot, starts map[string]lagStart, outcomes map[string]map[string]int, elapsed time.Duration) {
 	fmt.Fprintf(out, "\nctxguard found, %.1fs after the first request:\n\n", elapsed.Seconds())
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "route\trequests\tlagging now\tlagged in total")
@@ -206,7 +246,7 @@ func report(out io.Writer, s ctxguard.Snapshot, starts map[string]lagStart, outc
 				lagged += g.Lagged
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", scope, outcomes[route], lagging, lagged)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", scope, describe(outcomes[route]), lagging, lagged)
 	}
 	tw.Flush()
 	for _, g := range s.Goroutines {

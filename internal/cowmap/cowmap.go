@@ -24,6 +24,15 @@ func (c *Map[K, V]) Load(k K) (v V, ok bool) {
 	return v, ok
 }
 
+// Range calls f with each key and value, as of one moment.
+func (c *Map[K, V]) Range(f func(K, V)) {
+	if p := c.m.Load(); p != nil {
+		for k, v := range *p {
+			f(k, v)
+		}
+	}
+}
+
 // Len returns the number of keys.
 func (c *Map[K, V]) Len() int {
 	if p := c.m.Load(); p != nil {

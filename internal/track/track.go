@@ -54,9 +54,24 @@ func Finish(r Region, returned *bool) {
 var Enter func(ctx context.Context, site uintptr, opts *Options) Region
 
 // WithScope returns a copy of ctx carrying scope and, if m (a
-// *ctxguard.Monitor) is not nil, m; one context value for both. It is set
-// by package ctxguard when it is initialized.
-var WithScope func(ctx context.Context, m any, scope string) context.Context
+// *ctxguard.Monitor) is not nil, m; one context value for both; and the
+// scope's counts in that Monitor. It is set by package ctxguard when it is
+// initialized.
+var WithScope func(ctx context.Context, m any, scope string) (context.Context, Scope)
+
+// A Scope is a scope's counts in a Monitor, for admission control.
+type Scope interface {
+	// Lagging returns the number of the scope's goroutines lagging now:
+	// handlers still running after their request ended, and goroutines
+	// spawned under the request past their grace. One atomic load.
+	Lagging() int64
+	// Shed counts a request turned away because Lagging reached limit, and
+	// returns how long its client should wait before retrying; grace is
+	// the handlers' (0: the Monitor's).
+	Shed(limit int, grace time.Duration) (retryAfter time.Duration)
+	// Admitted tells the scope a request was let through under limit.
+	Admitted(limit int)
+}
 
 // WithCancelCause is ctxguard.WithCancelCause with the site a dropped
 // cancel func is reported at given by the caller, for wrappers such as
@@ -80,3 +95,10 @@ var Wait func(group uint64, wg *sync.WaitGroup)
 // funcs have been collected uncalled so far. It is set by package ctxguard
 // when it is initialized.
 var TestMonitor func(grace time.Duration) (m any, collected func() uint64)
+
+// CaptureStacks reads, once, the stacks of the lagging goroutines of m (a
+// *ctxguard.Monitor), as the Monitor's loop does for those whose blocking
+// location is not known yet, and returns how many it found, without
+// recording them: for benchmarks. It is set by package ctxguard when it is
+// initialized.
+var CaptureStacks func(m any) (found int)

@@ -2,8 +2,11 @@ package grpcguard
 
 import (
 	"context"
+	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/internal/track"
@@ -31,7 +34,10 @@ import (
 func UnaryServerInterceptor(opts ...Option) grpc.UnaryServerInterceptor {
 	g := newGuard(opts)
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		ctx, region := g.enter(ctx, info.Server, info.FullMethod)
+		ctx, region, err := g.enter(ctx, info.Server, info.FullMethod)
+		if err != nil {
+			return nil, err
+		}
 		returned := false
 		defer track.Finish(region, &returned)
 		resp, err := region.Run(callUnary, handler, ctx, req)
@@ -58,10 +64,13 @@ func callStream(handler, srv, ss any) (any, error) {
 func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
 	g := newGuard(opts)
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		ctx, region := g.enter(ss.Context(), srv, info.FullMethod)
+		ctx, region, err := g.enter(ss.Context(), srv, info.FullMethod)
+		if err != nil {
+			return err
+		}
 		returned := false
 		defer track.Finish(region, &returned)
-		_, err := region.Run(callStream, handler, srv, &scopedStream{ServerStream: ss, ctx: ctx})
+		_, err = region.Run(callStream, handler, srv, &scopedStream{ServerStream: ss, ctx: ctx})
 		returned = true
 		return err
 	}
@@ -71,19 +80,31 @@ func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
 type guard struct {
 	monitor *ctxguard.Monitor
 	methods *methods
+	grace   time.Duration
+	limit   int
 }
 
 func newGuard(opts []Option) *guard {
 	cfg := newConfig(opts)
-	return &guard{monitor: cfg.monitor, methods: newMethods(cfg.grace)}
+	return &guard{monitor: cfg.monitor, methods: newMethods(cfg.grace), grace: cfg.grace, limit: cfg.limit}
 }
 
 // enter scopes ctx to the RPC's method and tracks the calling goroutine,
-// the handler's, against it.
-func (g *guard) enter(ctx context.Context, srv any, fullMethod string) (context.Context, track.Region) {
+// the handler's, against it; or, past the lagging limit, returns the
+// error that turns the RPC away.
+func (g *guard) enter(ctx context.Context, srv any, fullMethod string) (context.Context, track.Region, error) {
 	m := g.methods.get(srv, fullMethod)
-	ctx = track.WithScope(ctx, g.monitor, m.opts.Name)
-	return ctx, track.Enter(ctx, m.site, &m.opts)
+	ctx, scope := track.WithScope(ctx, g.monitor, m.opts.Name)
+	if g.limit > 0 {
+		if lagging := scope.Lagging(); lagging >= int64(g.limit) {
+			retry := scope.Shed(g.limit, g.grace)
+			return nil, nil, status.Errorf(codes.Unavailable,
+				"ctxguard: %d calls of %s are still running after they ended (limit %d); retry in %v",
+				lagging, m.opts.Name, g.limit, retry)
+		}
+		scope.Admitted(g.limit)
+	}
+	return ctx, track.Enter(ctx, m.site, &m.opts), nil
 }
 
 // scopedStream is the handler's stream: the server's, with the scoped

@@ -21,6 +21,7 @@ func (f optionFunc) apply(c *config) { f(c) }
 type config struct {
 	monitor *ctxguard.Monitor // nil: the Monitor the RPC context carries, else Default
 	grace   time.Duration     // 0: the Monitor's Grace
+	limit   int               // 0: none
 }
 
 func newConfig(opts []Option) config {
@@ -52,4 +53,20 @@ func WithGrace(d time.Duration) Option {
 		panic(fmt.Sprintf("grpcguard: WithGrace needs a positive duration, got %v", d))
 	}
 	return optionFunc(func(c *config) { c.grace = d })
+}
+
+// WithLaggingLimit turns RPCs away from a method whose lagging count has
+// reached n: its handlers still running Grace after their RPC ended, plus
+// the goroutines they spawned under the RPC's context still running Grace
+// after it ended. An RPC turned away gets codes.Unavailable, with a message
+// that says why, without calling the handler; other methods are untouched,
+// and the method takes RPCs again as soon as its lagging count is below n.
+// As with httpguard.WithLaggingLimit, RPCs turned away are counted and
+// logged per method (the scope). Cost per RPC: one atomic load. It panics
+// if n is not positive.
+func WithLaggingLimit(n int) Option {
+	if n <= 0 {
+		panic(fmt.Sprintf("grpcguard: WithLaggingLimit needs a positive limit, got %d", n))
+	}
+	return optionFunc(func(c *config) { c.limit = n })
 }

@@ -54,3 +54,42 @@ func ExampleHandler_setup() {
 }
 
 func getItem(w http.ResponseWriter, r *http.Request) {}
+
+// A route whose requests keep running after they end stops taking new
+// ones once limit of them lag: they get 503 with Retry-After, until the
+// stuck work returns.
+func ExampleWithLaggingLimit() {
+	m := ctxguard.New(ctxguard.Config{Grace: 10 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+	defer m.Close()
+	release := make(chan struct{})
+	const limit = 1
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /report", func(w http.ResponseWriter, r *http.Request) {
+		<-release // ignores r.Context()
+	})
+	h := httpguard.Handler(mux, httpguard.WithMonitor(m), httpguard.WithLaggingLimit(limit))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	defer close(release) // before srv.Close, which waits for the handlers
+
+	impatient := &http.Client{Timeout: 20 * time.Millisecond}
+	impatient.Get(srv.URL + "/report") // times out; its handler lags
+	for m.Snapshot().Lagging < limit {
+		time.Sleep(time.Millisecond)
+	}
+	resp, err := impatient.Get(srv.URL + "/report")
+	if err != nil {
+		panic(err)
+	}
+	resp.Body.Close()
+	fmt.Println(resp.Status, "Retry-After:", resp.Header.Get("Retry-After"))
+	// Output: 503 Service Unavailable Retry-After: 1
+}
+
+// A readiness probe: 503 while 50 goroutines or more lag, or a route has
+// been turning requests away for a while.
+func ExampleHealthHandler() {
+	mux := http.NewServeMux()
+	mux.Handle("GET /readyz", httpguard.HealthHandler(nil, 50)) // nil: ctxguard.Default()
+	_ = mux
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"strconv"
 	"time"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
@@ -66,7 +67,14 @@ func (g *handler) options(pc uintptr, h http.Handler) *track.Options {
 
 func (g *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	route, served := g.route(r)
-	ctx := track.WithScope(r.Context(), g.cfg.monitor, route)
+	ctx, scope := track.WithScope(r.Context(), g.cfg.monitor, route)
+	if limit := g.cfg.limit; limit > 0 {
+		if scope.Lagging() >= int64(limit) {
+			shed(w, scope.Shed(limit, g.cfg.grace), limit)
+			return
+		}
+		scope.Admitted(limit)
+	}
 	site := entryOf(served)
 	region := track.Enter(ctx, site, g.options(site, served))
 	returned := false
@@ -156,6 +164,7 @@ type config struct {
 	routeFunc func(*http.Request) string
 	monitor   *ctxguard.Monitor
 	grace     time.Duration
+	limit     int // 0: none
 }
 
 func newConfig(opts []Option) config {
@@ -192,6 +201,34 @@ func WithMonitor(m *ctxguard.Monitor) Option {
 	return optionFunc(func(c *config) { c.monitor = m })
 }
 
+// WithLaggingLimit turns requests away from a route whose lagging count
+// has reached n: the route's request handlers still running Grace after
+// their request ended, plus the goroutines they spawned (spawn.Go under
+// the request's context) still running Grace after it ended. Such a route
+// only piles up more work with every request; load shedders that release
+// their permit when the handler returns cannot see it.
+//
+// A request turned away gets 503 Service Unavailable with a short
+// plain-text body and a Retry-After header, without calling the handler:
+// one second if the route's lagging count has fallen since it started
+// turning requests away (its stuck work is returning), else the handler's
+// grace (WithGrace, else the Monitor's Config.Grace), at least a second.
+// Other routes are untouched. The route takes requests again as soon as
+// its lagging count is below n. Requests turned away are counted per
+// route (ctxguard.Snapshot.Scopes, ctxprom's
+// ctxguard_requests_shed_total) and logged: at once when a route starts
+// and stops turning requests away, otherwise at most once per
+// ReportInterval. Routes beyond the Monitor's MaxSites share one count,
+// and so one limit.
+//
+// Cost per request: one atomic load. It panics if n is not positive.
+func WithLaggingLimit(n int) Option {
+	if n <= 0 {
+		panic(fmt.Sprintf("httpguard: WithLaggingLimit needs a positive limit, got %d", n))
+	}
+	return optionFunc(func(c *config) { c.limit = n })
+}
+
 // WithGrace sets how long a handler may keep running after its request
 // context ended before it is lagging, instead of the Monitor's
 // Config.Grace. Goroutines it spawns keep their own grace. It panics if d
@@ -201,4 +238,14 @@ func WithGrace(d time.Duration) Option {
 		panic(fmt.Sprintf("httpguard: WithGrace needs a positive duration, got %v", d))
 	}
 	return optionFunc(func(c *config) { c.grace = d })
+}
+
+// shed answers a request turned away by WithLaggingLimit.
+func shed(w http.ResponseWriter, retryAfter time.Duration, limit int) {
+	h := w.Header()
+	h.Set("Retry-After", strconv.Itoa(int(retryAfter.Round(time.Second)/time.Second)))
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	fmt.Fprintf(w, "503 service unavailable: %d or more requests to this route are still running after they ended; try again later\n", limit)
 }

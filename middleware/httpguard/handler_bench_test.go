@@ -1,14 +1,19 @@
 package httpguard_test
 
 import (
+	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/internal/cputime"
 	"github.com/ctxguard/ctxguard/middleware/httpguard"
+	"github.com/ctxguard/ctxguard/spawn"
 )
 
 // BenchmarkMiddleware measures a ServeMux with one route, bare and wrapped:
@@ -17,7 +22,9 @@ import (
 // its two figures is what the middleware adds to each request. The goal is
 // in-process(guarded) - in-process(bare) < 1% of loopback(bare).
 // "guarded-per-route" installs the middleware inside the route instead of
-// around the ServeMux, which spares the second route lookup.
+// around the ServeMux, which spares the second route lookup;
+// "guarded-with-limit" adds WithLaggingLimit, whose check is one atomic
+// load per request.
 func BenchmarkMiddleware(b *testing.B) {
 	m := ctxguard.New(ctxguard.Config{})
 	defer m.Close()
@@ -38,6 +45,7 @@ func BenchmarkMiddleware(b *testing.B) {
 	}{
 		{"bare", newMux()},
 		{"guarded", httpguard.Handler(newMux(), httpguard.WithMonitor(m))},
+		{"guarded-with-limit", httpguard.Handler(newMux(), httpguard.WithMonitor(m), httpguard.WithLaggingLimit(100))},
 		{"guarded-per-route", perRoute},
 	}
 	for _, h := range handlers {
@@ -117,5 +125,33 @@ func BenchmarkFlightRecorder(b *testing.B) {
 			}
 			cpu()
 		})
+	}
+}
+
+// BenchmarkHealthHandler measures one health check with 1,000 scopes that
+// have lagging goroutines or turned requests away (ctxguard.Snapshot's
+// Scopes): the worst case the handler lists from.
+func BenchmarkHealthHandler(b *testing.B) {
+	m := ctxguard.New(ctxguard.Config{Grace: time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+	defer m.Close()
+	release := make(chan struct{})
+	defer close(release)
+	for i := range 1000 {
+		ctx, cancel := context.WithCancel(ctxguard.WithScope(ctxguard.WithMonitor(context.Background(), m), "GET /r"+strconv.Itoa(i)))
+		spawn.Go(ctx, func(context.Context) { <-release })
+		cancel()
+	}
+	for m.Snapshot().Lagging < 1000 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	h := httpguard.HealthHandler(m, 2000)
+	req := httptest.NewRequest("GET", "/healthz", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatal(w.Code)
+		}
 	}
 }

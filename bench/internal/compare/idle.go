@@ -107,8 +107,12 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// Count writes n as the comparisons name sizes: 100k for 100000.
+// Count writes n as the comparisons name sizes: 100k for 100000, 1M for
+// 1000000.
 func Count(n int) string {
+	if n >= 1_000_000 && n%1_000_000 == 0 {
+		return fmt.Sprintf("%dM", n/1_000_000)
+	}
 	if n >= 1000 && n%1000 == 0 {
 		return fmt.Sprintf("%dk", n/1000)
 	}
@@ -122,14 +126,16 @@ func IdleGroup(ns []int, window time.Duration) Group {
 		About: fmt.Sprintf("n goroutines blocked on a channel under live contexts, started with spawn.Go (tracked by a "+
 			"Monitor of the zero Config) or with a go statement. Memory is heap objects plus goroutine stacks in use "+
 			"after a GC, per goroutine, with everything but the goroutines (and their closures and records) "+
-			"created before the first measurement. Idle CPU is the whole process's CPU time over %v while they sit "+
-			"idle, as a share of one core; for spawn.Go that is the Monitor scanning every tracked goroutine's Done "+
-			"channel each 250 ms. \"shared\" runs all under one context, \"per-goroutine\" gives each its own, as one "+
-			"goroutine per request does.", window),
+			"created before the first measurement, and measured once the Monitor's first scans have polled each context "+
+			"once and parked the goroutines. Idle CPU is the whole process's CPU time over %v while they sit "+
+			"idle, as a share of one core. \"shared\" runs all under one context, \"per-goroutine\" gives each its own, "+
+			"as one goroutine per request does.", window),
 	}
-	g.Notes = []string{"With a context per goroutine, spawn.Go's heap includes each context's Done channel " +
-		"(about 100 B): package context makes it lazily, and registering a goroutine asks for it, since the Monitor " +
-		"polls it; the go side never calls Done. Code whose goroutines select on <-ctx.Done() pays for it either way."}
+	g.Notes = []string{"With a context per goroutine, spawn.Go's heap includes what the Monitor needs to be told " +
+		"when each context ends without polling it: one context.AfterFunc per context (the afterFuncCtx, its stop " +
+		"func, the child registration in the context, which package context makes as a map on the first child), " +
+		"the context's Done channel (package context makes it lazily; the go side never asks for it) and the " +
+		"watch that lists the context's goroutines: about 700 B. Goroutines sharing a context share all of it."}
 	memory := func(r probe.Result) string {
 		return fmt.Sprintf("%.0f B (heap %.0f + stack %.0f)", r.Extra["B/goroutine"], r.Extra["heap-B/goroutine"], r.Extra["stack-B/goroutine"])
 	}

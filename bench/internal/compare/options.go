@@ -23,6 +23,14 @@ type Options struct {
 	DetectRounds    int
 	DetectBenchtime string
 
+	// BlockedN are the lagging goroutine counts "where are they blocked?"
+	// is asked at (rounds and benchtime as for DetectN).
+	BlockedN []int
+
+	// ScaleN are the live goroutine counts at which Snapshot and spawn.Go
+	// latency under Snapshots are measured.
+	ScaleN []int
+
 	// Stdlib runs package context's own benchmarks against both packages.
 	Stdlib          bool
 	StdlibRounds    int
@@ -41,9 +49,11 @@ func Full() Options {
 	return Options{
 		Mode:   "full",
 		Rounds: 9, Benchtime: "200ms",
-		IdleN: []int{10_000, 100_000}, IdleWindow: 2 * time.Second, IdleRounds: 5,
+		IdleN: []int{10_000, 100_000, 1_000_000}, IdleWindow: 2 * time.Second, IdleRounds: 3,
 		DetectN: []int{1_000, 10_000, 100_000}, DetectRounds: 5, DetectBenchtime: "200ms",
-		Stdlib: true, StdlibRounds: 5, StdlibBenchtime: "100ms",
+		BlockedN: []int{10_000, 100_000},
+		ScaleN:   []int{100_000, 1_000_000},
+		Stdlib:   true, StdlibRounds: 5, StdlibBenchtime: "100ms",
 		LeakProfile: true,
 		Matrix:      true,
 	}
@@ -57,7 +67,9 @@ func Quick() Options {
 		Rounds: 5, Benchtime: "40ms",
 		IdleN: []int{10_000, 100_000}, IdleWindow: 500 * time.Millisecond, IdleRounds: 3,
 		DetectN: []int{1_000, 10_000, 100_000}, DetectRounds: 3, DetectBenchtime: "40ms",
-		Stdlib: true, StdlibRounds: 3, StdlibBenchtime: "10ms",
+		BlockedN: []int{10_000, 100_000},
+		ScaleN:   []int{100_000},
+		Stdlib:   true, StdlibRounds: 3, StdlibBenchtime: "10ms",
 		LeakProfile: true,
 		Matrix:      true,
 	}
@@ -72,5 +84,7 @@ func Smoke() Options {
 		Rounds: 1, Benchtime: "20x",
 		IdleN: []int{1_000}, IdleWindow: 20 * time.Millisecond, IdleRounds: 1,
 		DetectN: []int{500}, DetectRounds: 1, DetectBenchtime: "2x",
+		BlockedN: []int{500},
+		ScaleN:   []int{1_000},
 	}
 }

@@ -35,6 +35,12 @@ func Groups(opts Options) []Group {
 	for _, n := range opts.DetectN {
 		add(DetectionGroup(n, opts.LeakProfile), opts.DetectRounds, opts.DetectBenchtime)
 	}
+	for _, n := range opts.BlockedN {
+		add(BlockedGroup(n), opts.DetectRounds, opts.DetectBenchtime)
+	}
+	for _, n := range opts.ScaleN {
+		add(ScaleGroup(n), opts.DetectRounds, opts.DetectBenchtime)
+	}
 	return gs
 }
 

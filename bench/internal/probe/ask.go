@@ -48,6 +48,18 @@ func Lagging(n int) (*Population, error) {
 	return p, nil
 }
 
+// Healthy starts n goroutines with spawn.Go running the same code as
+// Lagging's, under a context that stays live: never lagging.
+func Healthy(n int) (*Population, error) {
+	m := ctxguard.New(ctxguard.Config{Logger: slog.New(slog.DiscardHandler)})
+	p := &Population{N: n, Monitor: m, release: make(chan struct{}), exited: make(chan struct{}, n)}
+	ctx := ctxguard.WithMonitor(context.Background(), m)
+	for range n {
+		spawn.Go(ctx, p.lag)
+	}
+	return p, nil
+}
+
 func (p *Population) lag(context.Context) {
 	<-p.release
 	p.exited <- struct{}{}

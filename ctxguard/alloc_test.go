@@ -1,0 +1,33 @@
+package ctxguard
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// Allocation budget of the constructors under the default sampling: what
+// package context's allocate, plus the tracking of one call in 128 (a
+// tracker and its cancel func, a few allocations), so a few hundredths.
+func TestConstructorAllocationBudget(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	m := New(Config{Logger: discardLogger})
+	defer m.Close()
+	parent := WithMonitor(context.Background(), m)
+	for _, c := range []struct {
+		name        string
+		ours, their func()
+	}{
+		{"WithCancel", func() { _, c := WithCancel(parent); c() }, func() { _, c := context.WithCancel(parent); c() }},
+		{"WithCancelCause", func() { _, c := WithCancelCause(parent); c(nil) }, func() { _, c := context.WithCancelCause(parent); c(nil) }},
+		{"WithTimeout", func() { _, c := WithTimeout(parent, time.Hour); c() }, func() { _, c := context.WithTimeout(parent, time.Hour); c() }},
+	} {
+		ours, theirs := testing.AllocsPerRun(12800, c.ours), testing.AllocsPerRun(12800, c.their)
+		t.Logf("%s: ctxguard %.3f, context %.3f allocations", c.name, ours, theirs)
+		if ours > theirs+0.1 {
+			t.Errorf("%s allocates %.3f, context's %.3f: want at most 0.1 more", c.name, ours, theirs)
+		}
+	}
+}

@@ -1,0 +1,94 @@
+package ctxdebug
+
+import (
+	"fmt"
+	"net/http"
+	"net/netip"
+)
+
+// Defaults for the bounds of the page, each changed by an Option.
+const (
+	// DefaultMaxSites bounds the goroutine entries and the dropped-cancel
+	// sites listed, each: a hundred rows is more than a person reads
+	// during an incident, and the rest are counted, not listed (filter by
+	// scope or name to see them).
+	DefaultMaxSites = 100
+
+	// DefaultMaxEvents bounds the recent events the handler keeps.
+	DefaultMaxEvents = 100
+)
+
+// An Option changes how Handler serves the page.
+type Option interface {
+	apply(*config)
+}
+
+type config struct {
+	auth      func(*http.Request) bool
+	maxSites  int
+	maxEvents int
+}
+
+func newConfig(opts []Option) config {
+	cfg := config{auth: FromLoopback, maxSites: DefaultMaxSites, maxEvents: DefaultMaxEvents}
+	for _, o := range opts {
+		if o == nil {
+			panic("ctxdebug: Handler called with a nil Option")
+		}
+		o.apply(&cfg)
+	}
+	return cfg
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithAuth decides with allow which requests may see the page, instead of
+// the default, [FromLoopback]. A request it refuses gets 403 Forbidden and
+// nothing else. allow runs on every request, before the Monitor is read;
+// to keep loopback clients in, call FromLoopback from it:
+//
+//	ctxdebug.WithAuth(func(r *http.Request) bool {
+//		return ctxdebug.FromLoopback(r) || isAdmin(r)
+//	})
+//
+// It panics if allow is nil.
+func WithAuth(allow func(*http.Request) bool) Option {
+	if allow == nil {
+		panic("ctxdebug: WithAuth called with a nil func")
+	}
+	return optionFunc(func(c *config) { c.auth = allow })
+}
+
+// WithMaxSites lists at most n goroutine entries and n dropped-cancel
+// sites, instead of DefaultMaxSites; entries beyond it are counted in
+// Page.GoroutinesOmitted and Page.DroppedCancelSitesOmitted. The page's
+// size grows linearly with n (a lagging entry with every blocking location
+// expanded takes up to some 20 KB). It panics if n is not positive.
+func WithMaxSites(n int) Option {
+	if n <= 0 {
+		panic(fmt.Sprintf("ctxdebug: WithMaxSites needs a positive number, got %d", n))
+	}
+	return optionFunc(func(c *config) { c.maxSites = n })
+}
+
+// WithMaxEvents keeps at most n recent events, instead of
+// DefaultMaxEvents; each takes up to about 1 KB. It panics if n is not
+// positive.
+func WithMaxEvents(n int) Option {
+	if n <= 0 {
+		panic(fmt.Sprintf("ctxdebug: WithMaxEvents needs a positive number, got %d", n))
+	}
+	return optionFunc(func(c *config) { c.maxEvents = n })
+}
+
+// FromLoopback reports whether r came from a loopback address (127.0.0.0/8
+// or ::1), as its RemoteAddr says. It is the default access check. Behind
+// a reverse proxy on the same host every request comes from loopback: then
+// use WithAuth with a check of your own. A RemoteAddr that is not an IP
+// address and port, such as a Unix socket's, is not loopback.
+func FromLoopback(r *http.Request) bool {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	return err == nil && ap.Addr().Unmap().IsLoopback()
+}

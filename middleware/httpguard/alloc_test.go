@@ -1,0 +1,43 @@
+package httpguard_test
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/middleware/httpguard"
+)
+
+// Allocation budget per request, wrapping a ServeMux: the request copy
+// that carries the new context, that context, and the handler's record,
+// four allocations more than the bare mux, with or without a lagging
+// limit. The race detector allocates on its own: run without -race.
+func TestMiddlewareAllocationBudget(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	m := ctxguard.New(ctxguard.Config{Logger: slog.New(slog.DiscardHandler)})
+	defer m.Close()
+	newMux := func() *http.ServeMux {
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /items/{id}", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.PathValue("id")) })
+		return mux
+	}
+	req := httptest.NewRequest("GET", "/items/42", nil)
+	w := discardWriter{make(http.Header)}
+	allocs := func(h http.Handler) float64 { return testing.AllocsPerRun(1000, func() { h.ServeHTTP(w, req) }) }
+	bare := allocs(newMux())
+	for name, h := range map[string]http.Handler{
+		"guarded":    httpguard.Handler(newMux(), httpguard.WithMonitor(m)),
+		"with limit": httpguard.Handler(newMux(), httpguard.WithMonitor(m), httpguard.WithLaggingLimit(100)),
+	} {
+		got := allocs(h)
+		t.Logf("%s: %.0f allocations, bare %.0f", name, got, bare)
+		if got > bare+4 {
+			t.Errorf("%s: %.0f allocations per request, the bare mux %.0f: want at most 4 more", name, got, bare)
+		}
+	}
+}
