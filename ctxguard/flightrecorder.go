@@ -35,7 +35,8 @@ const MaxTraceFiles = 16
 
 // ErrFlightRecorderInUse is why a Monitor with Config.TraceDir records no
 // execution trace while the program runs a runtime/trace.FlightRecorder of
-// its own, started before it: only one may run in a process.
+// its own, started before it: only one may run in a process. (A program
+// that holds the tracer through runtime.StartTrace gets it too.)
 // [Monitor.TraceStatus] returns it, wrapped with the runtime's message.
 var ErrFlightRecorderInUse = errors.New("ctxguard: the program runs a runtime/trace.FlightRecorder of its own (only one may run per process)")
 
@@ -55,9 +56,13 @@ const (
 
 // Log messages of execution traces.
 const (
-	msgTracesOff    = "ctxguard: execution traces at the first lag are off"
-	msgTraceFailed  = "ctxguard: execution trace not written"
-	traceNameMax    = 64 // bytes of the site in a file's name
+	msgTracesOff   = "ctxguard: execution traces at the first lag are off"
+	msgTraceFailed = "ctxguard: execution trace not written"
+)
+
+// File names: traceNameMax bytes of the site at most.
+const (
+	traceNameMax    = 64
 	traceFileSuffix = ".trace"
 )
 
