@@ -83,9 +83,10 @@ type blockedCount struct {
 // lagRecord is what the Monitor keeps about one lagging record while it
 // lags: where it is blocked, once captured. Guarded by Monitor.mu.
 type lagRecord struct {
-	stats *goroutineStats
-	info  *stackInfo // nil until captured
-	kept  bool       // counted in stats.blocked, not in blockedOmitted
+	stats   *goroutineStats
+	info    *stackInfo // nil until captured
+	kept    bool       // counted in stats.blocked, not in blockedOmitted
+	counted bool       // in stats.laggingNow and its scope's lagging count
 }
 
 // addBlocked counts a lagging record of s as blocked as info says.

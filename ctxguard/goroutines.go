@@ -45,6 +45,7 @@ func init() {
 		return context.WithValue(ctx, trackingKey{}, tr), tr
 	}
 	track.Wait = waitGroup
+	track.LoopRunning = func(m any) bool { return m.(*Monitor).loopGoroutines.Load() > 0 }
 	track.CaptureStacks = func(m any) int {
 		mon := m.(*Monitor)
 		mon.mu.Lock()
@@ -360,6 +361,7 @@ func (g *goroutine) exit() {
 	s.mu.Unlock()
 	switch {
 	case state == lagging:
+		m.uncountLagging(g)
 		m.lateExit(lateExit{g, lagID, time.Now()})
 	case w != nil:
 		m.unwatch(g, w)

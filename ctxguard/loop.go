@@ -38,6 +38,7 @@ func (m *Monitor) startLoop() {
 	}
 	m.run.Store(r)
 	m.loops.Add(1)
+	m.loopGoroutines.Add(1)
 	go m.loop(r)
 }
 
@@ -55,6 +56,7 @@ const startWait = 2 * time.Second
 
 func (m *Monitor) loop(r *loopRun) {
 	defer m.loops.Done()
+	defer m.loopGoroutines.Add(-1)
 	timer := time.NewTimer(idleCheckInterval) // few goroutines are live yet
 	defer timer.Stop()
 	for {

@@ -49,15 +49,17 @@ type Monitor struct {
 	panics      atomic.Uint64
 	run         atomic.Pointer[loopRun] // the running loop, nil if none
 	loops       sync.WaitGroup          // loop goroutines, for Close
-	observed    atomic.Bool             // someone observes events
-	observers   observers
-	events      outbox[Event]                 // to the observers
-	logs        outbox[logRecord]             // to the Logger
-	lastLagID   uint64                        // owned by the loop
-	unscoped    tracking                      // for goroutines whose context carries no tracking
-	scopes      cowmap.Map[string, *tracking] // see scoped
-	lagTasks    lagTasks                      // execution trace tasks of lagging goroutines
-	lateExits   lateExits                     // returns of lagging goroutines, for the loop
+	// loopGoroutines counts them too, for tests (track.LoopRunning).
+	loopGoroutines atomic.Int32
+	observed       atomic.Bool // someone observes events
+	observers      observers
+	events         outbox[Event]                 // to the observers
+	logs           outbox[logRecord]             // to the Logger
+	lastLagID      uint64                        // owned by the loop
+	unscoped       tracking                      // for goroutines whose context carries no tracking
+	scopes         cowmap.Map[string, *tracking] // see scoped
+	lagTasks       lagTasks                      // execution trace tasks of lagging goroutines
+	lateExits      lateExits                     // returns of lagging goroutines, for the loop
 
 	stackCapture stackCapture // owned by the loop
 	traces       traceFiles   // execution traces at the first lag (flightrecorder.go)

@@ -133,6 +133,7 @@ func (m *Monitor) Snapshot() Snapshot {
 		CancelsTracked:   m.cancelsTracked.Load(),
 	}
 	live := m.liveByKey(&s)
+	lagging := 0
 	m.mu.Lock()
 	s.DroppedCancels = m.droppedCancels.Load()
 	for _, st := range m.cancelSites.all() {
@@ -147,6 +148,7 @@ func (m *Monitor) Snapshot() Snapshot {
 		}
 		gs.BlockedAt, gs.BlockedAtOmitted = m.blockedAtLocked(st), st.blockedOmitted
 		gs.Lagging = st.laggingNow
+		lagging += st.laggingNow
 		k := goroutineStatsKey{st.name, st.scope, st.pc}
 		if n, ok := live[k]; ok {
 			gs.Live = n
@@ -155,8 +157,9 @@ func (m *Monitor) Snapshot() Snapshot {
 		s.Goroutines = append(s.Goroutines, gs)
 	}
 	s.Scopes = m.scopeStatsLocked()
+	// Lagging and Lagged as the entries count them: the breakdown adds up.
+	s.Lagging, s.Lagged = lagging, m.lagged.Load()
 	m.mu.Unlock()
-	s.Lagged = m.lagged.Load()
 	s.Panics = m.panics.Load()
 	m.observers.mu.Lock()
 	s.ObserverPanics = m.observers.panics
@@ -227,7 +230,7 @@ func (m *Monitor) addLiveOnly(s *Snapshot, live map[goroutineStatsKey]int) {
 }
 
 // liveByKey counts the live goroutines per statistics key, filling
-// s.Spawned, s.Live and s.Lagging. It reads the shards' live cells (see
+// s.Spawned and s.Live. It reads the shards' live cells (see
 // livecount.go), holding each shard's lock only while it copies that
 // shard's: its cost grows with the keys in use, never with the goroutines.
 func (m *Monitor) liveByKey(s *Snapshot) map[goroutineStatsKey]int {
@@ -241,7 +244,6 @@ func (m *Monitor) liveByKey(s *Snapshot) map[goroutineStatsKey]int {
 		sh.mu.Lock()
 		s.Spawned += sh.spawned
 		s.Live += sh.live
-		s.Lagging += sh.lagging
 		for _, c := range sh.cells {
 			if c.n > 0 {
 				counts = append(counts, count{&c.key, c.n})

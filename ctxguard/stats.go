@@ -57,7 +57,6 @@ func newGoroutineStats(k goroutineStatsKey, overflow bool) *goroutineStats {
 // recordLagging is called by scan, off every lock, for the goroutines it
 // just found lagging.
 func (m *Monitor) recordLagging(gs []*goroutine, now int64) {
-	m.lagged.Add(uint64(len(gs)))
 	if trace.IsEnabled() {
 		m.traceLagging(gs, now)
 	}
@@ -66,6 +65,7 @@ func (m *Monitor) recordLagging(gs []*goroutine, now int64) {
 		causes[i] = m.errorText(m.cause(g.ctx))
 	}
 	m.mu.Lock()
+	m.lagged.Add(uint64(len(gs)))
 	for i, g := range gs {
 		s := m.statsLocked(g)
 		s.lagged++
@@ -74,7 +74,7 @@ func (m *Monitor) recordLagging(gs []*goroutine, now int64) {
 		m.laggingChangedLocked(g, 1)
 		s.lastCause = causes[i]
 		s.lastGrace = g.grace()
-		m.lagging[g] = &lagRecord{stats: s}
+		m.lagging[g] = &lagRecord{stats: s, counted: true}
 		m.unknownStacks++
 		if g.opts != nil {
 			m.groupLagging.add(g.opts.Group, s, 1)
@@ -90,6 +90,25 @@ func (m *Monitor) recordLagging(gs []*goroutine, now int64) {
 		events[i] = m.event(g, LagStart, g.lagID, time.Unix(0, now))
 	}
 	m.queue(events...)
+}
+
+// uncountLagging takes g, a lagging goroutine that returned, out of the
+// lagging counts at once, so that they never count more than are live: the
+// rest of its late exit is recorded by the loop.
+func (m *Monitor) uncountLagging(g *goroutine) {
+	m.mu.Lock()
+	m.uncountLaggingLocked(g)
+	m.mu.Unlock()
+}
+
+// uncountLaggingLocked is uncountLagging; the caller holds m.mu. g counts
+// until its lag is recorded and either its exit or its late exit comes.
+func (m *Monitor) uncountLaggingLocked(g *goroutine) {
+	if r := m.lagging[g]; r != nil && r.counted {
+		r.counted = false
+		r.stats.laggingNow--
+		m.laggingChangedLocked(g, -1)
+	}
 }
 
 // A lateExit is the return of a lagging goroutine.
@@ -155,8 +174,7 @@ func (m *Monitor) recordLateExit(x lateExit) {
 		m.groupLagging.add(x.g.opts.Group, s, -1)
 	}
 	m.dirtyLocked(s)
-	s.laggingNow--
-	m.laggingChangedLocked(x.g, -1)
+	m.uncountLaggingLocked(x.g)
 	s.lateExits++
 	s.newLateExits++
 	s.delaySum += delay

@@ -8,7 +8,6 @@ import (
 	"math"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/internal/track"
 	"github.com/ctxguard/ctxguard/spawn"
 )
 
@@ -247,7 +247,7 @@ func TestCloseFromAnObserver(t *testing.T) {
 	if err := <-closed; err != nil {
 		t.Errorf("Close from an observer = %v", err)
 	}
-	if loopRuns() {
+	if track.LoopRunning(m) {
 		t.Error("the Monitor's loop still runs after Close returned")
 	}
 }
@@ -263,7 +263,7 @@ func TestConcurrentClosesReturnOnceTheLoopHasReturned(t *testing.T) {
 	for range 4 {
 		wg.Go(func() {
 			m.Close()
-			if loopRuns() {
+			if track.LoopRunning(m) {
 				running.Add(1)
 			}
 		})
@@ -274,8 +274,4 @@ func TestConcurrentClosesReturnOnceTheLoopHasReturned(t *testing.T) {
 	}
 }
 
-// loopRuns reports whether a Monitor's loop goroutine exists.
-func loopRuns() bool {
-	buf := make([]byte, 1<<20)
-	return strings.Contains(string(buf[:runtime.Stack(buf, true)]), "ctxguard.(*Monitor).loop(")
-}
+

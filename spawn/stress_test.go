@@ -14,6 +14,7 @@ import (
 
 	"github.com/ctxguard/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/internal/leakcheck"
+	"github.com/ctxguard/ctxguard/internal/track"
 	"github.com/ctxguard/ctxguard/spawn"
 )
 
@@ -165,7 +166,7 @@ func TestBurstsAfterIdleRestartTheLoop(t *testing.T) {
 	const rounds = 20
 	for round := range rounds {
 		if round%2 == 0 {
-			waitFor(t, "the loop returns", func() bool { return !loopRuns() })
+			waitFor(t, "the loop returns", func() bool { return !track.LoopRunning(m) })
 		} else {
 			time.Sleep(time.Duration(rand.IntN(60)) * time.Millisecond) // around the moment it returns
 		}

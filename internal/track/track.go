@@ -102,3 +102,8 @@ var TestMonitor func(grace time.Duration) (m any, collected func() uint64)
 // recording them: for benchmarks. It is set by package ctxguard when it is
 // initialized.
 var CaptureStacks func(m any) (found int)
+
+// LoopRunning reports whether the goroutine of m (a *ctxguard.Monitor)
+// exists, from its start to its last instruction: for tests. It is set by
+// package ctxguard when it is initialized.
+var LoopRunning func(m any) bool
