@@ -273,5 +273,3 @@ func TestConcurrentClosesReturnOnceTheLoopHasReturned(t *testing.T) {
 		t.Errorf("%d Close calls returned while the loop was still running", n)
 	}
 }
-
-
