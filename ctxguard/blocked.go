@@ -83,6 +83,7 @@ type blockedCount struct {
 // lagRecord is what the Monitor keeps about one lagging record while it
 // lags: where it is blocked, once captured. Guarded by Monitor.mu.
 type lagRecord struct {
+	id      uint64 // the Event.ID of its events
 	stats   *goroutineStats
 	info    *stackInfo // nil until captured
 	kept    bool       // counted in stats.blocked, not in blockedOmitted
@@ -205,8 +206,9 @@ func (m *Monitor) waitedLocked(groups map[uint64]int) []Waited {
 // stacks, and the next capture may start. It runs on the loop.
 func (m *Monitor) captured(c *capture, now time.Time) {
 	type blockedRecord struct {
-		g *goroutine
-		b BlockedAt
+		g  *goroutine
+		id uint64
+		b  BlockedAt
 	}
 	var found []blockedRecord
 	observed := m.observed.Load()
@@ -224,7 +226,7 @@ func (m *Monitor) captured(c *capture, now time.Time) {
 			if info.group != 0 {
 				b.WaitingFor = m.waitedLocked(map[uint64]int{info.group: 1})
 			}
-			found = append(found, blockedRecord{g, b})
+			found = append(found, blockedRecord{g, r.id, b})
 		}
 	}
 	missed := m.unknownStacks > 0
@@ -237,7 +239,7 @@ func (m *Monitor) captured(c *capture, now time.Time) {
 	}
 	events := make([]Event, len(found))
 	for i, f := range found {
-		events[i] = m.event(f.g, Blocked, f.g.lagID, now)
+		events[i] = m.event(f.g, Blocked, f.id, now)
 		events[i].BlockedAt = &f.b
 	}
 	m.queue(events...)

@@ -77,8 +77,8 @@ func callWait(wg, _, _ any) (any, error) {
 	return nil, nil
 }
 
-// goroutine is one tracked goroutine's record. fn, state, endedAt, lagID
-// and watch are guarded by its shard's mutex; the other fields never change
+// goroutine is one tracked goroutine's record. fn, state, endedAt and
+// watch are guarded by its shard's mutex; the other fields never change
 // after spawn.
 type goroutine struct {
 	ctx  Context
@@ -92,14 +92,15 @@ type goroutine struct {
 	// goroutine's data as it would under a go statement.
 	fn func(Context)
 
-	watch    *watch // while parked
-	watchIdx int32  // in watch.records; guarded by the watch's shard
+	next     atomic.Pointer[goroutine] // below it in its shard's pending stack, until it starts
+	watch    *watch                    // while parked
+	watchIdx int32                     // in watch.records; guarded by the watch's shard
 	state    recordState
+	youngIdx int32       // in shard.young; -1 once a scan has taken it
 	started  atomic.Bool // its goroutine runs, so its stack shows its identity
 	shard    uint32      // index in the Monitor's shards
 	slot     uint32      // in shard.entries, for life: the record's identity
 	endedAt  int64       // UnixNano when ctx was seen done; 0 until then
-	lagID    uint64      // nonzero once lagging: the Event.ID of its events
 }
 
 // recordState is where a record is in its life.
@@ -115,23 +116,39 @@ const (
 
 // A shard is a part of the registry, guarded by its mutex.
 type shard struct {
-	mu      sync.Mutex
-	slots                // the live records
-	young   []youngEntry // registered since the last scan
-	ended   []*goroutine // context ended, grace not out yet (and some exited since)
-	pending []*goroutine // records whose goroutine has not started yet
-	cells   map[spawnKey]*liveCell
-	spawned uint64
-	live    int
-	lagging int
-	_       [64]byte // keep shards on separate cache lines
+	mu       sync.Mutex
+	slots                              // the live records
+	young    []youngEntry              // registered since the last scan, each at its youngIdx
+	epoch    uint32                    // counts the scans; see youngEntry
+	ended    []*goroutine              // context ended, grace not out yet (and some exited since)
+	pending  atomic.Pointer[goroutine] // stack of records whose goroutine has not started yet
+	cells    map[spawnKey]*liveCell
+	lastCell *liveCell // the cell cellLocked returned last
+	spawned  uint64
+	live     int
+	lagging  int
+	_        [64]byte // keep shards on separate cache lines
 }
 
 // A youngEntry is a record for the next scan, with its context's Done
 // channel (nil if the context can never end).
 type youngEntry struct {
-	done <-chan struct{}
-	g    *goroutine
+	done  <-chan struct{}
+	g     *goroutine
+	epoch uint32 // the shard's epoch when it was registered
+}
+
+// removeYoung takes g out of the young list: the last entry takes its
+// place. The caller holds s.mu.
+func (s *shard) removeYoung(g *goroutine) {
+	last := len(s.young) - 1
+	if i := g.youngIdx; int(i) != last {
+		s.young[i] = s.young[last]
+		s.young[i].g.youngIdx = i
+	}
+	s.young[last] = youngEntry{}
+	s.young = s.young[:last]
+	g.youngIdx = -1
 }
 
 func (g *goroutine) grace() time.Duration {
@@ -213,21 +230,33 @@ func register(ctx Context, fn func(Context), site uintptr, opts *track.Options) 
 	if fn != nil {
 		fnPC = reflect.ValueOf(fn).Pointer()
 	}
-	key := keyOf(site, tr, fnPC, opts)
+	key := spawnKey{site: site, tr: tr, namePC: fnPC}
+	if opts != nil {
+		key.name, key.namePC = optionsName(opts, fnPC)
+	}
 	done := ctx.Done()
 	g.shard = rand.Uint32N(uint32(len(m.shards)))
 	s := &m.shards[g.shard]
 	s.mu.Lock()
 	g.slot = s.add(g)
-	s.young = append(s.young, youngEntry{done, g})
-	if fn != nil {
-		s.pending = append(s.pending, g)
-	}
+	g.youngIdx = int32(len(s.young))
+	s.young = append(s.young, youngEntry{done, g, s.epoch})
 	g.live = s.cellLocked(key)
 	g.live.n++
 	s.spawned++
 	s.live++
 	s.mu.Unlock()
+	if fn != nil {
+		// Each record is pushed once and popped once: the stack has no
+		// ABA problem.
+		for {
+			top := s.pending.Load()
+			g.next.Store(top)
+			if s.pending.CompareAndSwap(top, g) {
+				break
+			}
+		}
+	}
 	if m.run.Load() == nil {
 		m.startLoop()
 	}
@@ -241,14 +270,16 @@ func (m *Monitor) newStarters() []func() {
 	for i := range starters {
 		s := &m.shards[i]
 		starters[i] = func() {
-			s.mu.Lock()
-			last := len(s.pending) - 1
-			g := s.pending[last]
-			s.pending[last] = nil
-			s.pending = s.pending[:last]
+			var g *goroutine
+			for {
+				g = s.pending.Load()
+				if s.pending.CompareAndSwap(g, g.next.Load()) {
+					break
+				}
+			}
+			g.next.Store(nil) // so that it does not keep older records reachable
 			fn := g.fn
 			g.fn = nil
-			s.mu.Unlock()
 			g.started.Store(true)
 			g.run(fn)
 		}
@@ -351,9 +382,12 @@ func (g *goroutine) exit() {
 	s := &m.shards[g.shard]
 	s.mu.Lock()
 	s.remove(g.slot)
+	if g.youngIdx >= 0 { // returned before any scan: the young list lets go of it
+		s.removeYoung(g)
+	}
 	s.live--
 	g.live.n--
-	state, w, lagID := g.state, g.watch, g.lagID
+	state, w := g.state, g.watch
 	g.state, g.watch = exited, nil
 	if state == lagging {
 		s.lagging--
@@ -362,7 +396,7 @@ func (g *goroutine) exit() {
 	switch {
 	case state == lagging:
 		m.uncountLagging(g)
-		m.lateExit(lateExit{g, lagID, time.Now()})
+		m.lateExit(lateExit{g, time.Now()})
 	case w != nil:
 		m.unwatch(g, w)
 	}

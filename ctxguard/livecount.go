@@ -24,24 +24,23 @@ type spawnKey struct {
 	name   string  // an explicit name: WithName's, or a handler type's
 }
 
-// keyOf returns the key of a record spawned with these.
-func keyOf(site uintptr, tr *tracking, fnPC uintptr, opts *track.Options) spawnKey {
-	k := spawnKey{site: site, tr: tr, namePC: fnPC}
-	if opts != nil {
-		switch {
-		case opts.Name != "":
-			k.name, k.namePC = opts.Name, 0
-		case opts.FuncPC != 0:
-			k.namePC = opts.FuncPC
-		case opts.Func != nil:
-			if v := reflect.ValueOf(opts.Func); v.Kind() == reflect.Func {
-				k.namePC = v.Pointer()
-			} else {
-				k.name, k.namePC = typeName(v.Type()), 0
-			}
+// optionsName returns what names a record spawned with opts, running the
+// function at fnPC: an explicit name, or else the code pointer of the
+// function that names it. A record spawned without options is named by
+// fnPC.
+func optionsName(opts *track.Options, fnPC uintptr) (string, uintptr) {
+	switch {
+	case opts.Name != "":
+		return opts.Name, 0
+	case opts.FuncPC != 0:
+		return "", opts.FuncPC
+	case opts.Func != nil:
+		if v := reflect.ValueOf(opts.Func); v.Kind() == reflect.Func {
+			return "", v.Pointer()
 		}
+		return typeName(reflect.TypeOf(opts.Func)), 0
 	}
-	return k
+	return "", fnPC
 }
 
 // nameOf is the name a key gives its goroutines.
@@ -61,9 +60,14 @@ type liveCell struct {
 }
 
 // cellLocked returns the shard's cell for k, making it if needed. The
-// caller holds s.mu.
+// caller holds s.mu. A shard remembers the last cell it returned: a site
+// that spawns in a loop hashes its key once.
 func (s *shard) cellLocked(k spawnKey) *liveCell {
+	if c := s.lastCell; c != nil && c.key == k {
+		return c
+	}
 	if c := s.cells[k]; c != nil {
+		s.lastCell = c
 		return c
 	}
 	if s.cells == nil {
@@ -71,6 +75,7 @@ func (s *shard) cellLocked(k spawnKey) *liveCell {
 	}
 	c := &liveCell{key: k}
 	s.cells[k] = c
+	s.lastCell = c
 	return c
 }
 
@@ -83,6 +88,9 @@ func (s *shard) pruneLocked() {
 			c.idle = false
 		case c.idle:
 			delete(s.cells, k)
+			if s.lastCell == c {
+				s.lastCell = nil
+			}
 		default:
 			c.idle = true
 		}

@@ -30,52 +30,55 @@ func (m *Monitor) scan(now int64) (next int64) {
 	var dones []<-chan struct{}
 	for i := range m.shards {
 		s := &m.shards[i]
+		// The records registered before this scan began and still
+		// running (a record that returns leaves the list), a batch per
+		// hold of the lock. Each context is polled (a run of records
+		// sharing one costs one poll); those still live are parked, off
+		// the lock.
 		s.mu.Lock()
-		fresh := s.young
-		s.young = nil
-		s.mu.Unlock()
-
-		// Poll each young record's context, off the lock: a run of
-		// records sharing a context costs one poll.
+		epoch := s.epoch
+		s.epoch++
 		var open, closed <-chan struct{}
-		endedNow := make([]bool, len(fresh))
-		for j, e := range fresh {
+		for j, batch := 0, 0; j < len(s.young); {
+			e := s.young[j]
+			if e.epoch != epoch { // registered after this scan began: the next one
+				j++
+				continue
+			}
+			s.removeYoung(e.g)
+			g := e.g
 			switch {
-			case e.done == nil || e.done == open:
+			case e.done == nil:
+				g.state = parked // its context never ends: nothing to watch
+			case e.done == open:
+				toPark, dones = append(toPark, g), append(dones, e.done)
 			case e.done == closed:
-				endedNow[j] = true
+				g.state, g.endedAt = ended, now
+				s.ended = append(s.ended, g)
 			default:
 				select {
 				case <-e.done:
-					closed, endedNow[j] = e.done, true
-				default:
-					open = e.done
-				}
-			}
-		}
-		for lo := 0; lo < len(fresh); lo += scanBatch {
-			hi := min(lo+scanBatch, len(fresh))
-			s.mu.Lock()
-			for j, e := range fresh[lo:hi] {
-				g := e.g
-				switch {
-				case g.state != young:
-					// returned, or ended by its watch meanwhile
-				case endedNow[lo+j]:
+					closed = e.done
 					g.state, g.endedAt = ended, now
 					s.ended = append(s.ended, g)
-				case e.done == nil:
-					g.state = parked // its context never ends: nothing to watch
 				default:
-					toPark = append(toPark, g) // parked off the lock
-					dones = append(dones, e.done)
+					open = e.done
+					toPark, dones = append(toPark, g), append(dones, e.done)
 				}
 			}
-			s.mu.Unlock()
+			if batch++; batch == scanBatch { // let spawns in
+				batch = 0
+				s.mu.Unlock()
+				s.mu.Lock()
+			}
 		}
+		s.mu.Unlock()
 
 		// The records whose context has ended: past grace, they lag.
 		s.mu.Lock()
+		if c := cap(s.young); c > 1024 && len(s.young) < c/4 {
+			s.young = slices.Clone(s.young)
+		}
 		keep := s.ended[:0]
 		for _, g := range s.ended {
 			if g.state != ended {
@@ -89,8 +92,7 @@ func (m *Monitor) scan(now int64) (next int64) {
 				}
 				continue
 			}
-			m.lastLagID++
-			g.state, g.lagID = lagging, m.lastLagID
+			g.state = lagging
 			s.lagging++
 			lagged = append(lagged, g)
 		}
@@ -98,9 +100,6 @@ func (m *Monitor) scan(now int64) (next int64) {
 		s.ended = keep
 		// Give back memory once most of a burst has exited (or started).
 		s.shrink()
-		if c := cap(s.pending); c > 1024 && len(s.pending) < c/4 {
-			s.pending = slices.Clone(s.pending)
-		}
 		if c := cap(s.ended); c > 1024 && len(s.ended) < c/4 {
 			s.ended = slices.Clone(s.ended)
 		}

@@ -64,7 +64,11 @@ func waitStarted(b *testing.B, m *Monitor, n int) {
 		for i := range m.shards {
 			s := &m.shards[i]
 			s.mu.Lock()
-			pending += len(s.pending)
+			for _, g := range s.entries {
+				if g != nil && !g.started.Load() {
+					pending++
+				}
+			}
 			s.mu.Unlock()
 		}
 		if pending == 0 {

@@ -57,8 +57,13 @@ func newGoroutineStats(k goroutineStatsKey, overflow bool) *goroutineStats {
 // recordLagging is called by scan, off every lock, for the goroutines it
 // just found lagging.
 func (m *Monitor) recordLagging(gs []*goroutine, now int64) {
+	ids := make([]uint64, len(gs)) // the Event.ID of each one's events
+	for i := range ids {
+		m.lastLagID++
+		ids[i] = m.lastLagID
+	}
 	if trace.IsEnabled() {
-		m.traceLagging(gs, now)
+		m.traceLagging(gs, ids, now)
 	}
 	causes := make([]string, len(gs))
 	for i, g := range gs {
@@ -74,7 +79,7 @@ func (m *Monitor) recordLagging(gs []*goroutine, now int64) {
 		m.laggingChangedLocked(g, 1)
 		s.lastCause = causes[i]
 		s.lastGrace = g.grace()
-		m.lagging[g] = &lagRecord{stats: s, counted: true}
+		m.lagging[g] = &lagRecord{id: ids[i], stats: s, counted: true}
 		m.unknownStacks++
 		if g.opts != nil {
 			m.groupLagging.add(g.opts.Group, s, 1)
@@ -87,7 +92,7 @@ func (m *Monitor) recordLagging(gs []*goroutine, now int64) {
 	}
 	events := make([]Event, len(gs))
 	for i, g := range gs {
-		events[i] = m.event(g, LagStart, g.lagID, time.Unix(0, now))
+		events[i] = m.event(g, LagStart, ids[i], time.Unix(0, now))
 	}
 	m.queue(events...)
 }
@@ -113,9 +118,8 @@ func (m *Monitor) uncountLaggingLocked(g *goroutine) {
 
 // A lateExit is the return of a lagging goroutine.
 type lateExit struct {
-	g     *goroutine
-	lagID uint64
-	at    time.Time
+	g  *goroutine
+	at time.Time
 }
 
 // lateExits holds the returns of lagging goroutines for the loop to record.
@@ -162,7 +166,9 @@ func (m *Monitor) recordLateExit(x lateExit) {
 	delay := x.at.Sub(time.Unix(0, x.g.endedAt))
 	m.mu.Lock()
 	s := m.statsLocked(x.g)
+	var id uint64
 	if r := m.lagging[x.g]; r != nil {
+		id = r.id
 		if r.info != nil {
 			s.removeBlocked(r.info, r.kept)
 		} else {
@@ -182,9 +188,9 @@ func (m *Monitor) recordLateExit(x lateExit) {
 	s.delays[exitDelayBucket(delay)]++
 	s.newDelayMax = max(s.newDelayMax, delay)
 	m.mu.Unlock()
-	m.traceLateExit(x.g, x.lagID, delay)
+	m.traceLateExit(x.g, id, delay)
 	if m.observed.Load() {
-		m.queue(m.event(x.g, LateExit, x.lagID, x.at))
+		m.queue(m.event(x.g, LateExit, id, x.at))
 	}
 }
 

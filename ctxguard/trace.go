@@ -35,23 +35,23 @@ type lagTask struct {
 	task *trace.Task
 }
 
-// traceLagging starts a task for each goroutine in gs, on the loop's
-// goroutine; the caller checked trace.IsEnabled.
-func (m *Monitor) traceLagging(gs []*goroutine, now int64) {
+// traceLagging starts a task for each goroutine in gs, under its lag ID in
+// ids, on the loop's goroutine; the caller checked trace.IsEnabled.
+func (m *Monitor) traceLagging(gs []*goroutine, ids []uint64, now int64) {
 	t := &m.lagTasks
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.tasks == nil {
 		t.tasks = make(map[uint64]lagTask)
 	}
-	for _, g := range gs {
-		m.traceLagStart(g, now)
+	for i, g := range gs {
+		m.traceLagStart(g, ids[i], now)
 	}
 }
 
 // traceLagStart starts g's task. NewTask reads g's context, which may
 // panic: contained, g then gets no task.
-func (m *Monitor) traceLagStart(g *goroutine, now int64) {
+func (m *Monitor) traceLagStart(g *goroutine, id uint64, now int64) {
 	defer func() {
 		if recover() != nil {
 			m.contextPanics.Add(1)
@@ -60,7 +60,7 @@ func (m *Monitor) traceLagStart(g *goroutine, now int64) {
 	ctx, task := trace.NewTask(g.ctx, "ctxguard.lagging")
 	trace.Log(ctx, traceCategory, "lag start: "+m.describe(g)+
 		", context ended "+time.Duration(now-g.endedAt).String()+" ago")
-	m.lagTasks.tasks[g.lagID] = lagTask{ctx, task}
+	m.lagTasks.tasks[id] = lagTask{ctx, task}
 }
 
 // traceLateExit logs g's late exit and ends its task.
