@@ -235,7 +235,7 @@ func register(ctx Context, fn func(Context), site uintptr, opts *track.Options) 
 		key.name, key.namePC = optionsName(opts, fnPC)
 	}
 	done := ctx.Done()
-	g.shard = rand.Uint32N(uint32(len(m.shards)))
+	g.shard = rand.Uint32() & (1<<m.shardBits - 1) // len(m.shards) is a power of two
 	s := &m.shards[g.shard]
 	s.mu.Lock()
 	g.slot = s.add(g)

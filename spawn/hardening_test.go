@@ -43,6 +43,21 @@ func child(t *testing.T, name string) (string, error) {
 
 func isChild(name string) bool { return os.Getenv(childEnv) == name }
 
+// survives runs body in a child process and fails t unless that process
+// ran body to its end and exited cleanly.
+func survives(t *testing.T, body func()) {
+	t.Helper()
+	if isChild(t.Name()) {
+		body()
+		println("survived")
+		return
+	}
+	out, err := child(t, t.Name())
+	if err != nil || !strings.Contains(out, "survived") {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+}
+
 // handler is a slog.Handler whose Handle does what do says.
 type handler struct{ do func() }
 
@@ -63,20 +78,14 @@ func lagOne(t *testing.T, m *ctxguard.Monitor, release <-chan struct{}, want int
 
 // A slog handler that panics is recovered and counted; the process lives.
 func TestPanickingLoggerDoesNotCrash(t *testing.T) {
-	if isChild(t.Name()) {
+	survives(t, func() {
 		m := ctxguard.New(ctxguard.Config{Grace: grace, Logger: slog.New(handler{func() { panic("broken handler") }})})
 		release := make(chan struct{})
 		lagOne(t, m, release, 1)
 		waitFor(t, "the handler's panic", func() bool { return m.Snapshot().LoggerPanics > 0 })
 		close(release)
 		m.Close()
-		println("survived")
-		return
-	}
-	out, err := child(t, t.Name())
-	if err != nil || !strings.Contains(out, "survived") {
-		t.Fatalf("child: %v\n%s", err, out)
-	}
+	})
 }
 
 // A blocked slog handler loses log records, counted, never detections: a
@@ -186,7 +195,7 @@ func (c overCtx) Value(key any) any {
 // A context whose methods panic on the Monitor's goroutine is contained:
 // counted, and the goroutine is still reported lagging.
 func TestPanickingContextDoesNotCrash(t *testing.T) {
-	if isChild(t.Name()) {
+	survives(t, func() {
 		m := ctxguard.New(ctxguard.Config{Grace: grace, Logger: slog.New(slog.DiscardHandler)})
 		parent, cancel := context.WithCancel(ctxguard.WithMonitor(context.Background(), m))
 		ctx := overCtx{parent, new(atomic.Bool)}
@@ -200,13 +209,7 @@ func TestPanickingContextDoesNotCrash(t *testing.T) {
 		})
 		close(release)
 		m.Close()
-		println("survived")
-		return
-	}
-	out, err := child(t, t.Name())
-	if err != nil || !strings.Contains(out, "survived") {
-		t.Fatalf("child: %v\n%s", err, out)
-	}
+	})
 }
 
 // A grace of math.MaxInt64, or of 250 years, never runs out: the goroutine

@@ -30,6 +30,10 @@ type Comparison struct {
 	// Once runs each side for one iteration per round (-benchtime 1x):
 	// its body is one measurement reported with b.ReportMetric.
 	Once bool
+	// MaxRounds, if not 0, caps the group's rounds: for a comparison
+	// whose one round takes many seconds and whose sides differ by orders
+	// of magnitude, where a median of more rounds would tell nothing more.
+	MaxRounds int
 }
 
 // A Metric is one row of a comparison: which unit of the results, and how

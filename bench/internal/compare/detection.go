@@ -17,6 +17,10 @@ func DetectionGroup(n int, leakProfile bool) Group {
 	var p *probe.Population
 	var goleakOnce, goroutineProfile func(*testing.B)
 	snapshot := Side{"Monitor.Snapshot", func(b *testing.B) { p.Snapshot(b) }}
+	slowRounds := 0 // the group's
+	if n >= 100_000 {
+		slowRounds = 1 // goleak takes some 30 s a pass
+	}
 	g := Group{
 		Title: fmt.Sprintf("Which goroutines are lagging? %s goroutines", Count(n)),
 		About: fmt.Sprintf("%d goroutines started with spawn.Go under a context that was then cancelled, all lagging "+
@@ -36,7 +40,7 @@ func DetectionGroup(n int, leakProfile bool) Group {
 		},
 		Comparisons: []Comparison{
 			{Name: fmt.Sprintf("Detect/%s/vs=goleak", Count(n)), Op: fmt.Sprintf("Snapshot vs goleak.Find (one pass), %s", Count(n)),
-				Ours: snapshot, Theirs: Side{"goleak.Find", func(b *testing.B) { goleakOnce(b) }}},
+				Ours: snapshot, Theirs: Side{"goleak.Find", func(b *testing.B) { goleakOnce(b) }}, MaxRounds: slowRounds},
 			{Name: fmt.Sprintf("Detect/%s/vs=GoroutineProfile", Count(n)), Op: fmt.Sprintf("Snapshot vs runtime.GoroutineProfile, %s", Count(n)),
 				Ours: snapshot, Theirs: Side{"runtime.GoroutineProfile", func(b *testing.B) { goroutineProfile(b) }}},
 		},
@@ -44,7 +48,7 @@ func DetectionGroup(n int, leakProfile bool) Group {
 	if n <= 1000 {
 		g.Comparisons = append(g.Comparisons, Comparison{
 			Name: fmt.Sprintf("Detect/%s/vs=goleak-reporting", Count(n)), Op: fmt.Sprintf("Snapshot vs goleak.Find reporting them (default retries), %s", Count(n)),
-			Ours: snapshot, Theirs: Side{"goleak.Find", func(b *testing.B) { p.GoleakReporting(b) }}})
+			Ours: snapshot, Theirs: Side{"goleak.Find", func(b *testing.B) { p.GoleakReporting(b) }}, MaxRounds: 1})
 	}
 	if leakProfile {
 		g.External = func(r *runner) ([]Row, error) { return r.leakProfileRows(n) }

@@ -136,7 +136,11 @@ func (r *runner) group(g Group) error {
 			if c.Once {
 				benchtime = "1x"
 			}
-			rs := probe.Interleave(g.rounds, benchtime, c.Ours.Bench, c.Theirs.Bench)
+			rounds := g.rounds
+			if c.MaxRounds > 0 {
+				rounds = min(rounds, c.MaxRounds)
+			}
+			rs := probe.Interleave(rounds, benchtime, c.Ours.Bench, c.Theirs.Bench)
 			results[c.Name] = [2]probe.Result{rs[0], rs[1]}
 			rows = append(rows, c.rows(rs[0], rs[1])...)
 		}
