@@ -322,9 +322,10 @@ func callSpawned(g, fn, _ any) (any, error) {
 	return nil, nil
 }
 
-// id is g's identity in stacks: its shard and slot.
+// id is g's identity in stacks: its Monitor's tag, its shard and slot.
 func (g *goroutine) id() uint64 {
-	return (uint64(g.slot)<<g.tr.m.shardBits|uint64(g.shard))<<1 | idRecord
+	m := g.tr.m
+	return ((uint64(g.slot)<<m.shardBits|uint64(g.shard))<<m.tagBits|m.tag)<<1 | idRecord
 }
 
 // Run calls call(a, b, c) on the goroutine of a region, with the region's

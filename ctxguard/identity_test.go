@@ -28,3 +28,22 @@ func TestTaggedIdsReadBackFromTheStack(t *testing.T) {
 		}
 	}
 }
+
+// Monitor tags say their own length: no two (Monitor, shard and slot)
+// pairs make the same id, across tags of one, two and three bytes.
+func TestMonitorTagsNeverMakeTheSameId(t *testing.T) {
+	seen := make(map[uint64][2]uint64)
+	for _, n := range []uint64{0, 1, 2, 0x7f, 0x80, 0x81, 0x3fff, 0x4000, 0x4001, 1<<21 - 1} {
+		tag, bits := monitorTag(n)
+		if bits != 8 && bits != 16 && bits != 24 {
+			t.Fatalf("monitorTag(%d): %d bits", n, bits)
+		}
+		for slot := range uint64(1 << 12) {
+			id := slot<<bits | tag
+			if prev, dup := seen[id]; dup {
+				t.Fatalf("Monitor %d slot %d and Monitor %d slot %d share id %#x", n, slot, prev[0], prev[1], id)
+			}
+			seen[id] = [2]uint64{n, slot}
+		}
+	}
+}

@@ -43,6 +43,8 @@ type Monitor struct {
 	shards      []shard
 	watchShards []watchShard // as many as shards
 	shardBits   uint8        // len(shards) is 1<<shardBits
+	tag         uint64       // the Monitor's number, coded for goroutine ids (identity.go)
+	tagBits     uint8        // tag's length
 	bubbled     bool         // made in a synctest bubble: see bubble.go
 	starters    []func()     // per shard, see newStarters
 	lagged      atomic.Uint64
@@ -105,6 +107,7 @@ func newMonitor(cfg Config, bubbled bool) *Monitor {
 		shardBits:   b,
 		bubbled:     bubbled,
 	}
+	m.tag, m.tagBits = monitorTag(monitors.Add(1) - 1)
 	m.unscoped.m = m
 	m.unscoped.state = &scopeState{}
 	m.overflowScope.name = OverflowSite.Function

@@ -152,6 +152,37 @@ func sameSiteWorker(stuck bool, release <-chan struct{}) func(context.Context) {
 	}
 }
 
+// A capture sees the goroutines of every Monitor in the process, whose
+// records have the same shards and slots: a Monitor's lagging goroutines
+// are reported where they, not another Monitor's goroutines, are blocked.
+func TestCapturesTellMonitorsApart(t *testing.T) {
+	const n = 64 // in each Monitor: every shard has its first slots taken
+	release := make(chan struct{})
+	defer close(release)
+	m, root := newMonitor(t)
+	other, otherRoot := newMonitor(t)
+	healthy := func() { // the other Monitor's goroutines: live, blocked at "healthy"
+		for range n {
+			spawn.Go(otherRoot, sameSiteWorker(false, release))
+		}
+	}
+	healthy() // started before m's, and after: whichever a capture meets first
+	ended, cancel := context.WithCancel(root)
+	for range n {
+		spawn.Go(ended, sameSiteWorker(true, release))
+	}
+	healthy()
+	cancel()
+	g := blockedAt(t, m, "github.com/ctxguard/ctxguard/spawn_test.sameSiteWorker.func1", n)
+	want := markedLine(t, "lagging")
+	if len(g.BlockedAt) != 1 || g.BlockedAt[0].Site.Line != want || g.BlockedAt[0].Count != n {
+		t.Errorf("blocked at %+v, want all %d at line %d", g.BlockedAt, n, want)
+	}
+	if s := other.Snapshot(); s.Live != 2*n || s.Lagging != 0 {
+		t.Errorf("other Monitor: %d live, %d lagging, want %d, 0", s.Live, s.Lagging, 2*n)
+	}
+}
+
 // Healthy goroutines running the same function from the same site as
 // lagging ones are never counted where the lagging ones are blocked.
 func TestHealthyGoroutinesOfTheSameSiteAreNotReported(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -80,6 +81,8 @@ func TestManyLaggingGiveAHandfulOfRecords(t *testing.T) {
 	m := ctxguard.New(ctxguard.Config{Grace: grace, ReportInterval: time.Hour, Logger: logs.logger()})
 	ctx, cancel := context.WithCancel(ctxguard.WithMonitor(context.Background(), m))
 	release := make(chan struct{})
+	releaseOnce := sync.OnceFunc(func() { close(release) })
+	defer releaseOnce() // if a wait fails: the goroutines must not outlive the test
 	const n = 100_000
 	for range n {
 		spawn.Go(ctx, func(context.Context) { <-release })
@@ -89,7 +92,7 @@ func TestManyLaggingGiveAHandfulOfRecords(t *testing.T) {
 		s := m.Snapshot()
 		return s.Lagging == n && len(s.Goroutines[0].BlockedAt) == 1
 	})
-	close(release)
+	releaseOnce()
 	waitFor(t, "all return", func() bool { s := m.Snapshot(); return s.Live == 0 && lateExits(s) == n })
 	m.Close()
 	lags, returns := logs.withMsg(t, msgLagging), logs.withMsg(t, msgReturned)
