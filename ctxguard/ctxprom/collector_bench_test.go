@@ -3,6 +3,8 @@ package ctxprom_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -82,5 +84,40 @@ func waitLagged(tb testing.TB, m *ctxguard.Monitor, n uint64) {
 			lagged += g.Lagged
 		}
 		return lagged == n
+	})
+}
+
+// BenchmarkGatherDistinctNames measures a scrape when every live goroutine
+// has a name of its own (1,000,000 of them, under the zero Config's
+// MaxSites): the worst case for the Snapshot, which reads one live count
+// per distinct name, scope and site and folds all beyond MaxSites into
+// the overflow entry, so the exposition stays bounded.
+func BenchmarkGatherDistinctNames(b *testing.B) {
+	live := 1_000_000
+	if n, err := strconv.Atoi(os.Getenv("CTXGUARD_BENCH_LIVE")); err == nil {
+		live = n
+	}
+	m, root := newMonitor(b, 0)
+	release := make(chan struct{})
+	defer close(release)
+	for i := range live {
+		spawn.Go(root, func(context.Context) { <-release }, spawn.WithName(fmt.Sprint("conn-", i)))
+	}
+	if s := m.Snapshot(); s.Live != live {
+		b.Fatalf("Live = %d, want %d", s.Live, live)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(ctxprom.NewCollector(m))
+	b.Run("Snapshot", func(b *testing.B) {
+		for b.Loop() {
+			m.Snapshot()
+		}
+	})
+	b.Run("Gather", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := reg.Gather(); err != nil {
+				b.Fatal(err)
+			}
+		}
 	})
 }
