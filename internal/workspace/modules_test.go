@@ -16,6 +16,9 @@ import (
 // root is the repository's working tree, where go.work is.
 const root = "../.."
 
+// modulesRan is whether TestModules has run in this process.
+var modulesRan bool
+
 // TestModules runs go test ./... in every module of go.work but this one,
 // each on its own (GOWORK=off), so that it builds against the versions its
 // own go.mod selects: the oldest ones the integrations support, not the
@@ -28,6 +31,11 @@ const root = "../.."
 // reads every file of the modules it tests: a change there runs it again
 // (and go test in that module then reruns what the change concerns).
 func TestModules(t *testing.T) {
+	if modulesRan {
+		// -count=N runs this test N times; the first passed -count=N on.
+		t.Skip("the modules' tests ran at the first run of this test, with this -count")
+	}
+	modulesRan = true
 	modules := workspaceModules(t)
 	if len(modules) == 0 {
 		t.Fatal("go.work lists no module besides the root")
