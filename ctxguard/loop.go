@@ -140,17 +140,19 @@ func (m *Monitor) liveRecords() int {
 }
 
 // stop ends run r of an idle loop and reports whether it may return. A
-// goroutine registered meanwhile either sees no loop and starts one, or is
-// seen here (registration locks a shard before it looks for the loop; stop
-// clears the loop before it locks the shards): then r goes on, unless a new
-// run has started already.
+// goroutine registered meanwhile, or news listed for a report (a dropped
+// cancel, a route starting to shed), either sees no loop and starts one,
+// or is seen here (registration locks a shard, and news is listed under
+// m.mu, before either looks for the loop; stop clears the loop before it
+// locks them): then r goes on, unless a new run has started already.
 func (m *Monitor) stop(r *loopRun) bool {
 	m.run.CompareAndSwap(r, nil)
-	if m.liveRecords() == 0 {
-		return true
-	}
+	live := m.liveRecords()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if live == 0 && !m.news {
+		return true
+	}
 	return m.closing || !m.run.CompareAndSwap(nil, r)
 }
 

@@ -78,6 +78,7 @@ type Monitor struct {
 	dirty          []*goroutineStats // entries with news to report
 	dirtyCancels   []*siteStats      // cancel sites with news to report
 	dirtyScopes    []*scopeState     // scopes shedding, or with news to report
+	news           bool              // something was listed since the last report round began
 	overflowScope  scopeState        // the scopes beyond MaxSites
 	closing        bool              // set by Close under mu: no loop is started after
 

@@ -48,6 +48,7 @@ func (r *reporting) logNow(now time.Time, interval time.Duration) {
 
 // dirtyLocked lists s for the next report round. The caller holds m.mu.
 func (m *Monitor) dirtyLocked(s *goroutineStats) {
+	m.news = true
 	if !s.dirty {
 		s.dirty = true
 		m.dirty = append(m.dirty, s)
@@ -56,6 +57,7 @@ func (m *Monitor) dirtyLocked(s *goroutineStats) {
 
 // dirtyCancelLocked lists a cancel site for the next report round.
 func (m *Monitor) dirtyCancelLocked(s *siteStats) {
+	m.news = true
 	if !s.dirty {
 		s.dirty = true
 		m.dirtyCancels = append(m.dirtyCancels, s)
@@ -85,6 +87,7 @@ func (m *Monitor) report(now time.Time, flush bool) (next time.Time) {
 		}
 	}
 	m.mu.Lock()
+	m.news = false
 	keep := m.dirty[:0]
 	for _, s := range m.dirty {
 		site := s.resolve()

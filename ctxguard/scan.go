@@ -36,15 +36,17 @@ func (m *Monitor) scan(now int64) (next int64) {
 		// sharing one costs one poll); those still live are parked, off
 		// the lock.
 		s.mu.Lock()
-		epoch := s.epoch
-		s.epoch++
+		s.epoch++ // records registered from now on have the new epoch
 		var open, closed <-chan struct{}
 		for j, batch := 0, 0; j < len(s.young); {
 			e := s.young[j]
-			if e.epoch != epoch { // registered after this scan began: the next one
+			if e.epoch == s.epoch { // registered after this scan began: the next one
 				j++
 				continue
 			}
+			// Older epochs too: while the lock was let go below, a record
+			// behind j may have returned and removeYoung moved an
+			// unscanned one into its place; the next scan takes it.
 			s.removeYoung(e.g)
 			g := e.g
 			switch {

@@ -129,6 +129,7 @@ func (m *Monitor) laggingChangedLocked(g *goroutine, delta int64) {
 }
 
 func (m *Monitor) dirtyScopeLocked(st *scopeState) {
+	m.news = true
 	if !st.dirty {
 		st.dirty = true
 		m.dirtyScopes = append(m.dirtyScopes, st)

@@ -112,9 +112,15 @@ func TestStress(t *testing.T) {
 	side.Wait()
 
 	want := int(planted.Load())
+	var last ctxguard.Snapshot
+	defer func() {
+		if t.Failed() {
+			t.Logf("last Snapshot: Lagging %d, Live %d, Lagged %d; %d planted", last.Lagging, last.Live, last.Lagged, want)
+		}
+	}()
 	waitFor(t, "the planted goroutines lag, the others return", func() bool {
-		s := m.Snapshot()
-		return s.Lagging == want && s.Live == want
+		last = m.Snapshot()
+		return last.Lagging == want && last.Live == want
 	})
 	s := m.Snapshot()
 	if s.Spawned != uint64(spawned.Load()) || s.Lagged != uint64(want) {
