@@ -101,7 +101,7 @@ func sampled() bool {
 // derived from parent, or nil.
 func acceptingMonitor(parent Context) *Monitor {
 	m := MonitorFrom(parent)
-	if m.closed.Load() || underTest && m.foreign() {
+	if m.closed.Load() || m.foreign() {
 		return nil
 	}
 	rate, base := int64(m.cfg.CancelSampleRate), minSampleRate.Load()

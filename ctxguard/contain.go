@@ -11,6 +11,17 @@ import "errors"
 // errCausePanicked stands for the cause of a context whose Cause panicked.
 var errCausePanicked = errors.New("ctxguard: the context's Cause panicked")
 
+// contained runs f, which calls methods of a user's context; a panic there
+// is recovered and counted.
+func (m *Monitor) contained(f func()) {
+	defer func() {
+		if recover() != nil {
+			m.contextPanics.Add(1)
+		}
+	}()
+	f()
+}
+
 // cause is Cause(ctx), contained.
 func (m *Monitor) cause(ctx Context) (err error) {
 	defer func() {

@@ -1,7 +1,6 @@
 package ctxguard
 
 import (
-	"context"
 	"log/slog"
 	"math/rand/v2"
 	"reflect"
@@ -41,20 +40,14 @@ func init() {
 		if mon == nil {
 			mon = trackingOf(ctx).monitor()
 		}
-		tr := mon.scoped(scope)
-		return context.WithValue(ctx, trackingKey{}, tr), tr
+		return withScope(ctx, mon, scope)
 	}
 	track.Wait = waitGroup
 	track.LoopRunning = func(m any) bool { return m.(*Monitor).loopGoroutines.Load() > 0 }
 	track.CaptureStacks = func(m any) int {
 		mon := m.(*Monitor)
 		mon.mu.Lock()
-		want := make(map[uint64]*goroutine, mon.unknownStacks)
-		for g := range mon.lagging {
-			if g.started.Load() {
-				want[g.id()] = g
-			}
-		}
+		want, _ := mon.wantedStacksLocked(true)
 		mon.mu.Unlock()
 		c := &capture{want: want}
 		c.run()
@@ -77,9 +70,10 @@ func callWait(wg, _, _ any) (any, error) {
 	return nil, nil
 }
 
-// goroutine is one tracked goroutine's record. fn, state, endedAt and
-// watch are guarded by its shard's mutex; the other fields never change
-// after spawn.
+// goroutine is one tracked goroutine's record. state, endedAt, watch and
+// youngIdx are guarded by its shard's mutex; fn and next belong to the
+// shard's pending stack until the goroutine starts (started, watchIdx:
+// see their comments); the other fields never change after spawn.
 type goroutine struct {
 	ctx  Context
 	opts *track.Options
@@ -99,7 +93,7 @@ type goroutine struct {
 	youngIdx int32       // in shard.young; -1 once a scan has taken it
 	started  atomic.Bool // its goroutine runs, so its stack shows its identity
 	shard    uint32      // index in the Monitor's shards
-	slot     uint32      // in shard.entries, for life: the record's identity
+	slot     uint32      // in its shard's slots, for life: the record's identity
 	endedAt  int64       // UnixNano when ctx was seen done; 0 until then
 }
 
@@ -159,9 +153,9 @@ func (g *goroutine) grace() time.Duration {
 }
 
 // goTracked is spawn.Go's body. Cost: one record allocation, one ctx.Value
-// lookup for the Monitor and scope, and an uncontended shard lock/unlock to
-// register the record, another as its goroutine takes it and a third on
-// exit.
+// lookup for the Monitor and scope, an uncontended shard lock/unlock to
+// register the record and another on exit, and a compare-and-swap each to
+// hand the record to its goroutine through the shard's pending stack.
 func goTracked(ctx Context, fn func(Context), site uintptr, opts *track.Options) {
 	g := register(ctx, fn, site, opts)
 	if g == nil {
@@ -219,26 +213,24 @@ func (untrackedRegion) Run(call func(a, b, c any) (any, error), a, b, c any) (an
 func register(ctx Context, fn func(Context), site uintptr, opts *track.Options) *goroutine {
 	tr := trackingOf(ctx)
 	m := tr.monitor()
-	if m.closed.Load() || underTest && m.foreign() {
+	if m.closed.Load() || m.foreign() {
 		return nil
 	}
 	if tr == nil {
 		tr = &m.unscoped
 	}
 	g := &goroutine{ctx: ctx, fn: fn, opts: opts, tr: tr}
-	var fnPC uintptr
-	if fn != nil {
-		fnPC = reflect.ValueOf(fn).Pointer()
-	}
-	key := spawnKey{site: site, tr: tr, namePC: fnPC}
+	key := spawnKey{site: site, tr: tr}
 	if opts != nil {
-		key.name, key.namePC = optionsName(opts, fnPC)
+		key.name, key.namePC = optionsName(opts, fn)
+	} else {
+		key.namePC = funcPC(fn)
 	}
 	done := ctx.Done()
 	g.shard = rand.Uint32() & (1<<m.shardBits - 1) // len(m.shards) is a power of two
 	s := &m.shards[g.shard]
 	s.mu.Lock()
-	g.slot = s.add(g)
+	g.slot = s.add()
 	g.youngIdx = int32(len(s.young))
 	s.young = append(s.young, youngEntry{done, g, s.epoch})
 	g.live = s.cellLocked(key)

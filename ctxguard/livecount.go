@@ -24,11 +24,10 @@ type spawnKey struct {
 	name   string  // an explicit name: WithName's, or a handler type's
 }
 
-// optionsName returns what names a record spawned with opts, running the
-// function at fnPC: an explicit name, or else the code pointer of the
-// function that names it. A record spawned without options is named by
-// fnPC.
-func optionsName(opts *track.Options, fnPC uintptr) (string, uintptr) {
+// optionsName returns what names a record spawned with opts to run fn:
+// an explicit name, or else the code pointer of the function that names
+// it, fn's if the options name none.
+func optionsName(opts *track.Options, fn func(Context)) (string, uintptr) {
 	switch {
 	case opts.Name != "":
 		return opts.Name, 0
@@ -40,7 +39,15 @@ func optionsName(opts *track.Options, fnPC uintptr) (string, uintptr) {
 		}
 		return typeName(reflect.TypeOf(opts.Func)), 0
 	}
-	return "", fnPC
+	return "", funcPC(fn)
+}
+
+// funcPC is the code pointer of fn, 0 for nil.
+func funcPC(fn func(Context)) uintptr {
+	if fn == nil {
+		return 0
+	}
+	return reflect.ValueOf(fn).Pointer()
 }
 
 // nameOf is the name a key gives its goroutines.

@@ -156,6 +156,24 @@ func (m *Monitor) stop(r *loopRun) bool {
 	return m.closing || !m.run.CompareAndSwap(nil, r)
 }
 
+// wantedStacksLocked returns, by id, the lagging records whose stacks a
+// capture is to find (all, or only those with no known stack yet) among
+// those whose goroutine has started, and how many of those have not. The
+// caller holds m.mu.
+func (m *Monitor) wantedStacksLocked(all bool) (want map[uint64]*goroutine, unstarted int) {
+	want = make(map[uint64]*goroutine, m.unknownStacks)
+	for g, lr := range m.lagging {
+		switch {
+		case lr.info != nil && !all:
+		case g.started.Load():
+			want[g.id()] = g
+		default:
+			unstarted++
+		}
+	}
+	return want, unstarted
+}
+
 // maybeCapture starts a stack capture if lagging goroutines have no known
 // stack, none is running, and the last one's cost allows. A goroutine
 // still waiting to be scheduled shows no identity in its stack yet: while
@@ -172,17 +190,7 @@ func (m *Monitor) maybeCapture(now time.Time, r *loopRun) {
 		c.waitingSince = time.Time{}
 		return
 	}
-	want := make(map[uint64]*goroutine, m.unknownStacks)
-	unstarted := 0
-	for g, lr := range m.lagging {
-		switch {
-		case lr.info != nil:
-		case g.started.Load():
-			want[g.id()] = g
-		default:
-			unstarted++
-		}
-	}
+	want, unstarted := m.wantedStacksLocked(false)
 	m.mu.Unlock()
 	if unstarted > 0 {
 		if c.waitingSince.IsZero() {

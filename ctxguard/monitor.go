@@ -168,12 +168,15 @@ func (m *Monitor) Close() error {
 	traceErr := m.closeTraces(deadline)
 	m.recordLateExits(true)
 	m.report(time.Now(), true)
+	// From now on nothing more is taken (a late dropped cancel, say),
+	// so that no outbox goroutine starts after Close; what is queued is
+	// delivered.
+	m.logs.close()
+	m.events.close()
 	var logs, events int
 	if !onOutboxGoroutine() {
 		logs, events = m.logs.wait(deadline), m.events.wait(deadline)
 	}
-	m.logs.close()
-	m.events.close()
 	if logs > 0 || events > 0 {
 		return errors.Join(traceErr, fmt.Errorf("ctxguard: Close gave up after %v on %d log records and %d events: the Logger's handler or an observer is blocked",
 			closeWait, logs, events))
@@ -390,7 +393,14 @@ func WithScope(parent Context, scope string) Context {
 	if parent == nil {
 		panic("cannot create context from nil parent")
 	}
-	return context.WithValue(parent, trackingKey{}, trackingOf(parent).monitor().scoped(scope))
+	ctx, _ := withScope(parent, trackingOf(parent).monitor(), scope)
+	return ctx
+}
+
+// withScope is WithScope with the Monitor given.
+func withScope(parent Context, m *Monitor, scope string) (Context, *tracking) {
+	tr := m.scoped(scope)
+	return context.WithValue(parent, trackingKey{}, tr), tr
 }
 
 // scoped returns the tracking for m and scope, shared by every context

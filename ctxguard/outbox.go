@@ -29,20 +29,16 @@ type boxed[T any] struct {
 	done chan struct{} // if not nil, closed once the item is delivered
 }
 
-// put queues items and reports how many were taken; the others are
-// dropped, counted.
-func (b *outbox[T]) put(items ...T) int {
+// put queues items; those it cannot take are dropped, counted.
+func (b *outbox[T]) put(items ...T) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	taken := 0
-	for _, it := range items {
+	for i, it := range items {
 		if !b.takeLocked(it, nil) {
-			break
+			b.dropped += uint64(len(items) - i)
+			return
 		}
-		taken++
 	}
-	b.dropped += uint64(len(items) - taken)
-	return taken
 }
 
 // putAndWait queues item and waits until it is delivered or timeout has

@@ -24,13 +24,12 @@ func BenchmarkStackCapture(b *testing.B) {
 }
 
 func benchCapture(b *testing.B, n int, deep bool) {
-	m := New(Config{Grace: time.Hour, Logger: discardLogger})
+	m := New(Config{Grace: time.Millisecond, Logger: discardLogger})
 	defer m.Close()
 	root := WithMonitor(context.Background(), m)
 	ended, cancel := context.WithCancel(root)
 	release := make(chan struct{})
 	defer close(release)
-	want := make(map[uint64]*goroutine, n/2)
 	for i := range n {
 		ctx := root
 		if i%2 == 0 {
@@ -39,14 +38,7 @@ func benchCapture(b *testing.B, n int, deep bool) {
 		goTracked(ctx, func(Context) { <-release }, 0, nil)
 	}
 	cancel()
-	waitStarted(b, m, n)
-	for i := range m.shards {
-		for _, g := range m.shards[i].entries {
-			if g != nil && g.ctx == ended {
-				want[g.id()] = g
-			}
-		}
-	}
+	want := wantStarted(b, m, n/2)
 	b.ResetTimer()
 	for b.Loop() {
 		c := &capture{want: want, deep: deep}
@@ -57,22 +49,15 @@ func benchCapture(b *testing.B, n int, deep bool) {
 	}
 }
 
-// waitStarted waits until every registered goroutine of m has started.
-func waitStarted(b *testing.B, m *Monitor, n int) {
+// wantStarted waits until lagging goroutines of m have all started, and
+// returns them by id.
+func wantStarted(b *testing.B, m *Monitor, lagging int) map[uint64]*goroutine {
 	for {
-		pending := 0
-		for i := range m.shards {
-			s := &m.shards[i]
-			s.mu.Lock()
-			for _, g := range s.entries {
-				if g != nil && !g.started.Load() {
-					pending++
-				}
-			}
-			s.mu.Unlock()
-		}
-		if pending == 0 {
-			return
+		m.mu.Lock()
+		want, unstarted := m.wantedStacksLocked(true)
+		m.mu.Unlock()
+		if len(want) == lagging && unstarted == 0 {
+			return want
 		}
 		time.Sleep(time.Millisecond)
 	}

@@ -52,15 +52,12 @@ func (m *Monitor) traceLagging(gs []*goroutine, ids []uint64, now int64) {
 // traceLagStart starts g's task. NewTask reads g's context, which may
 // panic: contained, g then gets no task.
 func (m *Monitor) traceLagStart(g *goroutine, id uint64, now int64) {
-	defer func() {
-		if recover() != nil {
-			m.contextPanics.Add(1)
-		}
-	}()
-	ctx, task := trace.NewTask(g.ctx, "ctxguard.lagging")
-	trace.Log(ctx, traceCategory, "lag start: "+m.describe(g)+
-		", context ended "+time.Duration(now-g.endedAt).String()+" ago")
-	m.lagTasks.tasks[id] = lagTask{ctx, task}
+	m.contained(func() {
+		ctx, task := trace.NewTask(g.ctx, "ctxguard.lagging")
+		trace.Log(ctx, traceCategory, "lag start: "+m.describe(g)+
+			", context ended "+time.Duration(now-g.endedAt).String()+" ago")
+		m.lagTasks.tasks[id] = lagTask{ctx, task}
+	})
 }
 
 // traceLateExit logs g's late exit and ends its task.
@@ -76,7 +73,9 @@ func (m *Monitor) traceLateExit(g *goroutine, lagID uint64, delay time.Duration)
 		}
 		lt.ctx = g.ctx
 	}
-	trace.Log(lt.ctx, traceCategory, "late exit: "+m.describe(g)+", returned "+delay.String()+" after its context ended")
+	m.contained(func() { // Log reads the context, which may panic
+		trace.Log(lt.ctx, traceCategory, "late exit: "+m.describe(g)+", returned "+delay.String()+" after its context ended")
+	})
 	if lt.task != nil {
 		lt.task.End()
 	}

@@ -96,13 +96,8 @@ func (m *Monitor) park(g *goroutine, done <-chan struct{}) {
 // methods panic is not watched (nil stop); it is then only seen ended if a
 // scan polls it again, which does not happen, so it never lags.
 func (m *Monitor) afterFunc(ctx Context, f func()) (stop func() bool) {
-	defer func() {
-		if recover() != nil {
-			m.contextPanics.Add(1)
-			stop = nil
-		}
-	}()
-	return context.AfterFunc(ctx, f)
+	m.contained(func() { stop = context.AfterFunc(ctx, f) })
+	return stop
 }
 
 // contextEnded runs when a watched context ends: its records are ended as

@@ -127,12 +127,7 @@ func (g *Group) TryGo(f func() error, opts ...Option) bool {
 
 func (g *Group) start(f func() error, site uintptr, opts []Option) {
 	o := &track.Options{FuncPC: reflect.ValueOf(f).Pointer(), Group: g.number()}
-	for _, opt := range opts {
-		if opt == nil {
-			panic("spawn: Group.Go called with a nil Option")
-		}
-		opt.apply(o)
-	}
+	apply(o, opts, "Group.Go")
 	g.wg.Add(1)
 	ctx := g.ctx
 	if ctx == nil {

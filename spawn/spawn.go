@@ -26,8 +26,9 @@ import (
 // go statement, unless [WithRecover] is given. Go panics at once if ctx or
 // fn is nil. With a closed Monitor, Go is a plain go statement.
 //
-// Cost: about one go statement plus one allocation and three uncontended
-// lock/unlock pairs; see the package documentation.
+// Cost: about one go statement plus one allocation, two uncontended
+// lock/unlock pairs and two compare-and-swaps; see the package
+// documentation.
 //
 //go:noinline
 func Go(ctx context.Context, fn func(ctx context.Context), opts ...Option) {
@@ -54,13 +55,18 @@ func resolve(opts []Option) *track.Options {
 		return nil
 	}
 	o := new(track.Options)
+	apply(o, opts, "Go")
+	return o
+}
+
+// apply applies opts to o, panicking on a nil one for the named caller.
+func apply(o *track.Options, opts []Option, caller string) {
 	for _, opt := range opts {
 		if opt == nil {
-			panic("spawn: Go called with a nil Option")
+			panic("spawn: " + caller + " called with a nil Option")
 		}
 		opt.apply(o)
 	}
-	return o
 }
 
 // WithName names the goroutine in reports, statistics and metrics, instead
