@@ -45,7 +45,10 @@ func TestFaultsInUserCodeNeverReachDetection(t *testing.T) {
 }
 
 func runFaults(t *testing.T, logger, observer func()) {
-	const grace = 100 * time.Millisecond
+	// A grace that a healthy goroutine on a loaded machine (8 spawners,
+	// the race detector, 2 cores) returns well within: only the planted
+	// ones lag.
+	const grace = time.Second
 	log := slog.New(slog.DiscardHandler)
 	if logger != nil {
 		log = slog.New(handler{logger})
@@ -101,9 +104,9 @@ func runFaults(t *testing.T, logger, observer func()) {
 			s := m.Snapshot()
 			samples = append(samples, sample{time.Now(), s.Lagged})
 			mu.Lock()
-			done := time.Now().After(stop) && s.Lagged == uint64(len(cancels))
+			done := time.Now().After(stop) && s.Lagged >= uint64(len(cancels))
 			mu.Unlock()
-			if done {
+			if done || time.Now().After(stop.Add(time.Minute)) { // the checks below say what is missing
 				return
 			}
 			time.Sleep(5 * time.Millisecond)

@@ -77,7 +77,7 @@ func ExampleWithLaggingLimit() {
 	for m.Snapshot().Lagging < limit {
 		time.Sleep(time.Millisecond)
 	}
-	resp, err := impatient.Get(srv.URL + "/report")
+	resp, err := http.Get(srv.URL + "/report") // turned away at once
 	if err != nil {
 		panic(err)
 	}
