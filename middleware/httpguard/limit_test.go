@@ -146,7 +146,7 @@ func TestRoutesBeyondMaxSitesAreLimitedAsOne(t *testing.T) {
 	defer srv.Close()
 	defer close(release)
 	client := &http.Client{Timeout: 20 * time.Millisecond}
-	patient := &http.Client{Timeout: time.Minute} // for answers that must come, however busy the machine
+	patient := &http.Client{Timeout: time.Minute}  // for answers that must come, however busy the machine
 	for _, p := range []string{"/a", "/b", "/c"} { // /a has a count of its own; /b and /c share one
 		if _, err := client.Get(srv.URL + p); err == nil {
 			t.Fatalf("%s answered", p)
