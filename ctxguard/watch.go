@@ -17,7 +17,7 @@ import (
 // never look at them again, so idle goroutines cost no periodic work
 // however many there are. When the context ends, the AfterFunc marks its
 // records ended, with the time it ran (so grace is counted from the end
-// itself, not from the next scan), and wakes the loop. When the last
+// itself, not from the next scan), for the next scan to time. When the last
 // parked record of a context returns first, its AfterFunc is stopped.
 //
 // An AfterFunc costs a few hundred bytes per context (context's own child
@@ -121,7 +121,9 @@ func (m *Monitor) contextEnded(w *watch) {
 		}
 		s.mu.Unlock()
 	}
-	m.wakeLoop()
+	// No wake: the loop's next scan, at most scanInterval away, finds
+	// them in the shards' ended lists and wakes itself when their grace
+	// runs out.
 }
 
 // unwatch takes g, which has returned, off its watch w, and stops w's
