@@ -229,6 +229,9 @@ func TestTaskTreeReportsTheStuckLeafFirst(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
 	spawn.Go(ctx, func(ctx context.Context) { runTask(ctx, 2, release) }, spawn.WithName("request"))
+	// The whole tree runs before its context ends, so that one scan
+	// finds all of it lagging, however late its goroutines start.
+	waitFor(t, "the tree runs", func() bool { return m.Snapshot().Live == 3 })
 	cancel()
 
 	node := blockedAt(t, m, "github.com/ctxguard/ctxguard/spawn_test.runTask.func1", 2)

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -196,7 +197,15 @@ func TestBurstsAfterIdleRestartTheLoop(t *testing.T) {
 		close(release)
 		waitFor(t, "they return", func() bool { return m.Snapshot().Live == 0 })
 	}
-	if s := m.Snapshot(); s.Lagged != rounds*4 {
-		t.Errorf("Lagged = %d, want %d", s.Lagged, rounds*4)
+	// The stuck ones, by name: a healthy goroutine that a busy machine
+	// kept from running within grace may lag too, and is not the point.
+	var lagged uint64
+	for _, g := range m.Snapshot().Goroutines {
+		if strings.HasPrefix(g.Name, "stuck ") {
+			lagged += g.Lagged
+		}
+	}
+	if lagged != rounds*4 {
+		t.Errorf("stuck goroutines lagged %d times, want %d", lagged, rounds*4)
 	}
 }

@@ -218,7 +218,7 @@ func TestHTMLShowsLaggingByRoute(t *testing.T) {
 		if !strings.HasPrefix(row[2], want.name+" spawned at "+thisFile+":") {
 			t.Errorf("row %d: goroutine %q, want %s spawned in this file", i, row[2], want.name)
 		}
-		if !regexp.MustCompile(`^[\d.]+(ms|s) ago the oldest$`).MatchString(row[3]) {
+		if !regexp.MustCompile(`^[\d.hmsµ]+ ago the oldest$`).MatchString(row[3]) {
 			t.Errorf("row %d: context ended %q, want how long ago", i, row[3])
 		}
 		if row[4] != want.cause {

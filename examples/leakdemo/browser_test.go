@@ -27,7 +27,7 @@ var screenshot = flag.String("screenshot", "", "also write the debug page's scre
 func TestDebugPageInChromium(t *testing.T) {
 	browser := findChromium(t)
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent()) // the demo, its page and the browser's driver all stopped
-	o, err := parseFlags([]string{"-serve", "-grace", "200ms", "-timeout", "300ms", "-requests", "10", "-addr", "127.0.0.1:0"})
+	o, err := parseFlags([]string{"-serve", "-grace", "1s", "-timeout", "1s", "-requests", "10", "-addr", "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}

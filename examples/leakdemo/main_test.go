@@ -13,7 +13,7 @@ import (
 // exactly the leaks it plants and nothing on the good route.
 func TestDemoFindsThePlantedLeaks(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	o, err := parseFlags([]string{"-grace", "200ms", "-timeout", "300ms", "-requests", "10"})
+	o, err := parseFlags([]string{"-grace", "1s", "-timeout", "1s", "-requests", "10"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestDemoFindsThePlantedLeaks(t *testing.T) {
 // away, and the leak stops growing.
 func TestDemoShedsWithALimit(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	o, err := parseFlags([]string{"-grace", "200ms", "-timeout", "300ms", "-requests", "10", "-limit", "3"})
+	o, err := parseFlags([]string{"-grace", "1s", "-timeout", "1s", "-requests", "10", "-limit", "3"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,7 +78,7 @@ func TestGoleakAfterHTTPRequests(t *testing.T) {
 // context would fail this test, with the line where it is blocked.
 func TestLookupStopsWithItsRequest(t *testing.T) {
 	t.Parallel()
-	ctx := ctxguardtest.Context(t)
+	ctx := ctxguardtest.Context(t, ctxguardtest.WithWait(10*time.Second)) // returns as soon as they stop
 	h := &Lookup{
 		Backends: []func(context.Context) (string, error){Slow(time.Hour), Slow(time.Hour)},
 		Refresh:  func(ctx context.Context) { <-ctx.Done() },
@@ -99,7 +99,7 @@ func TestLookupStopsWithItsRequest(t *testing.T) {
 // ctxguardtest.StopsOnCancel: one backend at a time.
 func TestSlowStopsOnCancel(t *testing.T) {
 	t.Parallel()
-	ctxguardtest.StopsOnCancel(t, func(ctx context.Context) { Slow(time.Hour)(ctx) }, time.Second)
+	ctxguardtest.StopsOnCancel(t, func(ctx context.Context) { Slow(time.Hour)(ctx) }, 10*time.Second)
 }
 
 // testing/synctest: inside a bubble, the service runs on the bubble's fake
