@@ -1,7 +1,6 @@
 package ctxdebug
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
@@ -195,14 +194,9 @@ type Site struct {
 }
 
 // String returns "file:line", or the Function for sites without a file.
-func (s Site) String() string {
-	if s.File == "" {
-		return s.Function
-	}
-	return s.File + ":" + strconv.Itoa(s.Line)
-}
+func (s Site) String() string { return ctxguard.Site(s).String() }
 
-func siteOf(s ctxguard.Site) Site { return Site{s.Function, s.File, s.Line} }
+func siteOf(s ctxguard.Site) Site { return Site(s) }
 
 // An Event is one or more events the Monitor delivered, as the handler
 // keeps them: consecutive events of the same kind, entry and detail

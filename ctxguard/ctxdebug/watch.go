@@ -287,7 +287,7 @@ func eventOf(e ctxguard.Event) Event {
 		ev.Value = format(func() string { return fmt.Sprint(e.Value) })
 	}
 	if e.BlockedAt != nil {
-		ev.BlockedAt = e.BlockedAt.Site.String() + " (" + e.BlockedAt.Reason + ")"
+		ev.BlockedAt = e.BlockedAt.String()
 	}
 	return ev
 }

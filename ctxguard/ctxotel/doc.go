@@ -72,6 +72,10 @@
 //	ctxguard.cancel.sample_rate   gauge             1                         (ctxguard_cancel_sample_rate)
 //	ctxguard.events.dropped       counter           {event}                   (ctxguard_events_dropped_total)
 //	ctxguard.observer.panics      counter           {panic}                   (ctxguard_observer_panics_total)
+//	ctxguard.log_records.dropped  counter           {record}                  (ctxguard_log_records_dropped_total)
+//	ctxguard.logger.panics        counter           {panic}                   (ctxguard_logger_panics_total)
+//	ctxguard.context.panics       counter           {panic}                   (ctxguard_context_panics_total)
+//	ctxguard.requests.shed        counter           {request}    scope        (ctxguard_requests_shed_total)
 //
 // name and scope are the attributes ctxguard.name (spawn.WithName, else
 // the function's name; the spans call it ctxguard.goroutine.name) and

@@ -107,7 +107,7 @@ var instruments = []instrument{
 		values: func(r *reading, report func(int64, attribute.Set)) {
 			for _, sc := range r.snap.Scopes {
 				if sc.Shed > 0 {
-					report(int64(sc.Shed), attribute.NewSet(keyScope.String(sc.Scope)))
+					report(int64(sc.Shed), attribute.NewSet(keyScope.String(valid(sc.Scope))))
 				}
 			}
 		},

@@ -18,9 +18,9 @@ var overflowKey = seriesKey{name: ctxguard.OverflowSite.Function}
 // seriesStats are the counts of one series: the sum of the Snapshot entries
 // folded into it.
 type seriesStats struct {
-	attrs                     attribute.Set
-	live, lagging             int
-	lagged, lateExits, panics uint64
+	attrs          attribute.Set
+	live, lagging  int
+	lagged, panics uint64
 }
 
 // seriesTable decides which (name, scope) pairs get attributes of their
@@ -57,7 +57,6 @@ func (t *seriesTable) fold(gs []ctxguard.GoroutineStats) map[seriesKey]*seriesSt
 		st.live += g.Live
 		st.lagging += g.Lagging
 		st.lagged += g.Lagged
-		st.lateExits += g.LateExits
 		st.panics += g.Panics
 	}
 	for k, attrs := range t.known {

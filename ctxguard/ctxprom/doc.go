@@ -27,10 +27,18 @@
 //	ctxguard_cancels_tracked_total        counter
 //	ctxguard_cancel_sample_rate           gauge
 //
-// The Monitor's event delivery to observers (such as tracing exporters):
+// The Monitor's event delivery to observers (such as tracing exporters),
+// its log records, and user code it contained:
 //
-//	ctxguard_events_dropped_total    counter
-//	ctxguard_observer_panics_total   counter
+//	ctxguard_events_dropped_total       counter
+//	ctxguard_observer_panics_total      counter
+//	ctxguard_log_records_dropped_total  counter
+//	ctxguard_logger_panics_total        counter
+//	ctxguard_context_panics_total       counter
+//
+// Requests turned away by middleware with a lagging limit:
+//
+//	ctxguard_requests_shed_total{scope}  counter
 //
 // # Label values
 //

@@ -62,7 +62,7 @@ func WithGrace(d time.Duration) Option {
 // that says why, without calling the handler; other methods are untouched,
 // and the method takes RPCs again as soon as its lagging count is below n.
 // As with httpguard.WithLaggingLimit, RPCs turned away are counted and
-// logged per method (the scope). Cost per RPC: one atomic load. It panics
+// logged per method (the scope). Cost per RPC: two atomic loads. It panics
 // if n is not positive.
 func WithLaggingLimit(n int) Option {
 	if n <= 0 {

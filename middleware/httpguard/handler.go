@@ -221,7 +221,7 @@ func WithMonitor(m *ctxguard.Monitor) Option {
 // ReportInterval. Routes beyond the Monitor's MaxSites share one count,
 // and so one limit.
 //
-// Cost per request: one atomic load. It panics if n is not positive.
+// Cost per request: two atomic loads. It panics if n is not positive.
 func WithLaggingLimit(n int) Option {
 	if n <= 0 {
 		panic(fmt.Sprintf("httpguard: WithLaggingLimit needs a positive limit, got %d", n))
