@@ -43,8 +43,8 @@ const (
 	// one overflow entry (see [OverflowSite]) and memory stays bounded.
 	DefaultMaxSites = 1000
 
-	// maxReportLines bounds the records one report writes; sites beyond it
-	// are summed into a single extra record.
+	// maxReportLines bounds the records of each kind one report writes;
+	// sites beyond it are summed into a single extra record.
 	maxReportLines = 20
 )
 

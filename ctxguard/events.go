@@ -1,6 +1,8 @@
 package ctxguard
 
 import (
+	"maps"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -89,8 +91,18 @@ const maxPendingEvents = 1 << 16
 type observers struct {
 	mu     sync.Mutex
 	fns    map[int]func(Event)
+	list   []func(Event) // fns in the order they came; replaced, never changed
 	nextID int
 	panics uint64
+}
+
+// relistLocked remakes list from fns. The caller holds o.mu.
+func (o *observers) relistLocked() {
+	list := make([]func(Event), 0, len(o.fns))
+	for _, id := range slices.Sorted(maps.Keys(o.fns)) {
+		list = append(list, o.fns[id])
+	}
+	o.list = list
 }
 
 // Observe calls f with every event the Monitor records from now on, in the
@@ -124,11 +136,13 @@ func (m *Monitor) Observe(f func(Event)) (stop func()) {
 	id := o.nextID
 	o.nextID++
 	o.fns[id] = f
+	o.relistLocked()
 	m.observed.Store(true)
 	o.mu.Unlock()
 	return func() {
 		o.mu.Lock()
 		delete(o.fns, id)
+		o.relistLocked()
 		m.observed.Store(len(o.fns) > 0)
 		o.mu.Unlock()
 	}
@@ -153,10 +167,7 @@ func (m *Monitor) wakeLoop() {
 func (m *Monitor) notify(e Event) {
 	o := &m.observers
 	o.mu.Lock()
-	fns := make([]func(Event), 0, len(o.fns))
-	for _, f := range o.fns {
-		fns = append(fns, f)
-	}
+	fns := o.list
 	o.mu.Unlock()
 	for _, f := range fns {
 		m.callObserver(f, e)

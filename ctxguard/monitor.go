@@ -302,6 +302,9 @@ func Default() *Monitor {
 	return m
 }
 
+// pkgPath begins the names of this package's functions in stacks.
+const pkgPath = "github.com/ctxguard/ctxguard/ctxguard."
+
 // BackgroundFunctions returns the functions that the goroutines a Monitor
 // runs in the background are blocked in, as goroutine dumps name them:
 // its loop, the goroutines that hand records and events to the Logger and
@@ -317,12 +320,11 @@ func Default() *Monitor {
 //	}
 //	defer goleak.VerifyNone(t, ignore...)
 func BackgroundFunctions() []string {
-	const pkg = "github.com/ctxguard/ctxguard/ctxguard."
 	return []string{
-		pkg + "(*Monitor).loop",
-		pkg + "(*outbox[...]).run",
-		pkg + "(*Monitor).maybeCapture.func1",
-		pkg + "(*Monitor).writeTrace",
+		pkgPath + "(*Monitor).loop",
+		pkgPath + "(*outbox[...]).run",
+		pkgPath + "(*Monitor).maybeCapture.func1",
+		pkgPath + "(*Monitor).writeTrace",
 		"runtime/trace.(*traceMultiplexer).startLocked.func1",
 	}
 }

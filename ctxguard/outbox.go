@@ -146,11 +146,18 @@ func (b *outbox[T]) droppedCount() uint64 {
 // that is, whether it runs inside a slog handler or an observer the
 // Monitor called. Close asks, so as not to wait for itself.
 func onOutboxGoroutine() bool {
+	// The whole stack: outbox.run is its outermost frame, under however
+	// deep a handler or observer.
 	pcs := make([]uintptr, 128)
-	frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs)])
+	n := runtime.Callers(2, pcs)
+	for n == len(pcs) {
+		pcs = make([]uintptr, 2*len(pcs))
+		n = runtime.Callers(2, pcs)
+	}
+	frames := runtime.CallersFrames(pcs[:n])
 	for {
 		f, more := frames.Next()
-		if strings.HasPrefix(f.Function, "github.com/ctxguard/ctxguard/ctxguard.(*outbox[") && strings.HasSuffix(f.Function, "]).run") {
+		if strings.HasPrefix(f.Function, pkgPath+"(*outbox[") && strings.HasSuffix(f.Function, "]).run") {
 			return true
 		}
 		if !more {

@@ -19,7 +19,8 @@ import (
 // sites, never on the number of events. Where a site's lagging goroutines
 // are blocked follows in a record of its own when their stacks are first
 // captured, and is repeated in later records. One round writes at most
-// maxReportLines records, plus one summing the sites left over. The loop
+// maxReportLines records of each kind, plus one summing the sites left
+// over. The loop
 // does not return while a record is held back: it writes it when due.
 
 // Log messages, one per kind of record.

@@ -214,8 +214,8 @@ func exitDelayBucket(d time.Duration) int {
 }
 
 // crashWait bounds how long a goroutine whose unrecovered panic is about to
-// crash the program waits for the Logger, then for the observers, to take
-// its record and event: a blocked handler must not keep the panic from
+// crash the program waits for the Logger, then for the observers (each up
+// to crashWait), to take its record and event: a blocked handler must not keep the panic from
 // crashing the program, as under a go statement.
 const crashWait = 200 * time.Millisecond
 
