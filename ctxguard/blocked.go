@@ -239,7 +239,7 @@ func (m *Monitor) captured(c *capture, now time.Time) {
 	}
 	events := make([]Event, len(found))
 	for i, f := range found {
-		events[i] = m.event(f.g, Blocked, f.id, now)
+		events[i] = m.event(f.g, Blocked, f.id, now, m.cause(f.g.ctx))
 		events[i].BlockedAt = &f.b
 	}
 	m.queue(events...)

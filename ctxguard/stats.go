@@ -62,12 +62,16 @@ func (m *Monitor) recordLagging(gs []*goroutine, now int64) {
 		m.lastLagID++
 		ids[i] = m.lastLagID
 	}
-	if trace.IsEnabled() {
-		m.traceLagging(gs, ids, now)
-	}
-	causes := make([]string, len(gs))
+	causes := make([]error, len(gs)) // asked once: user code, on the loop
 	for i, g := range gs {
-		causes[i] = m.errorText(m.cause(g.ctx))
+		causes[i] = m.cause(g.ctx)
+	}
+	if trace.IsEnabled() {
+		m.traceLagging(gs, ids, causes, now)
+	}
+	texts := make([]string, len(gs))
+	for i, err := range causes {
+		texts[i] = m.errorText(err)
 	}
 	m.mu.Lock()
 	m.lagged.Add(uint64(len(gs)))
@@ -77,7 +81,7 @@ func (m *Monitor) recordLagging(gs []*goroutine, now int64) {
 		s.laggingNow++
 		s.newLagged++
 		m.laggingChangedLocked(g, 1)
-		s.lastCause = causes[i]
+		s.lastCause = texts[i]
 		s.lastGrace = g.grace()
 		m.lagging[g] = &lagRecord{id: ids[i], stats: s, counted: true}
 		m.unknownStacks++
@@ -92,7 +96,7 @@ func (m *Monitor) recordLagging(gs []*goroutine, now int64) {
 	}
 	events := make([]Event, len(gs))
 	for i, g := range gs {
-		events[i] = m.event(g, LagStart, ids[i], time.Unix(0, now))
+		events[i] = m.event(g, LagStart, ids[i], time.Unix(0, now), causes[i])
 	}
 	m.queue(events...)
 }
@@ -190,7 +194,7 @@ func (m *Monitor) recordLateExit(x lateExit) {
 	m.mu.Unlock()
 	m.traceLateExit(x.g, id, delay)
 	if m.observed.Load() {
-		m.queue(m.event(x.g, LateExit, id, x.at))
+		m.queue(m.event(x.g, LateExit, id, x.at, m.cause(x.g.ctx)))
 	}
 }
 
@@ -231,7 +235,7 @@ func (m *Monitor) recordPanic(g *goroutine, v any, crashing bool) {
 	m.mu.Unlock()
 	if !crashing {
 		if m.observed.Load() {
-			e := m.event(g, Panic, 0, time.Now())
+			e := m.event(g, Panic, 0, time.Now(), m.cause(g.ctx))
 			e.Value = v
 			m.queue(e)
 		}
@@ -241,17 +245,18 @@ func (m *Monitor) recordPanic(g *goroutine, v any, crashing bool) {
 		attrs: []slog.Attr{slog.String("name", g.name()), slog.String("scope", g.scopeName()),
 			slog.String("site", site.String())}}, crashWait)
 	if m.observed.Load() {
-		m.events.putAndWait(m.event(g, Panic, 0, time.Now()), crashWait)
+		m.events.putAndWait(m.event(g, Panic, 0, time.Now(), m.cause(g.ctx)), crashWait)
 	}
 }
 
-// event describes g; it reads only fields that never change after spawn and
-// endedAt, which is final once g is lagging.
-func (m *Monitor) event(g *goroutine, kind EventKind, id uint64, at time.Time) Event {
+// event describes g, whose context's cause is given; it reads only fields
+// that never change after spawn and endedAt, which is final once g is
+// lagging.
+func (m *Monitor) event(g *goroutine, kind EventKind, id uint64, at time.Time, cause error) Event {
 	e := Event{
 		Kind: kind, ID: id, Name: g.name(), Scope: g.scopeName(),
 		Site: siteOf(g.site()), Context: g.ctx, Time: at, Grace: g.grace(),
-		Cause: m.cause(g.ctx),
+		Cause: cause,
 	}
 	if kind == LagStart || kind == LateExit {
 		e.Ended = time.Unix(0, g.endedAt)

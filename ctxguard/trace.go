@@ -36,8 +36,9 @@ type lagTask struct {
 }
 
 // traceLagging starts a task for each goroutine in gs, under its lag ID in
-// ids, on the loop's goroutine; the caller checked trace.IsEnabled.
-func (m *Monitor) traceLagging(gs []*goroutine, ids []uint64, now int64) {
+// ids, with its context's cause in causes, on the loop's goroutine; the
+// caller checked trace.IsEnabled.
+func (m *Monitor) traceLagging(gs []*goroutine, ids []uint64, causes []error, now int64) {
 	t := &m.lagTasks
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -45,16 +46,16 @@ func (m *Monitor) traceLagging(gs []*goroutine, ids []uint64, now int64) {
 		t.tasks = make(map[uint64]lagTask)
 	}
 	for i, g := range gs {
-		m.traceLagStart(g, ids[i], now)
+		m.traceLagStart(g, ids[i], causes[i], now)
 	}
 }
 
 // traceLagStart starts g's task. NewTask reads g's context, which may
 // panic: contained, g then gets no task.
-func (m *Monitor) traceLagStart(g *goroutine, id uint64, now int64) {
+func (m *Monitor) traceLagStart(g *goroutine, id uint64, cause error, now int64) {
 	m.contained(func() {
 		ctx, task := trace.NewTask(g.ctx, "ctxguard.lagging")
-		trace.Log(ctx, traceCategory, "lag start: "+m.describe(g)+
+		trace.Log(ctx, traceCategory, "lag start: "+m.describe(g, cause)+
 			", context ended "+time.Duration(now-g.endedAt).String()+" ago")
 		m.lagTasks.tasks[id] = lagTask{ctx, task}
 	})
@@ -74,7 +75,7 @@ func (m *Monitor) traceLateExit(g *goroutine, lagID uint64, delay time.Duration)
 		lt.ctx = g.ctx
 	}
 	m.contained(func() { // Log reads the context, which may panic
-		trace.Log(lt.ctx, traceCategory, "late exit: "+m.describe(g)+", returned "+delay.String()+" after its context ended")
+		trace.Log(lt.ctx, traceCategory, "late exit: "+m.describe(g, m.cause(g.ctx))+", returned "+delay.String()+" after its context ended")
 	})
 	if lt.task != nil {
 		lt.task.End()
@@ -82,13 +83,13 @@ func (m *Monitor) traceLateExit(g *goroutine, lagID uint64, delay time.Duration)
 }
 
 // describe is g's name, scope, spawn site and cause, for trace messages.
-func (m *Monitor) describe(g *goroutine) string {
+func (m *Monitor) describe(g *goroutine, cause error) string {
 	s := g.name() + " spawned at " + siteOf(g.site()).String()
 	if scope := g.scopeName(); scope != "" {
 		s += " in scope " + strconv.Quote(scope)
 	}
-	if err := m.cause(g.ctx); err != nil {
-		s += ", cause: " + m.errorText(err)
+	if cause != nil {
+		s += ", cause: " + m.errorText(cause)
 	}
 	return s
 }
