@@ -92,8 +92,8 @@ func (m *Monitor) loop(r *loopRun) {
 				break
 			}
 			wait = due.Sub(now) // nothing to scan: wake when the held-back records are due
-		case live < fewLive:
-			wait = idleCheckInterval // soon gone, in a test or a quiet program
+		case live < fewLive && underTest:
+			wait = idleCheckInterval // soon gone, in a test that checks for leaks
 		}
 		if next != 0 {
 			wait = min(wait, time.Duration(next-now.UnixNano()))
@@ -102,11 +102,13 @@ func (m *Monitor) loop(r *loopRun) {
 	}
 }
 
-// While fewer than fewLive tracked goroutines are live, the loop looks every
-// idleCheckInterval, rather than every scanInterval, for the moment none is:
-// it then returns at once, well within the half second that leak checks
-// such as goleak's wait for a test's goroutines to end. A scan of so few
-// goroutines costs next to nothing.
+// In a test binary, while fewer than fewLive tracked goroutines are live,
+// the loop looks every idleCheckInterval, rather than every scanInterval,
+// for the moment none is: it then returns at once, well within the half
+// second that leak checks such as goleak's wait for a test's goroutines to
+// end. A scan of so few goroutines costs next to nothing; a program that
+// is not a test keeps a few long-lived goroutines without waking the loop
+// twenty times a second for them.
 const (
 	fewLive           = 64
 	idleCheckInterval = 50 * time.Millisecond
