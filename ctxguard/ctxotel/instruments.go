@@ -42,7 +42,7 @@ type instrument struct {
 // location.
 type reading struct {
 	snap   ctxguard.Snapshot
-	series map[seriesKey]*seriesStats
+	series []*seriesStats
 	sites  map[siteKey]uint64
 }
 

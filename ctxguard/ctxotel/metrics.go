@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/internal/series"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/embedded"
@@ -39,7 +40,7 @@ func RegisterMetrics(m *ctxguard.Monitor, opts ...Option) (metric.Registration, 
 		m = ctxguard.Default()
 	}
 	meter := cfg.meters.Meter(instrumentationName)
-	r := &metrics{m: m, series: seriesTable{max: cfg.maxSeries}}
+	r := &metrics{m: m, series: newSeriesTable(cfg.maxSeries)}
 	var errs []error
 	observables := make([]metric.Observable, len(instruments))
 	for i, in := range instruments {
@@ -70,7 +71,7 @@ func RegisterMetrics(m *ctxguard.Monitor, opts ...Option) (metric.Registration, 
 // metrics is the state of one RegisterMetrics.
 type metrics struct {
 	m           *ctxguard.Monitor
-	series      seriesTable
+	series      *series.Table[attribute.Set]
 	observables []metric.Int64Observable // in the order of instruments
 	exitDelay   metric.Float64Histogram
 }
@@ -78,7 +79,7 @@ type metrics struct {
 // collect is the callback: one Snapshot, every asynchronous instrument.
 func (r *metrics) collect(_ context.Context, o metric.Observer) error {
 	rd := reading{snap: r.m.Snapshot()}
-	rd.series = r.series.fold(rd.snap.Goroutines)
+	rd.series = foldSeries(r.series, rd.snap.Goroutines)
 	rd.sites = make(map[siteKey]uint64, len(rd.snap.DroppedCancelSites))
 	for _, sc := range rd.snap.DroppedCancelSites {
 		rd.sites[siteKey{valid(sc.Site.Function), valid(sc.Site.File), sc.Site.Line}] += sc.Count
@@ -97,8 +98,9 @@ func (r *metrics) observe(ev ctxguard.Event) {
 	if ev.Kind != ctxguard.LateExit {
 		return
 	}
+	_, attrs := r.series.Lookup(ev.Name, ev.Scope)
 	r.exitDelay.Record(context.Background(), ev.Delay().Seconds(),
-		metric.WithAttributeSet(r.series.attrs(ev.Name, ev.Scope)))
+		metric.WithAttributeSet(attrs))
 }
 
 // registration undoes one RegisterMetrics.

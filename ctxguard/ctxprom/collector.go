@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/internal/series"
 )
 
 const namespace = "ctxguard"
@@ -26,7 +27,7 @@ func newDesc(name, help string, labels []string) *prometheus.Desc {
 type collector struct {
 	m              *ctxguard.Monitor // nil: ctxguard.Default() at each scrape
 	bounds         []float64         // exit-delay bucket bounds, in seconds
-	series         seriesTable
+	series         *series.Table[struct{}]
 	spawned        *prometheus.Desc
 	live           *prometheus.Desc
 	lagging        *prometheus.Desc
@@ -60,7 +61,7 @@ func NewCollector(m *ctxguard.Monitor, opts ...Option) prometheus.Collector {
 	cfg := newConfig(opts)
 	c := &collector{
 		m:      m,
-		series: seriesTable{max: cfg.maxSeries},
+		series: series.New(cfg.maxSeries, labelValue, func(series.Key) struct{} { return struct{}{} }),
 		spawned: newDesc("goroutines_spawned_total",
 			"Goroutines started with spawn.Go or a spawn.Group, and request handlers tracked by the middleware, since the Monitor started.", nil),
 		live: newDesc("goroutines_live",
@@ -144,13 +145,14 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		send(ch, c.dropped, prometheus.CounterValue, float64(n), site)
 	}
 
-	for k, st := range c.series.fold(s.Goroutines) {
-		send(ch, c.live, prometheus.GaugeValue, float64(st.live), k.name, k.scope)
-		send(ch, c.lagging, prometheus.GaugeValue, float64(st.lagging), k.name, k.scope)
-		send(ch, c.lagged, prometheus.CounterValue, float64(st.lagged), k.name, k.scope)
-		send(ch, c.panics, prometheus.CounterValue, float64(st.panics), k.name, k.scope)
+	for k, g := range c.series.Fold(s.Goroutines) {
+		st := sum(g)
+		send(ch, c.live, prometheus.GaugeValue, float64(st.live), k.Name, k.Scope)
+		send(ch, c.lagging, prometheus.GaugeValue, float64(st.lagging), k.Name, k.Scope)
+		send(ch, c.lagged, prometheus.CounterValue, float64(st.lagged), k.Name, k.Scope)
+		send(ch, c.panics, prometheus.CounterValue, float64(st.panics), k.Name, k.Scope)
 		h, err := prometheus.NewConstHistogram(c.delay,
-			st.lateExits, st.delaySum.Seconds(), c.buckets(st.delays), k.name, k.scope)
+			st.lateExits, st.delaySum.Seconds(), c.buckets(st.delays), k.Name, k.Scope)
 		ch <- valid(c.delay, h, err)
 	}
 }

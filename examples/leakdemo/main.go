@@ -63,6 +63,9 @@ func parseFlags(args []string) (options, error) {
 	if o.requests <= 0 || o.timeout <= 0 || o.grace <= 0 || o.limit < 0 {
 		return o, fmt.Errorf("-requests, -timeout and -grace must be positive, -limit not negative")
 	}
+	if o.limit > 0 && o.requests < 2 {
+		return o, fmt.Errorf("-limit sends two waves of requests: -requests must be at least 2")
+	}
 	return o, nil
 }
 

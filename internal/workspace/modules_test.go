@@ -1,8 +1,7 @@
 package workspace
 
 import (
-	"bufio"
-	"bytes"
+	"encoding/json"
 	"flag"
 	"io/fs"
 	"os"
@@ -86,43 +85,28 @@ func TestModules(t *testing.T) {
 }
 
 // workspaceModules returns the directories of go.work's use directives,
-// the root excluded, as written there (slash-separated, relative).
+// the root excluded, slash-separated and relative, as go work edit -json
+// lists them.
 func workspaceModules(t *testing.T) []string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(root, "go.work"))
+	if _, err := os.ReadFile(filepath.Join(root, "go.work")); err != nil { // go test reruns this test when it changes
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "work", "edit", "-json")
+	cmd.Dir = root
+	out, err := cmd.Output()
 	if err != nil {
+		t.Fatalf("go work edit -json: %v", err)
+	}
+	var work struct{ Use []struct{ DiskPath string } }
+	if err := json.Unmarshal(out, &work); err != nil {
 		t.Fatal(err)
 	}
 	var dirs []string
-	inUse := false
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		line, _, _ := strings.Cut(sc.Text(), "//")
-		line = strings.TrimSpace(line)
-		var dir string
-		switch {
-		case line == "use (":
-			inUse = true
-			continue
-		case inUse && line == ")":
-			inUse = false
-			continue
-		case inUse:
-			dir = line
-		case strings.HasPrefix(line, "use "):
-			dir = strings.TrimSpace(strings.TrimPrefix(line, "use "))
-		default:
-			continue
-		}
-		if dir == "" {
-			continue
-		}
-		if d := filepath.ToSlash(filepath.Clean(strings.Trim(dir, `"`))); d != "." {
+	for _, u := range work.Use {
+		if d := filepath.ToSlash(filepath.Clean(u.DiskPath)); d != "." {
 			dirs = append(dirs, d)
 		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
 	}
 	return dirs
 }

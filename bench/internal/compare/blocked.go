@@ -33,10 +33,7 @@ func BlockedGroup(n int) Group {
 			if p, err = probe.Lagging(n); err != nil {
 				return nil, err
 			}
-			if healthy, err = probe.Healthy(n); err != nil {
-				p.Stop()
-				return nil, err
-			}
+			healthy = probe.Healthy(n)
 			return func() { healthy.Stop(); p.Stop() }, nil
 		},
 		Comparisons: []Comparison{{

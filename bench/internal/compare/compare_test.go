@@ -126,7 +126,7 @@ func TestMatrixParsesRealOutputs(t *testing.T) {
 
 // The whole matrix, with the helper built with the leak profile experiment.
 func TestMatrixTable(t *testing.T) {
-	if testing.Short() || raceEnabled {
+	if testing.Short() {
 		t.Skip("builds the helper twice and runs 40 processes")
 	}
 	r := newRunner(t, Quick())
@@ -171,7 +171,7 @@ func TestMatrixTable(t *testing.T) {
 }
 
 func TestLeakProfileCost(t *testing.T) {
-	if testing.Short() || raceEnabled {
+	if testing.Short() {
 		t.Skip("builds the helper with the leak profile experiment")
 	}
 	r := newRunner(t, Options{DetectRounds: 1, DetectBenchtime: "2x"})
@@ -185,7 +185,7 @@ func TestLeakProfileCost(t *testing.T) {
 }
 
 func TestStdlibBenchmarksRunAgainstBoth(t *testing.T) {
-	if testing.Short() || raceEnabled {
+	if testing.Short() {
 		t.Skip("compiles package context's benchmarks twice")
 	}
 	r := newRunner(t, Options{StdlibRounds: 1, StdlibBenchtime: "1x"})

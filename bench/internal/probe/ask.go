@@ -15,8 +15,9 @@ import (
 	"go.uber.org/goleak"
 )
 
-// A Population is n goroutines started with spawn.Go whose context has
-// ended and which lag: what "which goroutines are lagging?" is asked about.
+// A Population is n goroutines started with spawn.Go, blocked until Stop:
+// lagging ones (Lagging), what "which goroutines are lagging?" is asked
+// about, or healthy ones of the same code (Healthy).
 type Population struct {
 	N       int
 	Monitor *ctxguard.Monitor
@@ -50,14 +51,14 @@ func Lagging(n int) (*Population, error) {
 
 // Healthy starts n goroutines with spawn.Go running the same code as
 // Lagging's, under a context that stays live: never lagging.
-func Healthy(n int) (*Population, error) {
+func Healthy(n int) *Population {
 	m := ctxguard.New(ctxguard.Config{Logger: slog.New(slog.DiscardHandler)})
 	p := &Population{N: n, Monitor: m, release: make(chan struct{}), exited: make(chan struct{}, n)}
 	ctx := ctxguard.WithMonitor(context.Background(), m)
 	for range n {
 		spawn.Go(ctx, p.lag)
 	}
-	return p, nil
+	return p
 }
 
 func (p *Population) lag(context.Context) {
