@@ -49,14 +49,17 @@ func benchCapture(b *testing.B, n int, deep bool) {
 	}
 }
 
-// wantStarted waits until lagging goroutines of m have all started, and
-// returns them by id.
+// wantStarted waits until lagging goroutines of m have all started and
+// the Monitor's own capture has found them (it then waits a hundred times
+// as long before another: none runs during the benchmark), and returns
+// them by id.
 func wantStarted(b *testing.B, m *Monitor, lagging int) map[uint64]*goroutine {
 	for {
 		m.mu.Lock()
 		want, unstarted := m.wantedStacksLocked(true)
+		unknown := m.unknownStacks
 		m.mu.Unlock()
-		if len(want) == lagging && unstarted == 0 {
+		if len(want) == lagging && unstarted == 0 && unknown == 0 {
 			return want
 		}
 		time.Sleep(time.Millisecond)
