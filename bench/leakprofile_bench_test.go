@@ -1,4 +1,4 @@
-//go:build goexperiment.goroutineleakprofile
+//go:build goexperiment.goroutineleakprofile || go1.27
 
 package bench
 
@@ -11,7 +11,11 @@ import (
 )
 
 // BenchmarkDetectLeakProfile compares Snapshot with writing Go's goroutine
-// leak profile, in a test binary built with the experiment:
+// leak profile, in a test binary that has it: built with Go 1.27 or later,
+//
+//	go test -run '^$' -bench DetectLeakProfile ./bench
+//
+// or with Go 1.26 and the experiment:
 //
 //	GOEXPERIMENT=goroutineleakprofile go test -run '^$' -bench DetectLeakProfile ./bench
 func BenchmarkDetectLeakProfile(b *testing.B) {

@@ -1,17 +1,20 @@
 package httpguard_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime/pprof"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -61,6 +64,7 @@ func byScope(s ctxguard.Snapshot) map[string]ctxguard.GoroutineStats {
 // reports name it the way a goroutine dump would.
 type incident struct {
 	release chan struct{}
+	started atomic.Int32 // handlers that have begun
 	mu      sync.Mutex
 	late    []string // what the slow goroutines wrote once released
 }
@@ -68,6 +72,7 @@ type incident struct {
 // slow is the classic bad handler: its worker ignores the request context
 // and finishes (and would write) long after the client gave up.
 func (in *incident) slow(w http.ResponseWriter, r *http.Request) {
+	in.started.Add(1)
 	result := make(chan string, 1)
 	spawn.Go(r.Context(), in.slowWorker)
 	select {
@@ -86,11 +91,13 @@ func (in *incident) slowWorker(ctx context.Context) {
 
 // stuck ignores its own cancelled context.
 func (in *incident) stuck(w http.ResponseWriter, r *http.Request) {
+	in.started.Add(1)
 	<-in.release
 }
 
 // good stops when its request does, and so does its worker.
 func (in *incident) good(w http.ResponseWriter, r *http.Request) {
+	in.started.Add(1)
 	done := make(chan struct{})
 	spawn.Go(r.Context(), func(ctx context.Context) {
 		defer close(done)
@@ -100,8 +107,11 @@ func (in *incident) good(w http.ResponseWriter, r *http.Request) {
 	<-done
 }
 
-// The incident: clients with a 100 ms timeout, as curl --max-time would;
-// every goroutine that outlives its request is found, under its route.
+// The incident: clients that give up, as curl --max-time would; every
+// goroutine that outlives its request is found, under its route. The
+// clients give up once every handler has begun (a request abandoned before
+// the server reads it runs no handler, and a fixed client timeout cannot
+// promise that it was read).
 func TestTimedOutRequestsAreAttributedToTheirRoutes(t *testing.T) {
 	defer leakcheck.Check(t)()
 	m := newMonitor(t)
@@ -111,21 +121,25 @@ func TestTimedOutRequestsAreAttributedToTheirRoutes(t *testing.T) {
 	mux.HandleFunc("GET /stuck", in.stuck)
 	mux.HandleFunc("GET /good", in.good)
 	srv := httptest.NewServer(httpguard.Handler(mux, httpguard.WithMonitor(m)))
-	client := &http.Client{Timeout: 100 * time.Millisecond}
+	client := srv.Client()
 
 	const n = 20 // per route, concurrently
+	giveUp, clientsGiveUp := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for _, path := range []string{"/slow", "/stuck", "/good"} {
 		for range n {
 			wg.Go(func() {
-				resp, err := client.Get(srv.URL + path)
+				req, _ := http.NewRequestWithContext(giveUp, "GET", srv.URL+path, nil)
+				resp, err := client.Do(req)
 				if err == nil {
 					resp.Body.Close()
-					t.Errorf("GET %s answered %s, want a client timeout", path, resp.Status)
+					t.Errorf("GET %s answered %s, want the client to give up", path, resp.Status)
 				}
 			})
 		}
 	}
+	waitFor(t, "every handler to begin", func() bool { return in.started.Load() == 3*n })
+	clientsGiveUp()
 	wg.Wait()
 
 	waitFor(t, "2n lagging", func() bool { return m.Snapshot().Lagging == 2*n })
@@ -320,4 +334,69 @@ func TestHandlersCarryProfileLabels(t *testing.T) {
 	if !strings.Contains(buf.String(), want) {
 		t.Errorf("goroutine profile lacks %s:\n%s", want, buf.String())
 	}
+}
+
+// A CONNECT proxy behind the middleware tunnels as it does without it: the
+// handler hijacks the connection, answers 200, and bytes then flow both
+// ways; the route is the method.
+func TestConnectTunnelsThroughTheMiddleware(t *testing.T) {
+	m := newMonitor(t)
+	proxy := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodConnect {
+			http.Error(w, "CONNECT only", http.StatusMethodNotAllowed)
+			return
+		}
+		conn, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Errorf("Hijack: %v", err)
+			return
+		}
+		defer conn.Close()
+		buf.WriteString("HTTP/1.1 200 Connection established\r\n\r\n")
+		buf.Flush()
+		io.Copy(conn, buf) // echo, until the client closes its side
+	})
+	srv := httptest.NewServer(httpguard.Handler(proxy, httpguard.WithMonitor(m)))
+	defer srv.Close()
+	for i := range 3 {
+		conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprintf(conn, "CONNECT backend.example:443 HTTP/1.1\r\nHost: backend.example:443\r\n\r\n")
+		br := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("CONNECT: %s, want 200", resp.Status)
+		}
+		msg := fmt.Sprintf("through the tunnel %d", i)
+		fmt.Fprint(conn, msg)
+		got := make([]byte, len(msg))
+		if _, err := io.ReadFull(br, got); err != nil {
+			t.Fatalf("reading the echo: %v", err)
+		}
+		if string(got) != msg {
+			t.Fatalf("echo %q, want %q", got, msg)
+		}
+		if n := liveIn(m.Snapshot(), "CONNECT"); n != 1 {
+			t.Errorf("tunnel %d open: %d live handlers under CONNECT, want 1", i, n)
+		}
+		conn.(*net.TCPConn).CloseWrite()
+		waitFor(t, "the tunnel's handler to return", func() bool { return m.Snapshot().Live == 0 })
+	}
+}
+
+// liveIn is the number of live tracked goroutines of s under scope.
+func liveIn(s ctxguard.Snapshot, scope string) int {
+	n := 0
+	for _, g := range s.Goroutines {
+		if g.Scope == scope {
+			n += g.Live
+		}
+	}
+	return n
 }

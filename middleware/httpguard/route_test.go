@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 )
 
@@ -52,36 +53,45 @@ func TestRoutesNeverComeFromTheClient(t *testing.T) {
 	}
 }
 
-// Over a real connection, CONNECT requests to paths the mux redirects get
-// the redirect, and the route stays the method.
+// Over real connections, CONNECT requests to paths the mux redirects get
+// the redirect, and the route stays the method. Each request has a
+// connection of its own: from Go 1.27 the server closes a connection after
+// any CONNECT response, a refused one too (Go 1.26 kept it open after a
+// redirect).
 func TestConnectRedirectsOverLoopback(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/items/{id}/", ok)
-	var routes []string
+	var (
+		mu     sync.Mutex
+		routes []string
+	)
 	g := newHandler(mux, newConfig(nil))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		route, _ := g.route(r)
+		mu.Lock()
 		routes = append(routes, route)
+		mu.Unlock()
 		g.ServeHTTP(w, r)
 	}))
 	defer srv.Close()
-	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	br := bufio.NewReader(conn)
 	for i := range 20 {
+		conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
 		fmt.Fprintf(conn, "CONNECT /items/%d HTTP/1.1\r\nHost: %s\r\n\r\n", i, srv.Listener.Addr())
-		resp, err := http.ReadResponse(br, nil)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
+		conn.Close()
 		if resp.StatusCode != http.StatusTemporaryRedirect {
 			t.Fatalf("CONNECT /items/%d: %s, want a redirect", i, resp.Status)
 		}
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	for _, r := range routes {
 		if r != "CONNECT" {
 			t.Fatalf("routes %q, want CONNECT for each", routes)

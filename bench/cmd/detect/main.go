@@ -1,6 +1,6 @@
 // Command detect is the helper that bench's compare command runs in a
-// process of its own, built normally or with
-// GOEXPERIMENT=goroutineleakprofile:
+// process of its own, built normally or with the goroutine leak profile
+// (standard from Go 1.27; GOEXPERIMENT=goroutineleakprofile on Go 1.26):
 //
 //	detect pattern -id p2a -with ctxguard|goleak|leakprofile|leakprofile-spawn
 //
@@ -19,6 +19,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -91,7 +92,7 @@ func runPattern(args []string) error {
 		return fmt.Errorf("no detector %q", *with)
 	}
 	if strings.HasPrefix(*with, "leakprofile") && !probe.LeakProfileAvailable() {
-		return fmt.Errorf("no goroutineleak profile: build with GOEXPERIMENT=goroutineleakprofile")
+		return errors.New(probe.NoLeakProfile)
 	}
 
 	p.Run(env)
@@ -130,7 +131,7 @@ func runCost(args []string) error {
 	benchtime := fs.String("benchtime", "100ms", "benchtime of each run")
 	fs.Parse(args)
 	if !probe.LeakProfileAvailable() {
-		return fmt.Errorf("no goroutineleak profile: build with GOEXPERIMENT=goroutineleakprofile")
+		return errors.New(probe.NoLeakProfile)
 	}
 	for _, s := range strings.Split(*ns, ",") {
 		n, err := strconv.Atoi(s)

@@ -52,7 +52,8 @@ func DetectionGroup(n int, leakProfile bool) Group {
 	}
 	if leakProfile {
 		g.External = func(r *runner) ([]Row, error) { return r.leakProfileRows(n) }
-		g.Notes = append(g.Notes, "Go leak profile: measured in a helper built with GOEXPERIMENT=goroutineleakprofile, "+
+		g.Notes = append(g.Notes, "Go leak profile: measured in a helper built with the profile (standard from Go 1.27, "+
+			"GOEXPERIMENT=goroutineleakprofile on Go 1.26), "+
 			"on the same population, interleaved with Snapshot there. Writing the profile runs a full GC cycle with "+
 			"leak detection first (runtime_goroutineLeakGC), so its cost grows with the heap as well as the goroutines; "+
 			"it reports 0 of these goroutines, since the channel they block on is reachable: lagging is not leaking.")

@@ -271,7 +271,7 @@ func (r *runner) matrix() error {
 		"cancel func tracked; the default, 1 in 128, would find a dropped cancel only in one run in 128), Snapshot "+
 		"read after 1 s with GCs (a lagging goroutine, or a dropped cancel site). goleak: go statements, goleak.Find "+
 		"with its default retries, 100 ms after the request. Go leak profile: go statements, built with "+
-		"GOEXPERIMENT=goroutineleakprofile, profile written 100 ms after the request; \"under spawn.Go\" is the same "+
+		"the profile (standard from Go 1.27, GOEXPERIMENT=goroutineleakprofile on Go 1.26), profile written 100 ms after the request; \"under spawn.Go\" is the same "+
 		"with the goroutines started by spawn.Go. go vet: the default analyzers (lostcancel among them) on the "+
 		"pattern files with the import of ctxguard changed back to context.\n\n")
 	header := []string{"pattern", "DESIGN", "what"}

@@ -37,7 +37,8 @@ type Options struct {
 	StdlibBenchtime string
 
 	// LeakProfile measures Go's goroutine leak profile in a helper built
-	// with GOEXPERIMENT=goroutineleakprofile.
+	// with it (standard from Go 1.27; GOEXPERIMENT=goroutineleakprofile on
+	// Go 1.26).
 	LeakProfile bool
 
 	// Matrix runs the failure patterns under every detector.

@@ -240,7 +240,7 @@ func moduleDir() (string, error) {
 }
 
 // helper returns the detect helper, built once per run, with the goroutine
-// leak profile experiment if leak is set.
+// leak profile if leak is set.
 func (r *runner) helper(leak bool) (string, error) {
 	r.helperMu.Lock()
 	defer r.helperMu.Unlock()
@@ -251,7 +251,13 @@ func (r *runner) helper(leak bool) (string, error) {
 	var env []string
 	if leak {
 		bin += "-leakprofile"
-		env = append(env, "GOEXPERIMENT=goroutineleakprofile")
+		experiment, err := r.leakProfileExperiment()
+		if err != nil {
+			return "", err
+		}
+		if experiment {
+			env = append(env, "GOEXPERIMENT=goroutineleakprofile")
+		}
 	}
 	t := time.Now()
 	if _, err := r.commandIn(filepath.Join(r.repo, "bench"), env, "go", "build", "-o", bin, "./cmd/detect"); err != nil {
@@ -260,6 +266,18 @@ func (r *runner) helper(leak bool) (string, error) {
 	fmt.Fprintf(r.progress, "compare: built %s in %v\n", filepath.Base(bin), time.Since(t).Round(time.Millisecond))
 	r.helpers[leak] = bin
 	return bin, nil
+}
+
+// leakProfileExperiment tells whether the go command's toolchain needs
+// GOEXPERIMENT=goroutineleakprofile for the goroutine leak profile: Go 1.26
+// has it only under the experiment; from Go 1.27 on it is a standard profile
+// and the experiment is gone (naming it is an error).
+func (r *runner) leakProfileExperiment() (bool, error) {
+	out, err := r.commandIn(filepath.Join(r.repo, "bench"), nil, "go", "env", "GOVERSION")
+	if err != nil {
+		return false, err
+	}
+	return probe.LeakProfileNeedsExperiment(strings.TrimSpace(string(out))), nil
 }
 
 // command runs a built program and returns its standard output.

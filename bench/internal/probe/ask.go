@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -134,12 +136,12 @@ func (p *Population) GoroutineProfile() func(b *testing.B) {
 // LeakProfile writes Go's goroutine leak profile, as /debug/pprof/goroutineleak
 // serves it (debug=0). Writing it first runs a full GC cycle with leak
 // detection (runtime_goroutineLeakGC); its Count method alone does not, and
-// returns what the last such cycle found. It is only there in programs
-// built with GOEXPERIMENT=goroutineleakprofile.
+// returns what the last such cycle found. See [LeakProfileAvailable] for
+// the releases that have it.
 func (p *Population) LeakProfile(b *testing.B) {
 	prof := pprof.Lookup("goroutineleak")
 	if prof == nil {
-		b.Fatal("no goroutineleak profile: build with GOEXPERIMENT=goroutineleakprofile")
+		b.Fatal(NoLeakProfile)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
@@ -149,6 +151,29 @@ func (p *Population) LeakProfile(b *testing.B) {
 	}
 }
 
-// LeakProfileAvailable tells whether this program was built with
-// GOEXPERIMENT=goroutineleakprofile.
+// LeakProfileAvailable tells whether this program has Go's goroutine leak
+// profile: built with Go 1.27 or later, where it is a standard profile, or
+// with Go 1.26 and GOEXPERIMENT=goroutineleakprofile.
 func LeakProfileAvailable() bool { return pprof.Lookup("goroutineleak") != nil }
+
+// NoLeakProfile is the error text of a program that needs the goroutine
+// leak profile and was built without it.
+const NoLeakProfile = "no goroutineleak profile: build with Go 1.27 or later, or Go 1.26 with GOEXPERIMENT=goroutineleakprofile"
+
+// LeakProfileNeedsExperiment tells whether a toolchain whose go env
+// GOVERSION is goversion ("go1.26.8") has the goroutine leak profile only
+// under GOEXPERIMENT=goroutineleakprofile: releases before Go 1.27 do;
+// Go 1.27 made it standard and rejects the experiment's name. A
+// development toolchain ("devel ...") is taken to be newer.
+func LeakProfileNeedsExperiment(goversion string) bool {
+	rest, ok := strings.CutPrefix(goversion, "go1.")
+	if !ok {
+		return false
+	}
+	digits := strings.IndexFunc(rest, func(r rune) bool { return r < '0' || r > '9' })
+	if digits < 0 {
+		digits = len(rest)
+	}
+	n, err := strconv.Atoi(rest[:digits])
+	return err == nil && n < 27
+}

@@ -1,5 +1,5 @@
 // Package probe holds what both the compare command and its helper built
-// with GOEXPERIMENT=goroutineleakprofile run: the interleaving benchmark
+// with the goroutine leak profile run: the interleaving benchmark
 // runner, the population of lagging goroutines that the detection costs
 // are measured on, and the ways of asking about it.
 package probe

@@ -1,0 +1,5 @@
+//go:build goexperiment.goroutineleakprofile
+
+package probe
+
+const experimentBuild = true
