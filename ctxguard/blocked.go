@@ -27,6 +27,13 @@ type BlockedAt struct {
 	Reason string
 	// Count is how many of the entry's lagging goroutines are blocked here.
 	Count int
+	// Returned counts the lagging goroutines seen blocked here that have
+	// returned since. A location with Count 0 is where the entry's lagging
+	// goroutines were last seen: a Snapshot keeps it, so marked, after they
+	// returned (until newer locations need its place, or the entry itself
+	// is dropped), so that one taken at the end of a run still says where
+	// they were. Log records list only locations with goroutines.
+	Returned int
 	// Frames are the stack frames from Site down to the tracked function
 	// (for a request handler, the handler), at most 32.
 	Frames []Site
@@ -40,9 +47,13 @@ type BlockedAt struct {
 // lagging goroutines: they lag because those do.
 func (b BlockedAt) Waiting() bool { return len(b.WaitingFor) > 0 }
 
-// String returns "file:line (reason)".
+// String returns "file:line (reason)", with ", returned" in the
+// parentheses for a location whose goroutines have all returned.
 func (b BlockedAt) String() string {
 	s := b.Site.String() + " (" + b.Reason + ")"
+	if b.Count == 0 && b.Returned > 0 {
+		s = b.Site.String() + " (" + b.Reason + ", returned)"
+	}
 	for i, w := range b.WaitingFor {
 		if i == 0 {
 			s += ", waiting for "
@@ -75,9 +86,10 @@ type blockedKey struct {
 
 // blockedCount is one blocking location of an entry. Guarded by Monitor.mu.
 type blockedCount struct {
-	count  int
-	frames []Site
-	groups map[uint64]int // goroutines waiting, by the Group they wait for
+	count    int
+	returned int // goroutines counted here that have returned
+	frames   []Site
+	groups   map[uint64]int // goroutines waiting, by the Group they wait for
 }
 
 // lagRecord is what the Monitor keeps about one lagging record while it
@@ -95,7 +107,7 @@ func (s *goroutineStats) addBlocked(info *stackInfo) (kept bool) {
 	k := blockedKey{info.at, info.reason}
 	b, ok := s.blocked[k]
 	if !ok {
-		if len(s.blocked) >= maxBlockedAt {
+		if len(s.blocked) >= maxBlockedAt && !s.dropPastBlocked() {
 			s.blockedOmitted++
 			return false
 		}
@@ -116,7 +128,8 @@ func (s *goroutineStats) addBlocked(info *stackInfo) (kept bool) {
 	return true
 }
 
-// removeBlocked undoes addBlocked, for a record that returned.
+// removeBlocked takes a record that returned off its location, which stays
+// listed (see BlockedAt.Returned).
 func (s *goroutineStats) removeBlocked(info *stackInfo, kept bool) {
 	if !kept {
 		s.blockedOmitted--
@@ -130,9 +143,19 @@ func (s *goroutineStats) removeBlocked(info *stackInfo, kept bool) {
 			delete(b.groups, info.group)
 		}
 	}
-	if b.count == 0 {
-		delete(s.blocked, k)
+	b.returned++ // kept, with count 0 once they all have: where they were
+}
+
+// dropPastBlocked makes room for a location by dropping one where no
+// goroutine is blocked any more, and reports whether there was one.
+func (s *goroutineStats) dropPastBlocked() bool {
+	for k, b := range s.blocked {
+		if b.count == 0 {
+			delete(s.blocked, k)
+			return true
+		}
 	}
+	return false
 }
 
 // groupLagging counts, per Group, its lagging goroutines by entry: what a
@@ -155,18 +178,28 @@ func (gl groupLagging) add(group uint64, s *goroutineStats, n int) {
 }
 
 // blockedAtLocked lists where s's lagging goroutines are blocked: those
-// not waiting for other lagging goroutines first, then most first. The
-// caller holds m.mu.
-func (m *Monitor) blockedAtLocked(s *goroutineStats) []BlockedAt {
+// not waiting for other lagging goroutines first, then most first; with
+// past, then the locations whose goroutines have all returned. The caller
+// holds m.mu.
+func (m *Monitor) blockedAtLocked(s *goroutineStats, past bool) []BlockedAt {
 	if len(s.blocked) == 0 {
 		return nil
 	}
 	out := make([]BlockedAt, 0, len(s.blocked))
 	for k, b := range s.blocked {
-		out = append(out, BlockedAt{Site: k.site, Reason: k.reason, Count: b.count,
+		if b.count == 0 && !past {
+			continue
+		}
+		out = append(out, BlockedAt{Site: k.site, Reason: k.reason, Count: b.count, Returned: b.returned,
 			Frames: b.frames, WaitingFor: m.waitedLocked(b.groups)})
 	}
 	slices.SortFunc(out, func(a, b BlockedAt) int {
+		if (a.Count == 0) != (b.Count == 0) {
+			if a.Count == 0 {
+				return 1
+			}
+			return -1
+		}
 		if a.Waiting() != b.Waiting() {
 			if a.Waiting() {
 				return 1
@@ -229,10 +262,8 @@ func (m *Monitor) captured(c *capture, now time.Time) {
 			found = append(found, blockedRecord{g, r.id, b})
 		}
 	}
-	missed := m.unknownStacks > 0
 	m.mu.Unlock()
 	m.stackCapture.running = false
-	m.stackCapture.deep = missed && c.cut
 	m.stackCapture.next = now.Add(captureSpacing * c.took)
 	if len(found) == 0 {
 		return

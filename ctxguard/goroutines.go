@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/ctxguard/ctxguard/internal/cowmap"
 	"github.com/ctxguard/ctxguard/internal/track"
@@ -60,21 +61,19 @@ func init() {
 	}
 }
 
-// waitGroup is track.Wait: wg.Wait with the Group's number in the stack.
-func waitGroup(group uint64, wg *sync.WaitGroup) {
-	tagged(group<<1|idGroup, callWait, wg, nil, nil)
-}
-
-func callWait(wg, _, _ any) (any, error) {
-	wg.(*sync.WaitGroup).Wait()
-	return nil, nil
-}
-
 // goroutine is one tracked goroutine's record. state, endedAt, watch and
 // youngIdx are guarded by its shard's mutex; fn and next belong to the
 // shard's pending stack until the goroutine starts (started, watchIdx:
-// see their comments); the other fields never change after spawn.
+// see their comments); ident and prevLabels belong to its goroutine; the
+// other fields never change after spawn.
 type goroutine struct {
+	// ident is the label set its goroutine runs with: its address is the
+	// goroutine's identity (identity.go).
+	ident labelSet
+	// prevLabels is, for a region, the label set its goroutine ran with
+	// before, which End restores.
+	prevLabels unsafe.Pointer
+
 	ctx  Context
 	opts *track.Options
 	tr   *tracking // the Monitor and scope; never nil
@@ -91,9 +90,8 @@ type goroutine struct {
 	watchIdx int32                     // in watch.records; guarded by the watch's shard
 	state    recordState
 	youngIdx int32       // in shard.young; -1 once a scan has taken it
-	started  atomic.Bool // its goroutine runs, so its stack shows its identity
+	started  atomic.Bool // its goroutine runs with its identity
 	shard    uint32      // index in the Monitor's shards
-	slot     uint32      // in its shard's slots, for life: the record's identity
 	endedAt  int64       // UnixNano when ctx was seen done; 0 until then
 }
 
@@ -111,7 +109,6 @@ const (
 // A shard is a part of the registry, guarded by its mutex.
 type shard struct {
 	mu       sync.Mutex
-	slots                              // the live records
 	young    []youngEntry              // registered since the last scan, each at its youngIdx
 	epoch    uint32                    // counts the scans; see youngEntry
 	ended    []*goroutine              // context ended, grace not out yet (and some exited since)
@@ -174,17 +171,28 @@ func enterTracked(ctx Context, site uintptr, opts *track.Options) track.Region {
 	if g == nil {
 		return untrackedRegion{}
 	}
+	g.prevLabels = getProfLabel()
+	g.setLabels()
 	g.started.Store(true)
+	return g
+}
+
+// setLabels gives g's goroutine its profiler labels (Config.ProfileLabels)
+// and identity.
+func (g *goroutine) setLabels() {
 	if g.tr.m.cfg.ProfileLabels {
 		g.setProfileLabels()
 	}
-	return g
+	g.ident.adopt()
 }
 
 // End ends a region started by enterTracked.
 func (g *goroutine) End() {
-	if g.tr.m.cfg.ProfileLabels {
-		pprof.SetGoroutineLabels(g.ctx) // the labels the goroutine had
+	switch {
+	case labelIdentity:
+		setProfLabel(g.prevLabels) // the labels the goroutine had
+	case g.tr.m.cfg.ProfileLabels:
+		pprof.SetGoroutineLabels(g.ctx)
 	}
 	g.exit()
 }
@@ -230,7 +238,6 @@ func register(ctx Context, fn func(Context), site uintptr, opts *track.Options) 
 	g.shard = rand.Uint32() & (1<<m.shardBits - 1) // len(m.shards) is a power of two
 	s := &m.shards[g.shard]
 	s.mu.Lock()
-	g.slot = s.add()
 	g.youngIdx = int32(len(s.young))
 	s.young = append(s.young, youngEntry{done, g, s.epoch})
 	g.live = s.cellLocked(key)
@@ -272,7 +279,6 @@ func (m *Monitor) newStarters() []func() {
 			g.next.Store(nil) // so that it does not keep older records reachable
 			fn := g.fn
 			g.fn = nil
-			g.started.Store(true)
 			g.run(fn)
 		}
 	}
@@ -301,29 +307,18 @@ func (g *goroutine) run(fn func(Context)) {
 	if g.opts != nil && g.opts.Recover {
 		defer g.recoverPanic()
 	}
-	if g.tr.m.cfg.ProfileLabels {
-		g.setProfileLabels()
-	}
-	tagged(g.id(), callSpawned, g, fn, nil)
+	g.setLabels()
+	g.started.Store(true)
+	fn(g.ctx) // run's frame below fn's is what a capture knows the goroutine by (stacks.go)
 	returned = true
 }
 
-// callSpawned is how run calls a spawned function through tagged.
-func callSpawned(g, fn, _ any) (any, error) {
-	fn.(func(Context))(g.(*goroutine).ctx)
-	return nil, nil
-}
-
-// id is g's identity in stacks: its Monitor's tag, its shard and slot.
-func (g *goroutine) id() uint64 {
-	m := g.tr.m
-	return ((uint64(g.slot)<<m.shardBits|uint64(g.shard))<<m.tagBits|m.tag)<<1 | idRecord
-}
-
-// Run calls call(a, b, c) on the goroutine of a region, with the region's
-// identity in its stack so that a capture can tell where it is blocked.
+// Run calls call(a, b, c) on the goroutine of a region: Run's frame below
+// call's is what a capture knows the region's goroutine by (stacks.go).
+//
+//go:noinline
 func (g *goroutine) Run(call func(a, b, c any) (any, error), a, b, c any) (any, error) {
-	return tagged(g.id(), call, a, b, c)
+	return call(a, b, c)
 }
 
 // recoverPanic records and recovers a panic, for spawn.WithRecover.
@@ -374,7 +369,6 @@ func (g *goroutine) exit() {
 	m := g.tr.m
 	s := &m.shards[g.shard]
 	s.mu.Lock()
-	s.remove(g.slot)
 	if g.youngIdx >= 0 { // returned before any scan: the young list lets go of it
 		s.removeYoung(g)
 	}

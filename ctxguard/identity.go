@@ -1,151 +1,94 @@
 package ctxguard
 
 import (
-	"runtime"
 	"sync"
-	"sync/atomic"
+	"unsafe"
 )
 
-// Goroutine identity in stacks.
+// Goroutine identity.
 //
 // To say where a lagging goroutine is blocked, the Monitor reads the stacks
 // of all goroutines from the runtime (see stacks.go) and must pick out the
 // ones of its lagging records, exactly, among healthy goroutines that may
-// run the same function from the same site. There is no public goroutine
-// ID, and giving each goroutine a unique pprof label costs an allocated
-// label set per spawn and replaces the user's own labels. Instead, a
-// tracked goroutine calls its function through [tagged], whose frames spell
-// a number in their return addresses: the record's slot for a spawned
-// goroutine or handler, a Group's number for a goroutine waiting in
-// spawn.Group.Wait. It costs a few nanoseconds per spawn and no memory, and
-// the user's labels are left as they are.
+// run the same function from the same site and be blocked on the same line.
+// There is no public goroutine ID, and the stack itself must say nothing:
+// goroutines started the same way and blocked at the same place have to
+// stay one entry of the goroutine and goroutineleak profiles, as they are
+// under a go statement.
 //
-// An id's lowest bit says what it names.
+// What tells them apart is the address of their profiler label set. The
+// runtime keeps, per goroutine, a pointer to the pprof label set it runs
+// with (nil for none), and hands it out with each stack of its goroutine
+// profile. A tracked goroutine runs with a label set of its own, held in
+// its record: the same labels it had (the runtime/pprof profiles, which
+// group goroutines by the labels' content, see no difference) at an
+// address that is the record's. Setting it costs a few nanoseconds and no
+// allocation.
 //
-// A record's id holds its Monitor's number as well as its shard and slot:
-// a capture sees every goroutine of the process, including those of other
-// Monitors (several in a test binary, or a closed one whose goroutines
-// still run), which have the same slots. The number is coded in the id's
-// low bits, above the lowest, as 7 bits per byte with the byte's lowest bit
-// saying whether another byte follows: the code says its own length, so
-// no two (Monitor, shard, slot) have the same id, and the first 128
-// Monitors of a process cost one digit (one call, a nanosecond or two) per
-// tracked goroutine.
-const (
-	idRecord = 0 // the rest of the id is a Monitor's tag, then a record's shard and slot
-	idGroup  = 1 // the rest is a spawn.Group's number
-)
+// The runtime offers neither the pointer nor the profile with labels to
+// packages outside the standard library, so they are linked by name
+// (identity_linkname.go), on the Go releases this package is tested with;
+// elsewhere identity_none.go leaves goroutines without identity, and a
+// capture falls back to what their function tells (see stacks.go). A
+// goroutine whose function replaces its labels (pprof.Do,
+// pprof.SetGoroutineLabels) loses its identity the same way, from then on.
+// Goroutines it starts with a go statement inherit the pointer; a capture
+// takes a stack for the record's only if it also holds the record's own
+// frame, which a child's stack does not.
 
-// monitors counts the Monitors made, to number them.
-var monitors atomic.Uint64
+// labelSet has the layout of runtime/pprof's label set (labelMap, an
+// internal/runtime/pprof/label.Set): what the runtime's per-goroutine
+// pointer points to, and what runtime/pprof reads when it writes a profile
+// or the runtime a traceback with GODEBUG=tracebacklabels=1.
+type labelSet struct {
+	list []profLabel
+}
 
-// monitorTag codes a Monitor's number n for goroutine ids, returning the
-// code and its length in bits.
-func monitorTag(n uint64) (tag uint64, bits uint8) {
-	for {
-		b := (n & 0x7f) << 1
-		n >>= 7
-		if n != 0 {
-			b |= 1 // another byte follows
-		}
-		tag |= b << bits
-		bits += 8
-		if n == 0 {
-			return tag, bits
-		}
+type profLabel struct {
+	key, value string
+}
+
+// adopt makes the calling goroutine run with id as its label set, holding
+// the labels it had.
+func (id *labelSet) adopt() {
+	if !labelIdentity {
+		return
 	}
-}
-
-// tagDigit is what a return address inside tagged means: the base-256
-// digit of the frame's id, and whether the frame is the innermost of its
-// run (the one that called the tagged function).
-type tagDigit struct {
-	digit uint8
-	last  bool
-}
-
-// tagTable maps tagged's return addresses to digits. It is built once, on
-// the first stack capture, by calling tagged with every digit and reading
-// the return addresses back.
-type tagTable struct {
-	digits map[uintptr]tagDigit
-	lo, hi uintptr // every address in digits is within [lo, hi]
-	ok     bool    // false if two digits shared an address: no identity
-}
-
-var (
-	tagsOnce sync.Once
-	tags     tagTable
-)
-
-// tagPCs returns the table, building it on first use.
-func tagPCs() *tagTable {
-	tagsOnce.Do(func() { tags = buildTagTable() })
-	return &tags
-}
-
-func buildTagTable() tagTable {
-	t := tagTable{digits: make(map[uintptr]tagDigit, 512), ok: true}
-	var pcs [2]uintptr
-	probe := func(any, any, any) (any, error) {
-		runtime.Callers(2, pcs[:]) // the caller's frames: tagged's
-		return nil, nil
+	if p := getProfLabel(); p != nil {
+		id.list = (*labelSet)(p).list
 	}
-	add := func(pc uintptr, d tagDigit) {
-		if _, dup := t.digits[pc]; dup || pc == 0 {
-			t.ok = false
-		}
-		t.digits[pc] = d
-		if t.lo == 0 || pc < t.lo {
-			t.lo = pc
-		}
-		t.hi = max(t.hi, pc)
-	}
-	for d := range 256 {
-		tagged(uint64(d), probe, nil, nil, nil)
-		add(pcs[0], tagDigit{uint8(d), true})
-		tagged(uint64(d)|1<<8, probe, nil, nil, nil) // the frame of digit d calls the frame of digit 1
-		add(pcs[1], tagDigit{uint8(d), false})
-	}
-	return t
+	setProfLabel(unsafe.Pointer(id))
 }
 
-// A tagRun is one id spelled in a stack: the frames stack[start:end]
-// (innermost first) are tagged's.
-type tagRun struct {
-	id         uint64
-	start, end int
+// A groupWait is the identity of a goroutine while it waits in a
+// spawn.Group's Wait: the Group's number, and the label set it had before
+// (its record's identity, if it is tracked).
+type groupWait struct {
+	labelSet // first: the runtime's pointer is to the groupWait
+	group    uint64
+	prev     unsafe.Pointer
 }
 
-// tagRuns returns the ids spelled in stack, a stack of return addresses
-// innermost first, innermost run first. A run cut short by the end of the
-// stack is left out: its most significant digits are there but not all of
-// the others.
-func (t *tagTable) tagRuns(stack []uintptr, runs []tagRun) []tagRun {
-	for i := 0; i < len(stack); i++ {
-		pc := stack[i]
-		if pc < t.lo || pc > t.hi {
-			continue
-		}
-		d, ok := t.digits[pc]
-		if !ok || !d.last {
-			continue
-		}
-		// The innermost frame of a run holds the most significant digit.
-		id, end := uint64(d.digit), i+1
-		for end < len(stack) {
-			next, ok := t.digits[stack[end]]
-			if !ok || next.last {
-				break
-			}
-			id = id<<8 | uint64(next.digit)
-			end++
-		}
-		if end == len(stack) {
-			break // the outermost digits may be cut off
-		}
-		runs = append(runs, tagRun{id, i, end})
-		i = end - 1
+// groupWaits lists the groupWaits in progress, by address.
+var groupWaits sync.Map // unsafe.Pointer -> *groupWait
+
+// waitGroup is track.Wait: wg.Wait, with the Group's number in the
+// goroutine's identity meanwhile.
+func waitGroup(group uint64, wg *sync.WaitGroup) {
+	if !labelIdentity {
+		wg.Wait()
+		return
 	}
-	return runs
+	w := &groupWait{group: group, prev: getProfLabel()}
+	if w.prev != nil {
+		w.list = (*labelSet)(w.prev).list
+	}
+	p := unsafe.Pointer(w)
+	groupWaits.Store(p, w)
+	setProfLabel(p)
+	defer func() {
+		setProfLabel(w.prev)
+		groupWaits.Delete(p)
+	}()
+	wg.Wait()
 }

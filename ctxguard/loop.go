@@ -2,6 +2,7 @@ package ctxguard
 
 import (
 	"time"
+	"unsafe"
 )
 
 // The loop is the Monitor's goroutine. It runs while there is something to
@@ -46,7 +47,6 @@ func (m *Monitor) startLoop() {
 type stackCapture struct {
 	running      bool
 	next         time.Time // no capture starts before
-	deep         bool      // the next capture reads deeper stacks
 	waitingSince time.Time // for wanted goroutines to start
 }
 
@@ -158,17 +158,17 @@ func (m *Monitor) stop(r *loopRun) bool {
 	return m.closing || !m.run.CompareAndSwap(nil, r)
 }
 
-// wantedStacksLocked returns, by id, the lagging records whose stacks a
+// wantedStacksLocked returns, by identity, the lagging records whose stacks a
 // capture is to find (all, or only those with no known stack yet) among
 // those whose goroutine has started, and how many of those have not. The
 // caller holds m.mu.
-func (m *Monitor) wantedStacksLocked(all bool) (want map[uint64]*goroutine, unstarted int) {
-	want = make(map[uint64]*goroutine, m.unknownStacks)
+func (m *Monitor) wantedStacksLocked(all bool) (want map[unsafe.Pointer]*goroutine, unstarted int) {
+	want = make(map[unsafe.Pointer]*goroutine, m.unknownStacks)
 	for g, lr := range m.lagging {
 		switch {
 		case lr.info != nil && !all:
 		case g.started.Load():
-			want[g.id()] = g
+			want[unsafe.Pointer(&g.ident)] = g
 		default:
 			unstarted++
 		}
@@ -178,7 +178,7 @@ func (m *Monitor) wantedStacksLocked(all bool) (want map[uint64]*goroutine, unst
 
 // maybeCapture starts a stack capture if lagging goroutines have no known
 // stack, none is running, and the last one's cost allows. A goroutine
-// still waiting to be scheduled shows no identity in its stack yet: while
+// still waiting to be scheduled runs with no identity yet: while
 // some of those it wants have not started, it waits for them, up to
 // startWait, so that one capture finds them all.
 func (m *Monitor) maybeCapture(now time.Time, r *loopRun) {
@@ -207,7 +207,7 @@ func (m *Monitor) maybeCapture(now time.Time, r *loopRun) {
 		return
 	}
 	c.running = true
-	job := &capture{want: want, deep: c.deep}
+	job := &capture{want: want}
 	go func() {
 		job.run()
 		r.captured <- job

@@ -43,8 +43,6 @@ type Monitor struct {
 	shards      []shard
 	watchShards []watchShard // as many as shards
 	shardBits   uint8        // len(shards) is 1<<shardBits
-	tag         uint64       // the Monitor's number, coded for goroutine ids (identity.go)
-	tagBits     uint8        // tag's length
 	bubbled     bool         // made in a synctest bubble: see bubble.go
 	starters    []func()     // per shard, see newStarters
 	lagged      atomic.Uint64
@@ -73,14 +71,17 @@ type Monitor struct {
 	cancelSites    boundedTable[uintptr, siteStats]
 	goroutineStats boundedTable[goroutineStatsKey, goroutineStats]
 	lagging        map[*goroutine]*lagRecord // the lagging records
-	unknownStacks  int                       // of them, those whose stack is not captured yet
-	groupLagging   groupLagging
-	dirty          []*goroutineStats // entries with news to report
-	dirtyCancels   []*siteStats      // cancel sites with news to report
-	dirtyScopes    []*scopeState     // scopes shedding, or with news to report
-	news           bool              // something was listed since the last report round began
-	overflowScope  scopeState        // the scopes beyond MaxSites
-	closing        bool              // set by Close under mu: no loop is started after
+	// returnedUnrecorded holds the lagging records that returned before
+	// recordLagging listed them, until it does.
+	returnedUnrecorded map[*goroutine]struct{}
+	unknownStacks      int // of them, those whose stack is not captured yet
+	groupLagging       groupLagging
+	dirty              []*goroutineStats // entries with news to report
+	dirtyCancels       []*siteStats      // cancel sites with news to report
+	dirtyScopes        []*scopeState     // scopes shedding, or with news to report
+	news               bool              // something was listed since the last report round began
+	overflowScope      scopeState        // the scopes beyond MaxSites
+	closing            bool              // set by Close under mu: no loop is started after
 
 	closeMu sync.Mutex // held by Close
 }
@@ -108,11 +109,11 @@ func newMonitor(cfg Config, bubbled bool) *Monitor {
 		shardBits:   b,
 		bubbled:     bubbled,
 	}
-	m.tag, m.tagBits = monitorTag(monitors.Add(1) - 1)
 	m.unscoped.m = m
 	m.unscoped.state = &scopeState{}
 	m.overflowScope.name = OverflowSite.Function
 	m.lagging = make(map[*goroutine]*lagRecord)
+	m.returnedUnrecorded = make(map[*goroutine]struct{})
 	m.groupLagging = make(groupLagging)
 	m.events = outbox[Event]{max: maxPendingEvents, deliver: m.notify}
 	m.logs = outbox[logRecord]{max: maxPendingLogRecords, deliver: m.logOne}

@@ -98,7 +98,7 @@ func (m *Monitor) report(now time.Time, flush bool) (next time.Time) {
 				slog.String("name", s.name), slog.String("scope", s.scope),
 			}
 		}
-		blocked := m.blockedAtLocked(s)
+		blocked := m.blockedAtLocked(s, false)
 		waiting := len(blocked) > 0 && blocked[0].Waiting()
 		lagDue := flush || s.lagLog.due(now)
 		switch {

@@ -101,7 +101,6 @@ func (m *Monitor) scan(now int64) (next int64) {
 		clear(s.ended[len(keep):])
 		s.ended = keep
 		// Give back memory once most of a burst has exited (or started).
-		s.shrink()
 		if c := cap(s.ended); c > 1024 && len(s.ended) < c/4 {
 			s.ended = slices.Clone(s.ended)
 		}

@@ -1,32 +1,24 @@
 package ctxguard
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/binary"
-	"io"
 	"runtime"
-	"runtime/pprof"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
+	"unsafe"
 )
 
 // Stack capture: where lagging goroutines are blocked.
 //
 // The Monitor's loop asks for a capture when lagging goroutines have no
 // known stack yet. A capture runs on a goroutine of its own, reads every
-// goroutine's stack from runtime.GoroutineProfile (concurrent: the world is
-// stopped only for a few microseconds, whatever the goroutine count), picks
-// out the wanted records by the ids their stacks spell (identity.go), and
-// symbolizes each distinct stack once. runtime.GoroutineProfile keeps the 32
-// innermost frames of a stack; when a wanted record is not found and some
-// stack was cut there, the next capture uses the goroutine profile of
-// runtime/pprof instead, which keeps 128 frames and costs several times
-// more. Captures are spaced by their own cost: one that took d is not
-// followed by another within captureSpacing·d, so that on average they use
-// at most about 1% of a core.
+// goroutine's stack and label set pointer from the runtime's goroutine
+// profile (concurrent: the world is stopped only for a few microseconds,
+// whatever the goroutine count), picks out the wanted records by their
+// label sets (identity.go), and symbolizes each distinct stack once.
+// Captures are spaced by their own cost: one that took d is not followed
+// by another within captureSpacing·d, so that on average they use at most
+// about 1% of a core.
 
 // captureSpacing is how many times its own duration the Monitor waits after
 // a capture before the next one.
@@ -45,13 +37,9 @@ type stackInfo struct {
 
 // A capture is one stack capture's request and result.
 type capture struct {
-	want  map[uint64]*goroutine // by id; wanted records, lagging
-	deep  bool                  // use runtime/pprof's deeper stacks
+	want  map[unsafe.Pointer]*goroutine // wanted records, lagging, by identity
 	found map[*goroutine]*stackInfo
-	// cut reports that a stack was cut at runtime.GoroutineProfile's
-	// depth: wanted records not found may be among them.
-	cut  bool
-	took time.Duration
+	took  time.Duration
 }
 
 // run captures the stacks of c.want and fills in the result.
@@ -59,83 +47,132 @@ func (c *capture) run() {
 	start := time.Now()
 	defer func() { c.took = time.Since(start) }()
 	c.found = make(map[*goroutine]*stackInfo)
-	t := tagPCs()
-	if !t.ok {
-		return
-	}
+	waits := make(map[unsafe.Pointer]*groupWait)
+	groupWaits.Range(func(p, w any) bool {
+		waits[p.(unsafe.Pointer)] = w.(*groupWait)
+		return true
+	})
+	stacks, labels := goroutineProfile()
 	s := symbolizer{byStack: make(map[string]*stackInfo)}
-	var runs []tagRun
-	visit := func(stack []uintptr) {
-		runs = t.tagRuns(stack, runs[:0])
-		for i, r := range runs {
-			if r.id&1 != idRecord {
-				continue
-			}
-			g, ok := c.want[r.id]
-			if !ok {
-				break
-			}
-			var group uint64
-			if i > 0 && runs[i-1].id&1 == idGroup {
-				group = runs[i-1].id >> 1
-			}
-			c.found[g] = s.info(stack[:r.start], group)
-			break
+	var fk frameKinds
+	for i, stack := range stacks {
+		g, group := c.want[labels[i]], uint64(0)
+		if w := waits[labels[i]]; w != nil {
+			g, group = c.want[w.prev], w.group
 		}
-	}
-	if c.deep {
-		c.cut = false
-		deepStacks(visit)
-		return
-	}
-	c.cut = shallowStacks(visit)
-}
-
-// shallowStacks calls visit with every goroutine's stack (innermost first,
-// at most 32 frames) and reports whether some stack had 32 frames, so may
-// have been cut.
-func shallowStacks(visit func([]uintptr)) (cut bool) {
-	var records []runtime.StackRecord
-	n, ok := runtime.NumGoroutine(), false
-	for !ok {
-		records = make([]runtime.StackRecord, n+n/8+16)
-		n, ok = runtime.GoroutineProfile(records)
-	}
-	for i := range records[:n] {
-		stack := records[i].Stack()
-		cut = cut || len(stack) == len(records[i].Stack0)
-		visit(stack)
-	}
-	return cut
-}
-
-// deepStacks calls visit with every distinct goroutine stack, read from the
-// text form of runtime/pprof's goroutine profile: its "count @ pc pc ..."
-// lines list return addresses, innermost first.
-func deepStacks(visit func([]uintptr)) {
-	r, w := io.Pipe()
-	go func() {
-		w.CloseWithError(pprof.Lookup("goroutine").WriteTo(w, 1))
-	}()
-	defer r.Close()
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	var stack []uintptr
-	for sc.Scan() {
-		line := sc.Bytes()
-		at := bytes.Index(line, []byte(" @ "))
-		if at < 0 || line[0] < '0' || line[0] > '9' {
+		if g == nil {
 			continue
 		}
-		stack = stack[:0]
-		for _, f := range strings.Fields(string(line[at+3:])) {
-			pc, err := strconv.ParseUint(strings.TrimPrefix(f, "0x"), 16, 64)
-			if err == nil {
-				stack = append(stack, uintptr(pc))
+		base := fk.base(stack)
+		if base < 0 {
+			if len(stack) < maxProfileFrames {
+				continue // a goroutine that inherited the label set, not the record's
+			}
+			base = len(stack) // cut short: its label set alone tells
+		}
+		c.found[g] = s.info(stack[:base], group)
+	}
+	if len(c.found) < len(c.want) {
+		c.findByFunction(stacks, labels, &s, &fk)
+	}
+}
+
+// findByFunction looks for the wanted records not found by identity (their
+// goroutine replaced its label set, or this release gives none) by the
+// function they run: their stacks are among those of the goroutines
+// running it from a record's frame. If all of those are blocked at one
+// place, so are the records; otherwise where they are stays unknown.
+func (c *capture) findByFunction(stacks [][]uintptr, labels []unsafe.Pointer, s *symbolizer, fk *frameKinds) {
+	lost := make(map[uintptr][]*goroutine) // by the entry of the function they run
+	for _, g := range c.want {
+		if _, ok := c.found[g]; !ok && g.live.key.namePC != 0 {
+			lost[g.live.key.namePC] = append(lost[g.live.key.namePC], g)
+		}
+	}
+	if len(lost) == 0 {
+		return
+	}
+	at := make(map[uintptr]*stackInfo) // by function: where all its goroutines are; nil if in several places
+	for i, stack := range stacks {
+		if _, found := c.want[labels[i]]; found {
+			continue
+		}
+		base := fk.base(stack)
+		if base < 0 {
+			continue
+		}
+		fn := fk.function(stack[:base])
+		if lost[fn] == nil {
+			continue
+		}
+		info := s.info(stack[:base], 0)
+		if prev, seen := at[fn]; !seen {
+			at[fn] = info
+		} else if prev != nil && (prev.at != info.at || prev.reason != info.reason) {
+			at[fn] = nil
+		}
+	}
+	for fn, gs := range lost {
+		if info := at[fn]; info != nil {
+			for _, g := range gs {
+				c.found[g] = info
 			}
 		}
-		visit(stack)
 	}
+}
+
+// frameKinds caches, per return address, what a capture needs to know of
+// its function.
+type frameKinds map[uintptr]frameKind
+
+type frameKind struct {
+	record bool    // a record's own frame: (*goroutine).run or (*goroutine).Run
+	own    bool    // in one of ctxguard's packages
+	entry  uintptr // the function's entry
+}
+
+// Names of the record frames: a tracked goroutine's or region's stack is
+// the part above the innermost of them.
+const (
+	runFunc    = "github.com/ctxguard/ctxguard/ctxguard.(*goroutine).run"
+	regionFunc = "github.com/ctxguard/ctxguard/ctxguard.(*goroutine).Run"
+)
+
+func (fk *frameKinds) kind(pc uintptr) frameKind {
+	if *fk == nil {
+		*fk = make(frameKinds)
+	}
+	k, ok := (*fk)[pc]
+	if !ok {
+		if f := runtime.FuncForPC(pc); f != nil {
+			name := f.Name()
+			k = frameKind{record: name == runFunc || name == regionFunc, own: ownPackage(funcPackage(name)), entry: f.Entry()}
+		}
+		(*fk)[pc] = k
+	}
+	return k
+}
+
+// base returns the index of stack's innermost record frame, or -1.
+func (fk *frameKinds) base(stack []uintptr) int {
+	for i, pc := range stack {
+		if fk.kind(pc).record {
+			return i
+		}
+	}
+	return -1
+}
+
+// function returns the entry of the function a record runs, from its
+// stack above the record's frame: the outermost frame not of ctxguard's
+// own packages (spawn.Group's wrapper is).
+func (fk *frameKinds) function(stack []uintptr) uintptr {
+	for i := len(stack) - 1; i >= 0; i-- {
+		if k := fk.kind(stack[i]); !k.own {
+			return k.entry
+		}
+	}
+	return 0
 }
 
 // symbolizer turns stacks into stackInfos, once per distinct stack.

@@ -78,12 +78,17 @@ func (m *Monitor) recordLagging(gs []*goroutine, now int64) {
 	for i, g := range gs {
 		s := m.statsLocked(g)
 		s.lagged++
-		s.laggingNow++
 		s.newLagged++
-		m.laggingChangedLocked(g, 1)
+		_, returned := m.returnedUnrecorded[g]
+		if returned {
+			delete(m.returnedUnrecorded, g)
+		} else {
+			s.laggingNow++
+			m.laggingChangedLocked(g, 1)
+		}
 		s.lastCause = texts[i]
 		s.lastGrace = g.grace()
-		m.lagging[g] = &lagRecord{id: ids[i], stats: s, counted: true}
+		m.lagging[g] = &lagRecord{id: ids[i], stats: s, counted: !returned}
 		m.unknownStacks++
 		if g.opts != nil {
 			m.groupLagging.add(g.opts.Group, s, 1)
@@ -106,6 +111,11 @@ func (m *Monitor) recordLagging(gs []*goroutine, now int64) {
 // rest of its late exit is recorded by the loop.
 func (m *Monitor) uncountLagging(g *goroutine) {
 	m.mu.Lock()
+	if m.lagging[g] == nil {
+		// It returned between the scan that marked it lagging and
+		// recordLagging: that must not count it.
+		m.returnedUnrecorded[g] = struct{}{}
+	}
 	m.uncountLaggingLocked(g)
 	m.mu.Unlock()
 }

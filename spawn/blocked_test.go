@@ -316,13 +316,21 @@ func TestBlockingLocationsPerEntryAreBounded(t *testing.T) {
 		g := stats(m.Snapshot(), "github.com/ctxguard/ctxguard/spawn_test.manyPlaces.func1")
 		return g.Live == 0 && g.LateExits == 10
 	})
-	if g := stats(m.Snapshot(), "github.com/ctxguard/ctxguard/spawn_test.manyPlaces.func1"); len(g.BlockedAt) != 0 || g.BlockedAtOmitted != 0 {
-		t.Errorf("after they returned: blocked at %+v, %d omitted; want none", g.BlockedAt, g.BlockedAtOmitted)
+	// The 8 locations stay, marked as past: where they were.
+	g = stats(m.Snapshot(), "github.com/ctxguard/ctxguard/spawn_test.manyPlaces.func1")
+	if len(g.BlockedAt) != 8 || g.BlockedAtOmitted != 0 {
+		t.Errorf("after they returned: %d locations, %d omitted; want 8 and 0", len(g.BlockedAt), g.BlockedAtOmitted)
+	}
+	for _, b := range g.BlockedAt {
+		if b.Count != 0 || b.Returned != 1 || !strings.HasSuffix(b.String(), ", returned)") {
+			t.Errorf("after they returned: %+v (%s), want Count 0, Returned 1", b, b)
+		}
 	}
 }
 
 // Goroutines that return while their stacks are being captured leave
-// nothing behind: every location count ends at zero.
+// nothing behind: every location count ends at zero, each location kept
+// with the goroutines that returned from it.
 func TestExitsRacingCapturesLeaveNoLocations(t *testing.T) {
 	m, root := newMonitor(t)
 	const n = 2000
@@ -340,8 +348,18 @@ func TestExitsRacingCapturesLeaveNoLocations(t *testing.T) {
 	wg.Wait()
 	waitFor(t, "every goroutine returned", func() bool { s := m.Snapshot(); return s.Live == 0 && lateExits(s)+lagFree(s) == n })
 	for _, g := range m.Snapshot().Goroutines {
-		if len(g.BlockedAt) != 0 || g.BlockedAtOmitted != 0 {
-			t.Errorf("%s: blocked at %+v, %d omitted after every goroutine returned", g.Name, g.BlockedAt, g.BlockedAtOmitted)
+		if g.BlockedAtOmitted != 0 {
+			t.Errorf("%s: %d omitted after every goroutine returned", g.Name, g.BlockedAtOmitted)
+		}
+		returned := 0
+		for _, b := range g.BlockedAt {
+			if b.Count != 0 {
+				t.Errorf("%s: %d still blocked at %s after every goroutine returned", g.Name, b.Count, b)
+			}
+			returned += b.Returned
+		}
+		if uint64(returned) > g.LateExits {
+			t.Errorf("%s: %d returned from their locations, more than the %d late exits", g.Name, returned, g.LateExits)
 		}
 	}
 }

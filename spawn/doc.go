@@ -16,15 +16,17 @@
 // # Cost
 //
 // The physical limit is a go statement. Beyond it, Go spends: one
-// allocation of 96 bytes (the record that registers the goroutine: its
+// allocation of 128 bytes (the record that registers the goroutine: its
 // context, its function until the goroutine starts, the key of its spawn
-// site, scope and name); one ctx.Value lookup to find the Monitor and
+// site, scope and name, and the label set it runs with, see below); one
+// ctx.Value lookup to find the Monitor and
 // scope, and ctx.Done(); a random shard pick and an uncontended
 // lock/unlock to list the record; a compare-and-swap to push it on its
 // shard's stack of records not yet started, and one as the new goroutine
 // pops it (a go statement with no arguments allocates no closure, so the
-// record is handed over through its shard); a lock/unlock to unlist it on
-// exit; a deferred call to notice panics; and reading the caller's pc
+// record is handed over through its shard); two loads and a store of the
+// goroutine's profiler label pointer; a lock/unlock to unlist it on exit;
+// a deferred call to notice panics; and reading the caller's pc
 // from its frame pointer. Names, sites and statistics are worked out only
 // when a goroutine lags, exits late or panics, or when a Snapshot is
 // taken.
@@ -49,4 +51,45 @@
 // about 600 more (the AfterFunc registration in the context, the
 // context's Done channel if nothing else made it, and the Monitor's list
 // of goroutines under that context).
+//
+// # What Go's tools show
+//
+// A tracked goroutine looks to Go's own tools as it would under a go
+// statement, with two frames of ctxguard's below its function: goroutines
+// started by the same function and blocked on the same line are one entry
+// of the goroutine profile (/debug/pprof/goroutine, debug=1 or proto) and
+// of Go 1.27's goroutineleak profile, whether they lag or not. A goroutine
+// dump (debug=2, SIGQUIT, a crash, goleak) shows one as
+//
+//	goroutine 622 [chan receive]:
+//	main.fetch.func1({0x8a5f40?, 0xc000124000?})
+//		/src/app/fetch.go:24 +0x31
+//	github.com/ctxguard/ctxguard/ctxguard.(*goroutine).run(0xc00037d900, 0xc00037b270)
+//		/go/pkg/mod/github.com/ctxguard/ctxguard/ctxguard/goroutines.go:315 +0x1cb
+//	github.com/ctxguard/ctxguard/ctxguard.(*Monitor).newStarters.func1()
+//		/go/pkg/mod/github.com/ctxguard/ctxguard/ctxguard/goroutines.go:285 +0xfa
+//	created by github.com/ctxguard/ctxguard/ctxguard.goTracked in goroutine 620
+//		/go/pkg/mod/github.com/ctxguard/ctxguard/ctxguard/goroutines.go:167 +0x10f
+//
+// "created by" names ctxguard rather than the line that called Go: the
+// runtime names the function holding the go statement, and a function
+// that holds one is never inlined into its caller. The call's site is in
+// ctxguard's own reports (GoroutineStats.Site, the logs, the debug page),
+// and the goroutine's function, the top of the stack above, is the one
+// passed to Go. A second way to start tracked goroutines that keeps the go
+// keyword in the caller was weighed and left out: it would name the
+// caller's line in dumps, at the price of two ways to do one thing.
+//
+// The Monitor tells a lagging goroutine from a healthy one blocked on the
+// same line by the address of its profiler label set, which the runtime
+// reports with each stack of its goroutine profile: the goroutine runs
+// with a label set of its own holding the labels it had, so profiles,
+// which group by the labels, see no difference. A function that replaces
+// its labels (pprof.Do, pprof.SetGoroutineLabels) leaves that label set;
+// its lagging goroutines are then found by the function they run while
+// all goroutines running it are blocked at one place, and otherwise their
+// location is left unknown (GoroutineStats.BlockedAt lists fewer than
+// Lagging). On Go releases other than 1.26 and 1.27, whose runtime
+// ctxguard has not been checked against, every goroutine is found that
+// way.
 package spawn

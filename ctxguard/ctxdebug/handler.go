@@ -232,7 +232,7 @@ func (w *watch) entryLocked(g ctxguard.GoroutineStats, now time.Time) Entry {
 			e.BlockedAtOmitted += b.Count
 			continue
 		}
-		bl := Blocked{Site: siteOf(b.Site), Reason: b.Reason, Count: b.Count, Frames: []Site{}, WaitingFor: []Waited{}}
+		bl := Blocked{Site: siteOf(b.Site), Reason: b.Reason, Count: b.Count, Returned: b.Returned, Frames: []Site{}, WaitingFor: []Waited{}}
 		for _, f := range b.Frames[:min(len(b.Frames), maxFrames)] {
 			bl.Frames = append(bl.Frames, siteOf(f))
 		}

@@ -162,6 +162,10 @@ type Blocked struct {
 	// Count is how many of the entry's lagging goroutines are blocked
 	// here.
 	Count int `json:"count"`
+	// Returned counts those seen blocked here that have returned since: a
+	// location with Count 0 is where the entry's lagging goroutines were
+	// last seen (ctxguard.BlockedAt.Returned).
+	Returned int `json:"returned"`
 	// Frames are the stack from Site down to the spawned function.
 	Frames []Site `json:"frames"`
 	// WaitingFor lists, for goroutines in spawn.Group.Wait, the lagging

@@ -13,9 +13,9 @@ import (
 // blocked?" about n goroutines started with spawn.Go whose context has
 // ended, all lagging, and as many healthy ones (their context is live)
 // running the same code: ctxguard's stack capture, which reads every
-// goroutine's stack with runtime.GoroutineProfile (concurrent: the world
-// stops for microseconds) and picks out exactly the lagging ones by the
-// identity their stacks spell, against runtime.Stack(buf, true), the
+// goroutine's stack from the runtime's goroutine profile (concurrent: the
+// world stops for microseconds) and picks out exactly the lagging ones by
+// their label sets, against runtime.Stack(buf, true), the
 // goroutine dump behind /debug/pprof/goroutine?debug=2 and goleak, which
 // stops the world while it formats every stack and cannot tell lagging
 // goroutines from healthy ones.
