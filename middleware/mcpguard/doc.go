@@ -1,0 +1,39 @@
+// Package mcpguard scopes and tracks the requests of a Model Context
+// Protocol server (github.com/modelcontextprotocol/go-sdk) with ctxguard:
+// a tool handler that keeps running after its call was cancelled (the
+// client gave up on it, the user stopped the agent, the session closed) is
+// reported as lagging under the scope "tools/call NAME", with the line
+// where it is blocked, and goroutines it starts with spawn.Go from its
+// context are attributed to the same scope.
+//
+//	server := mcp.NewServer(&mcp.Implementation{Name: "tools"}, nil)
+//	server.AddReceivingMiddleware(mcpguard.Middleware(
+//		mcpguard.WithLaggingLimit(8))) // turn away calls of a tool with 8 stuck
+//	mcp.AddTool(server, &mcp.Tool{Name: "crawl"}, crawl)
+//
+// The SDK cancels a request's context when the client sends
+// notifications/cancelled for it, which its client does when the context
+// of CallTool ends, and when the session's connection closes. Handlers are
+// tracked by the Monitor the request context carries, else
+// [ctxguard.Default], unless [WithMonitor] names one.
+//
+// Only the server's receiving side is intercepted. Requests the server
+// sends (sampling, elicitation, roots) are the server's own calls, whose
+// goroutines are tracked where they are spawned; a client-side middleware
+// would add nothing the client's own spawn.Go calls do not: a client's
+// handlers for the server's requests answer at once in practice, and the
+// client's waiting for a tool call is the caller's context. For health
+// checks over HTTP, serve httpguard.HealthHandler next to the streamable
+// handler: it reads the same Monitor.
+//
+// # Cost
+//
+// Per request, in the handler's goroutine: one context value carrying
+// the scope (and the WithMonitor Monitor), the record of one tracked
+// goroutine (one allocation, and an uncontended lock/unlock when the
+// handler starts and again when it returns) and a lock-free map lookup
+// for the scope; about 100 ns. The first call of each tool name not seen
+// before lists the server's tools once (at most once a second for names
+// the server does not have). Noticing ended contexts is the Monitor's
+// background work, as for spawn.Go.
+package mcpguard
