@@ -35,8 +35,14 @@ func newMonitor(t testing.TB) *ctxguard.Monitor {
 // tools is the test server's tools and what they wait for.
 type tools struct {
 	release chan struct{} // closed to let stubborn handlers return
-	started chan string   // receives a tool's name as its handler starts, if not nil
+	started chan started  // receives each call as its handler starts, if not nil
 	once    sync.Once
+}
+
+// started is a tool call that started: its tool and context.
+type started struct {
+	name string
+	ctx  context.Context
 }
 
 func newTools() *tools { return &tools{release: make(chan struct{})} }
@@ -57,7 +63,7 @@ func (ts *tools) add(s *mcp.Server) {
 	tool := func(name string, h func(ctx context.Context) string) {
 		s.AddTool(&mcp.Tool{Name: name, InputSchema: objectSchema}, func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			if ts.started != nil {
-				ts.started <- name
+				ts.started <- started{name, ctx}
 			}
 			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: h(ctx)}}}, nil
 		})
@@ -223,3 +229,4 @@ func lineOf(t testing.TB, file, text string) int {
 	}
 	return line
 }
+

@@ -116,15 +116,19 @@ func TestRequestsAreScopedByToolOrMethod(t *testing.T) {
 			if err := cs.Ping(context.Background(), nil); err != nil {
 				t.Fatal(err)
 			}
-			want := map[string]string{
-				"initialize": "initialize", "notifications/initialized": "",
-				"tools/list": "", // the middleware's own listing, before the call is scoped
-				"tools/call": "tools/call scope", "resources/read": "resources/read", "ping": "ping",
-			}
 			for len(seen) > 0 {
 				s := <-seen
-				if w, ok := want[s[0]]; !ok || s[1] != w {
-					t.Errorf("%s seen with scope %q, want %q", s[0], s[1], w)
+				want := s[0] // other requests: the method (initialize, ping...)
+				switch {
+				case strings.HasPrefix(s[0], "notifications/"):
+					want = ""
+				case s[0] == "tools/list":
+					want = "" // the middleware's own listing, before the call is scoped
+				case s[0] == "tools/call":
+					want = "tools/call scope"
+				}
+				if s[1] != want {
+					t.Errorf("%s seen with scope %q, want %q", s[0], s[1], want)
 				}
 			}
 
