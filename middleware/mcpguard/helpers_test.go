@@ -229,4 +229,3 @@ func lineOf(t testing.TB, file, text string) int {
 	}
 	return line
 }
-
