@@ -151,18 +151,28 @@ func connectStreamable(t testing.TB, s *mcp.Server) *mcp.ClientSession {
 // with opts, and inner middleware if any (added first, so that mcpguard
 // wraps them).
 func newServer(ts *tools, opts []mcpguard.Option, inner ...mcp.Middleware) *mcp.Server {
-	s := mcp.NewServer(&mcp.Implementation{Name: "test-server", Version: "v0"}, nil)
-	ts.add(s)
+	s := newBareServer(ts)
 	s.AddReceivingMiddleware(inner...)
 	s.AddReceivingMiddleware(mcpguard.Middleware(opts...))
 	return s
+}
+
+// newBareServer returns a server with the test tools, without mcpguard.
+func newBareServer(ts *tools) *mcp.Server {
+	s := mcp.NewServer(&mcp.Implementation{Name: "test-server", Version: "v0"}, nil)
+	ts.add(s)
+	return s
+}
+
+func callParams(name string) *mcp.CallToolParams {
+	return &mcp.CallToolParams{Name: name, Arguments: map[string]any{}}
 }
 
 // callFor calls the tool name, giving up after d.
 func callFor(cs *mcp.ClientSession, name string, d time.Duration) (*mcp.CallToolResult, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	return cs.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: map[string]any{}})
+	return cs.CallTool(ctx, callParams(name))
 }
 
 // text returns the text of a result's first content.
