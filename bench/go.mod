@@ -12,6 +12,17 @@ require (
 )
 
 require (
+	github.com/google/jsonschema-go v0.4.3 // indirect
+	github.com/segmentio/asm v1.1.3 // indirect
+	github.com/segmentio/encoding v0.5.4 // indirect
+	github.com/yosida95/uritemplate/v3 v3.0.2 // indirect
+	golang.org/x/oauth2 v0.36.0 // indirect
+	golang.org/x/time v0.15.0 // indirect
+)
+
+require (
+	github.com/ctxguard/ctxguard/middleware/mcpguard v0.0.0-00010101000000-000000000000
+	github.com/modelcontextprotocol/go-sdk v1.8.0
 	github.com/stretchr/testify v1.12.1 // indirect
 	golang.org/x/net v0.57.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
@@ -23,3 +34,5 @@ require (
 replace github.com/ctxguard/ctxguard => ..
 
 replace github.com/ctxguard/ctxguard/middleware/grpcguard => ../middleware/grpcguard
+
+replace github.com/ctxguard/ctxguard/middleware/mcpguard => ../middleware/mcpguard
