@@ -18,13 +18,15 @@
 // [ctxguard.Default], unless [WithMonitor] names one.
 //
 // Only the server's receiving side is intercepted. Requests the server
-// sends (sampling, elicitation, roots) are the server's own calls, whose
-// goroutines are tracked where they are spawned; a client-side middleware
-// would add nothing the client's own spawn.Go calls do not: a client's
-// handlers for the server's requests answer at once in practice, and the
-// client's waiting for a tool call is the caller's context. For health
-// checks over HTTP, serve httpguard.HealthHandler next to the streamable
-// handler: it reads the same Monitor.
+// sends (sampling, elicitation, roots) run in the server's own code and
+// contexts, tracked where it spawns. On the client side, a tool call's
+// waiting is the caller's context and needs nothing; what a client
+// middleware (Client.AddReceivingMiddleware) would add is tracking the
+// client's handlers of the server's requests, sampling (which calls a
+// model) and elicitation (which waits for the user), against the contexts
+// the server cancels. That is not done here, and Middleware is not tested
+// on clients. For health checks over HTTP, serve httpguard.HealthHandler
+// next to the streamable handler: it reads the same Monitor.
 //
 // # Cost
 //
