@@ -34,8 +34,12 @@
 // the scope (and the WithMonitor Monitor), the record of one tracked
 // goroutine (one allocation, and an uncontended lock/unlock when the
 // handler starts and again when it returns) and a lock-free map lookup
-// for the scope; about 100 ns. The first call of each tool name not seen
-// before lists the server's tools once (at most once a second for names
-// the server does not have). Noticing ended contexts is the Monitor's
-// background work, as for spawn.Go.
+// for the scope: 2 allocations (144 B), and as much time as grpcguard's
+// interceptor, 300 to 700 ns measured by BenchmarkMiddleware on a shared,
+// loaded 2-core machine. A tool call over the in-memory transport
+// (BenchmarkInMemoryCall) costs some 30 µs and 105 allocations with
+// go-sdk v1.0.0, about 1 ms and 200 allocations with v1.8.0. The first
+// call of each tool name not seen before lists the server's tools once
+// (at most once a second for names the server does not have). Noticing
+// ended contexts is the Monitor's background work, as for spawn.Go.
 package mcpguard
