@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ctxguard/ctxguard/middleware/mcpguard"
@@ -74,6 +76,61 @@ func TestLaggingLimitTurnsAwayCallsOfThatToolOnly(t *testing.T) {
 			waitFor(t, "the stuck calls return", func() bool { return m.Snapshot().Live == 0 })
 			if res, err := callFor(cs, "stubborn", giveUp*100); err != nil || res.IsError || text(res) != "released" {
 				t.Errorf("stubborn once its calls returned: %q, %v; want it served", text(res), err)
+			}
+		})
+	}
+}
+
+// The same with the 12 calls at once, and the other tool called at once
+// with them: the calls in flight before any lagged are all let through
+// (none was lagging yet) and all lag; once the limit is reached, every
+// further call is turned away, and the other tool answers every call.
+func TestLaggingLimitWithConcurrentCalls(t *testing.T) {
+	const (
+		limit = 3
+		calls = 12
+	)
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			m := newMonitor(t)
+			ts := newTools()
+			defer ts.free()
+			cs := tr.connect(t, newServer(ts, []mcpguard.Option{mcpguard.WithMonitor(m), mcpguard.WithLaggingLimit(limit)}))
+
+			var admitted, shed atomic.Int64
+			var wg sync.WaitGroup
+			for range calls {
+				wg.Go(func() {
+					res, err := callFor(cs, "stubborn", giveUp)
+					switch {
+					case errors.Is(err, context.DeadlineExceeded):
+						admitted.Add(1)
+					case err == nil && res.IsError:
+						shed.Add(1)
+					default:
+						t.Errorf("stubborn: %q, %v; want it cancelled or turned away", text(res), err)
+					}
+				})
+				wg.Go(func() {
+					if res, err := callFor(cs, "quick", giveUp*100); err != nil || res.IsError || text(res) != "done" {
+						t.Errorf("quick: %q, %v; want it answered", text(res), err)
+					}
+				})
+			}
+			wg.Wait()
+			a := int(admitted.Load())
+			waitFor(t, "every call let through is lagging", func() bool { return m.Snapshot().Lagging == a })
+			t.Logf("%d calls at once: %d let through and lagging, %d turned away", calls, a, shed.Load())
+			if a < limit || a+int(shed.Load()) != calls {
+				t.Errorf("%d let through, %d turned away; want at least %d let through, %d in all", a, shed.Load(), limit, calls)
+			}
+			for i := range calls {
+				if res, err := callFor(cs, "stubborn", giveUp*100); err != nil || !res.IsError {
+					t.Fatalf("call %d after the limit was reached: %q, %v; want it turned away", i, text(res), err)
+				}
+			}
+			if sc := scopeStats(m.Snapshot(), stubbornScope); sc.Shed != uint64(shed.Load())+calls || sc.Lagging != a {
+				t.Errorf("scope %s: Shed %d, Lagging %d; want %d, %d", stubbornScope, sc.Shed, sc.Lagging, shed.Load()+calls, a)
 			}
 		})
 	}
