@@ -13,7 +13,8 @@
 //
 // The SDK cancels a request's context when the client sends
 // notifications/cancelled for it, which its client does when the context
-// of CallTool ends, and when the session's connection closes. Handlers are
+// of CallTool ends, and, from go-sdk v1.7.0 on, when the session's
+// connection breaks. Handlers are
 // tracked by the Monitor the request context carries, else
 // [ctxguard.Default], unless [WithMonitor] names one.
 //

@@ -42,9 +42,10 @@ const (
 // "prompts/get", ...). Goroutines the handler starts with spawn.Go are
 // attributed to that scope. The handler itself is tracked against the
 // request context until it returns: one still running Grace after that
-// context is done (the client cancelled the call or closed its session)
-// is lagging, named and scoped as above, with where it is blocked
-// (Snapshot.Goroutines' BlockedAt) and the context's cause.
+// context is done (the client cancelled the call; from go-sdk v1.7.0 on,
+// also the session's connection broke) is lagging, named and scoped as
+// above, with where it is blocked (Snapshot.Goroutines' BlockedAt) and
+// the context's cause.
 //
 // Tool names come from the client, so only the names of tools the server
 // lists (tools/list) become scopes, at most 1000 per server; calls of
