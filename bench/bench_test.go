@@ -53,6 +53,10 @@ func BenchmarkMiddleware(b *testing.B) {
 	runGroup(b, compare.MiddlewareGroup())
 }
 
+func BenchmarkMCP(b *testing.B) {
+	runGroup(b, compare.MCPGroup())
+}
+
 func BenchmarkIdle(b *testing.B) {
 	opts := benchOptions()
 	runGroup(b, compare.IdleGroup(opts.IdleN, opts.IdleWindow))

@@ -24,6 +24,7 @@ var integrations = []struct{ path, dir string }{
 	{"github.com/ctxguard/ctxguard/ctxguard/ctxprom", "ctxguard/ctxprom"},
 	{"github.com/ctxguard/ctxguard/ctxguard/ctxotel", "ctxguard/ctxotel"},
 	{"github.com/ctxguard/ctxguard/middleware/grpcguard", "middleware/grpcguard"},
+	{"github.com/ctxguard/ctxguard/middleware/mcpguard", "middleware/mcpguard"},
 }
 
 const core = "github.com/ctxguard/ctxguard"
@@ -41,7 +42,7 @@ func TestDependencyWeight(t *testing.T) {
 		t.Fatal(err)
 	}
 	// What the outcome depends on, read so that go test's cache does too.
-	for _, f := range []string{"go.mod", "ctxguard/ctxprom/go.mod", "ctxguard/ctxotel/go.mod", "middleware/grpcguard/go.mod"} {
+	for _, f := range []string{"go.mod", "ctxguard/ctxprom/go.mod", "ctxguard/ctxotel/go.mod", "middleware/grpcguard/go.mod", "middleware/mcpguard/go.mod"} {
 		if _, err := os.ReadFile(filepath.Join(repo, f)); err != nil {
 			t.Fatal(err)
 		}

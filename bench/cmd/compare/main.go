@@ -18,6 +18,7 @@ func main() {
 	fs := flag.NewFlagSet("compare", flag.ExitOnError)
 	quick := fs.Bool("quick", false, "shorter runs, fewer rounds, no 1M or 100k-detection rows (under 2 minutes)")
 	smoke := fs.Bool("smoke", false, "a few iterations of the in-process comparisons only, in seconds: figures mean nothing")
+	only := fs.String("only", "", "run only the groups whose title starts with this, such as \"MCP\" (no detection matrix)")
 	fs.Parse(os.Args[1:])
 	opts := compare.Full()
 	switch {
@@ -26,6 +27,7 @@ func main() {
 	case *quick:
 		opts = compare.Quick()
 	}
+	opts.Only = *only
 	command := "go run ./bench/cmd/compare"
 	if len(os.Args) > 1 {
 		command += " " + strings.Join(os.Args[1:], " ")

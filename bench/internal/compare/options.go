@@ -5,6 +5,9 @@ import "time"
 // Options say how long and at what sizes the comparisons run.
 type Options struct {
 	Mode string // "full", "quick" or "smoke", printed with the results
+	// Only, if set, runs only the groups whose title starts with it, and
+	// not the detection matrix.
+	Only string
 
 	// Rounds and Benchtime are for the per-operation comparisons: each side
 	// runs Rounds times for Benchtime (a duration, or Nx iterations).

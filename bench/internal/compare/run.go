@@ -18,10 +18,14 @@ import (
 
 // Groups returns the comparisons opts asks for, in the order they are
 // printed, each with its rounds and benchtime set. Groups whose rows come
-// from other programs (External) are included only if opts asks for them.
+// from other programs (External) are included only if opts asks for them;
+// with opts.Only, only the groups whose title starts with it.
 func Groups(opts Options) []Group {
 	var gs []Group
 	add := func(g Group, rounds int, benchtime string) {
+		if !strings.HasPrefix(g.Title, opts.Only) {
+			return
+		}
 		g.rounds, g.benchtime = rounds, benchtime
 		gs = append(gs, g)
 	}
@@ -31,6 +35,7 @@ func Groups(opts Options) []Group {
 		add(StdlibGroup(), opts.StdlibRounds, opts.StdlibBenchtime)
 	}
 	add(MiddlewareGroup(), opts.Rounds, opts.Benchtime)
+	add(MCPGroup(), opts.Rounds, opts.Benchtime)
 	add(IdleGroup(opts.IdleN, opts.IdleWindow), opts.IdleRounds, "1x")
 	for _, n := range opts.DetectN {
 		add(DetectionGroup(n, opts.LeakProfile), opts.DetectRounds, opts.DetectBenchtime)
@@ -93,7 +98,7 @@ func Run(w, progress io.Writer, opts Options, command string) error {
 		}
 		fmt.Fprintf(progress, "compare: %s done in %v\n", g.Title, time.Since(t).Round(time.Millisecond))
 	}
-	if opts.Matrix {
+	if opts.Matrix && opts.Only == "" {
 		t := time.Now()
 		fmt.Fprintf(progress, "compare: detection matrix ...\n")
 		if err := r.matrix(); err != nil {
