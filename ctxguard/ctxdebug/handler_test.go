@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"regexp"
 	"runtime"
@@ -389,22 +391,30 @@ func TestAccess(t *testing.T) {
 		remoteAddr string
 		token      string
 		code       int
+		header     string // a header the request carries, "Name: value"
 	}{
-		{"IPv4 loopback", byDefault, "127.0.0.1:5555", "", 200},
-		{"other IPv4 loopback", byDefault, "127.9.8.7:5555", "", 200},
-		{"IPv6 loopback", byDefault, "[::1]:5555", "", 200},
-		{"IPv4-mapped loopback", byDefault, "[::ffff:127.0.0.1]:5555", "", 200},
-		{"remote", byDefault, "192.0.2.1:5555", "", 403},
-		{"private network", byDefault, "10.0.0.8:5555", "", 403},
-		{"remote IPv6", byDefault, "[2001:db8::1]:5555", "", 403},
-		{"unix socket", byDefault, "@", "", 403},
-		{"no address", byDefault, "", "", 403},
-		{"remote with the token", withToken, "192.0.2.1:5555", "let-me-in", 200},
-		{"remote without the token", withToken, "192.0.2.1:5555", "", 403},
-		{"loopback without the token", withToken, "127.0.0.1:5555", "", 403}, // WithAuth decides alone
+		{"IPv4 loopback", byDefault, "127.0.0.1:5555", "", 200, ""},
+		{"other IPv4 loopback", byDefault, "127.9.8.7:5555", "", 200, ""},
+		{"IPv6 loopback", byDefault, "[::1]:5555", "", 200, ""},
+		{"IPv4-mapped loopback", byDefault, "[::ffff:127.0.0.1]:5555", "", 200, ""},
+		{"remote", byDefault, "192.0.2.1:5555", "", 403, ""},
+		{"private network", byDefault, "10.0.0.8:5555", "", 403, ""},
+		{"remote IPv6", byDefault, "[2001:db8::1]:5555", "", 403, ""},
+		{"unix socket", byDefault, "@", "", 403, ""},
+		{"no address", byDefault, "", "", 403, ""},
+		{"remote with the token", withToken, "192.0.2.1:5555", "let-me-in", 200, ""},
+		{"remote without the token", withToken, "192.0.2.1:5555", "", 403, ""},
+		{"loopback without the token", withToken, "127.0.0.1:5555", "", 403, ""}, // WithAuth decides alone
+		{"loopback through a proxy (Forwarded)", byDefault, "127.0.0.1:5555", "", 403, "Forwarded: for=192.0.2.60"},
+		{"loopback through a proxy (X-Forwarded-For)", byDefault, "127.0.0.1:5555", "", 403, "X-Forwarded-For: 192.0.2.60"},
+		{"loopback through a proxy (X-Real-IP)", byDefault, "[::1]:5555", "", 403, "X-Real-IP: 192.0.2.60"},
+		{"through a proxy with the token", withToken, "127.0.0.1:5555", "let-me-in", 200, "X-Forwarded-For: 192.0.2.60"},
 	} {
 		req := httptest.NewRequest("GET", "/debug/ctxguard/", nil)
 		req.RemoteAddr = tt.remoteAddr
+		if name, value, ok := strings.Cut(tt.header, ": "); ok {
+			req.Header.Set(name, value)
+		}
 		if tt.token != "" {
 			req.Header.Set("X-Debug-Token", tt.token)
 		}
@@ -421,12 +431,22 @@ func TestAccess(t *testing.T) {
 		}
 	}
 
-	// And over real connections: loopback gets the page.
+	// And over real connections: loopback gets the page, but not through a
+	// reverse proxy on the same host, which would serve it to everyone.
 	srv := httptest.NewServer(byDefault)
 	defer srv.Close()
 	r := get(t, srv.URL+"/")
 	if r.code != 200 || !strings.Contains(r.body, "<h1>ctxguard") {
 		t.Errorf("over loopback: %d\n%s", r.code, r.body)
+	}
+	backend, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httptest.NewServer(httputil.NewSingleHostReverseProxy(backend))
+	defer proxy.Close()
+	if r := get(t, proxy.URL+"/"); r.code != 403 {
+		t.Errorf("through a reverse proxy on loopback: %d, want 403", r.code)
 	}
 	// The policy allows the page's own style sheet, by its hash, and
 	// nothing else.

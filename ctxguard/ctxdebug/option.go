@@ -84,11 +84,23 @@ func WithMaxEvents(n int) Option {
 }
 
 // FromLoopback reports whether r came from a loopback address (127.0.0.0/8
-// or ::1), as its RemoteAddr says. It is the default access check. Behind
-// a reverse proxy on the same host every request comes from loopback: then
-// use WithAuth with a check of your own. A RemoteAddr that is not an IP
-// address and port, such as a Unix socket's, is not loopback.
+// or ::1), as its RemoteAddr says, and not through a proxy. It is the
+// default access check. A reverse proxy on the same host connects from
+// loopback for every client it serves, so a request that carries a
+// header such proxies add (Forwarded, X-Forwarded-For, X-Real-IP) is not
+// taken for a loopback client's: behind such a proxy, use WithAuth with a
+// check of your own. A RemoteAddr that is not an IP address and port,
+// such as a Unix socket's, is not loopback.
 func FromLoopback(r *http.Request) bool {
+	for _, h := range proxyHeaders {
+		if _, ok := r.Header[h]; ok {
+			return false
+		}
+	}
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	return err == nil && ap.Addr().Unmap().IsLoopback()
 }
+
+// proxyHeaders are the headers proxies add to say whom they forward for,
+// in canonical form.
+var proxyHeaders = []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip"}
