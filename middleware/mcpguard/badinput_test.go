@@ -114,12 +114,12 @@ func TestLongToolNamesAreCut(t *testing.T) {
 	s := newServer(ts, []mcpguard.Option{mcpguard.WithMonitor(m)})
 	long := strings.Repeat("long-", 1<<13)
 	s.AddTool(&mcp.Tool{Name: long, InputSchema: objectSchema}, func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		ts.stubborn(nil)
+		ts.ignoreContext(nil)
 		return &mcp.CallToolResult{}, nil
 	})
 	cs := connectInMemory(t, s)
-	if _, err := callFor(cs, long, giveUp); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("long tool: %v, want context.DeadlineExceeded", err)
+	if _, err := ts.giveUpOn(cs, long); !errors.Is(err, context.Canceled) {
+		t.Fatalf("long tool: %v, want context.Canceled", err)
 	}
 	waitFor(t, "the long tool lags", func() bool { return m.Snapshot().Lagging == 1 })
 	g := m.Snapshot().Goroutines[0]

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,9 +35,11 @@ func newMonitor(t testing.TB) *ctxguard.Monitor {
 
 // tools is the test server's tools and what they wait for.
 type tools struct {
-	release chan struct{} // closed to let stubborn handlers return
-	started chan started  // receives each call as its handler starts, if not nil
-	once    sync.Once
+	release  chan struct{} // closed to let stubborn handlers return
+	started  chan started  // receives each call as its handler starts, if not nil
+	once     sync.Once
+	stubborn atomic.Int64  // stubborn handlers that have started
+	starts   chan struct{} // receives as each stubborn handler starts, if there is room
 }
 
 // started is a tool call that started: its tool and context.
@@ -45,7 +48,9 @@ type started struct {
 	ctx  context.Context
 }
 
-func newTools() *tools { return &tools{release: make(chan struct{})} }
+func newTools() *tools {
+	return &tools{release: make(chan struct{}), starts: make(chan struct{}, 64)}
+}
 
 // free lets every stubborn handler return; it is safe to call twice.
 func (ts *tools) free() { ts.once.Do(func() { close(ts.release) }) }
@@ -68,7 +73,7 @@ func (ts *tools) add(s *mcp.Server) {
 			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: h(ctx)}}}, nil
 		})
 	}
-	tool("stubborn", ts.stubborn)
+	tool("stubborn", ts.ignoreContext)
 	tool("obedient", func(ctx context.Context) string {
 		select {
 		case <-ctx.Done():
@@ -89,7 +94,12 @@ func (ts *tools) add(s *mcp.Server) {
 	})
 }
 
-func (ts *tools) stubborn(ctx context.Context) string {
+func (ts *tools) ignoreContext(ctx context.Context) string {
+	ts.stubborn.Add(1)
+	select {
+	case ts.starts <- struct{}{}:
+	default:
+	}
 	<-ts.release // blocks here, whatever ctx says
 	return "released"
 }
@@ -169,6 +179,34 @@ func callParams(name string) *mcp.CallToolParams {
 }
 
 // callFor calls the tool name, giving up after d.
+// giveUpOn calls a tool that ignores its context (stubborn, or another
+// running ignoreContext), one call at a time, as a client that gives up
+// giveUp after the call reached the tool's handler;
+// a call turned away is answered before. A fixed client timeout alone
+// could run out before a busy server has read the call, which would then
+// have nothing to lag.
+func (ts *tools) giveUpOn(cs *mcp.ClientSession, name string) (*mcp.CallToolResult, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type answer struct {
+		res *mcp.CallToolResult
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		res, err := cs.CallTool(ctx, callParams(name))
+		done <- answer{res, err}
+	}()
+	select {
+	case a := <-done:
+		return a.res, a.err
+	case <-ts.starts:
+		time.AfterFunc(giveUp, cancel)
+		a := <-done
+		return a.res, a.err
+	}
+}
+
 func callFor(cs *mcp.ClientSession, name string, d time.Duration) (*mcp.CallToolResult, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()

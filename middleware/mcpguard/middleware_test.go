@@ -15,7 +15,7 @@ import (
 const stubbornScope = "tools/call stubborn"
 
 // The incident: a tool that ignores its context, called 12 times by a
-// client that gives up on each call after 50 ms. Every handler is
+// client that gives up on each call 50 ms after it reached the tool. Every handler is
 // reported lagging under its tool's scope, blocked on the line where it
 // waits, and returns late once released.
 func TestToolIgnoringCancellationLagsUnderItsScope(t *testing.T) {
@@ -29,8 +29,8 @@ func TestToolIgnoringCancellationLagsUnderItsScope(t *testing.T) {
 			cs := tr.connect(t, newServer(ts, []mcpguard.Option{mcpguard.WithMonitor(m)}))
 
 			for i := range n {
-				if _, err := callFor(cs, "stubborn", giveUp); !errors.Is(err, context.DeadlineExceeded) {
-					t.Fatalf("call %d: error %v, want context.DeadlineExceeded", i, err)
+				if _, err := ts.giveUpOn(cs, "stubborn"); !errors.Is(err, context.Canceled) {
+					t.Fatalf("call %d: error %v, want context.Canceled", i, err)
 				}
 			}
 			waitFor(t, "every stubborn handler is lagging, its stack read", func() bool {
@@ -73,7 +73,7 @@ func TestToolHonouringCancellationNeverLags(t *testing.T) {
 
 			for i := range n {
 				if _, err := callFor(cs, "obedient", giveUp); !errors.Is(err, context.DeadlineExceeded) {
-					t.Fatalf("call %d: error %v, want context.DeadlineExceeded", i, err)
+					t.Fatalf("call %d: error %v, want context.Canceled", i, err)
 				}
 			}
 			waitFor(t, "every call is tracked and has returned", func() bool {

@@ -55,8 +55,8 @@ func TestMonitorIsTheContextsWithoutWithMonitor(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cs.Close()
-	if _, err := callFor(cs, "stubborn", giveUp); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("stubborn: %v, want context.DeadlineExceeded", err)
+	if _, err := ts.giveUpOn(cs, "stubborn"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("stubborn: %v, want context.Canceled", err)
 	}
 	waitFor(t, "the call lags in the context's Monitor", func() bool {
 		return entry(m.Snapshot(), stubbornScope, stubbornScope).Lagging == 1
@@ -71,8 +71,8 @@ func TestWithGraceOverridesTheMonitorsGrace(t *testing.T) {
 	ts := newTools()
 	defer ts.free()
 	cs := connectInMemory(t, newServer(ts, []mcpguard.Option{mcpguard.WithMonitor(m), mcpguard.WithGrace(grace)}))
-	if _, err := callFor(cs, "stubborn", giveUp); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("stubborn: %v, want context.DeadlineExceeded", err)
+	if _, err := ts.giveUpOn(cs, "stubborn"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("stubborn: %v, want context.Canceled", err)
 	}
 	waitFor(t, "the call lags after WithGrace's grace, not the Monitor's hour", func() bool {
 		return entry(m.Snapshot(), stubbornScope, stubbornScope).Lagging == 1
@@ -92,7 +92,7 @@ func TestShutdownLeavesNoGoroutines(t *testing.T) {
 		defer ts.free()
 		for _, tr := range transports {
 			cs := tr.connect(t, newServer(ts, []mcpguard.Option{mcpguard.WithMonitor(m), mcpguard.WithLaggingLimit(100)}))
-			callFor(cs, "stubborn", giveUp)
+			ts.giveUpOn(cs, "stubborn")
 			callFor(cs, "spawner", time.Minute)
 			callFor(cs, "quick", time.Minute)
 		}
