@@ -15,9 +15,9 @@ import (
 const stubbornScope = "tools/call stubborn"
 
 // The incident: a tool that ignores its context, called 12 times by a
-// client that gives up on each call 50 ms after it reached the tool. Every handler is
-// reported lagging under its tool's scope, blocked on the line where it
-// waits, and returns late once released.
+// client that gives up on each call 50 ms after it reached the tool.
+// Every handler is reported lagging under its tool's scope, blocked on
+// the line where it waits, and returns late once released.
 func TestToolIgnoringCancellationLagsUnderItsScope(t *testing.T) {
 	const n = 12
 	blockedLine := lineOf(t, "helpers_test.go", "<-ts.release // blocks here")
