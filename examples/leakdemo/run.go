@@ -176,9 +176,11 @@ func drive(base string, o options) map[string]map[string]int {
 	defer client.CloseIdleConnections()
 	var mu sync.Mutex
 	counts := make(map[string]map[string]int)
+	for _, route := range routes { // all before any request: the requests read counts
+		counts[route] = make(map[string]int)
+	}
 	var wg sync.WaitGroup
 	for _, route := range routes {
-		counts[route] = make(map[string]int)
 		for range o.requests {
 			wg.Go(func() {
 				outcome := "answered"
