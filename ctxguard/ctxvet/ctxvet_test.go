@@ -36,11 +36,11 @@ func setFlag(t *testing.T, a *analysis.Analyzer, name, value string) {
 	t.Cleanup(func() { a.Flags.Set(name, old) })
 }
 
-// TestGoCtxFixesCompile type-checks the goctx testdata with every file
+// TestGoCtxFixesCompile type-checks the goctx and chanleak testdata with every file
 // replaced by its golden file, the code as the suggested fixes leave it:
 // the fixes must compile, not merely match the text.
 func TestGoCtxFixesCompile(t *testing.T) {
-	for _, pkg := range []string{"goctx", "goctxeverywhere"} {
+	for _, pkg := range []string{"goctx", "goctxeverywhere", "chanleak"} {
 		t.Run(pkg, func(t *testing.T) { fixesCompile(t, pkg) })
 	}
 }
@@ -92,4 +92,8 @@ func TestBuiltinKey(t *testing.T) {
 func TestIgnoreDirective(t *testing.T) {
 	analysistest.Run(t, analysistest.TestData(), ctxvet.GoCtx, "./ignore/goctx")
 	analysistest.Run(t, analysistest.TestData(), ctxvet.LostCancel, "./ignore/lostcancel")
+}
+
+func TestChanLeak(t *testing.T) {
+	analysistest.RunWithSuggestedFixes(t, analysistest.TestData(), ctxvet.ChanLeak, "./chanleak")
 }
