@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
+	"strings"
 
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/inspect"
@@ -478,8 +479,8 @@ func wayOut(p *passInfo, f *chanFacts, own, blocked []chanUse, many bool) (strin
 			if clause.Comm != nil && clause.Comm.Pos() <= u.node.Pos() && u.node.End() <= clause.Comm.End() {
 				continue // the case that receives
 			}
-			if receivesIn(f, clause) {
-				continue // it drains the channel before going on
+			if receivesIn(f, clause) || endsRun(p, clause) {
+				continue // it drains the channel before going on, or fails the test or the program
 			}
 			leaves := !inLoop && !receivesAfter(f, u.sel)
 			if inLoop {
@@ -656,6 +657,45 @@ func inSelectOnChannel(cur inspector.Cursor, own []chanUse) bool {
 				return true
 			}
 		}
+	}
+	return false
+}
+
+// endsRun reports whether n calls something that ends the test or the
+// program: t.Fatal and its kin, panic, os.Exit, log.Fatal. A goroutine
+// left blocked then is the least of the failure.
+func endsRun(p *passInfo, n ast.Node) bool {
+	ends := false
+	ast.Inspect(n, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.FuncLit:
+			return false
+		case *ast.CallExpr:
+			switch fn := typeutil.Callee(p.info, n).(type) {
+			case *types.Builtin:
+				ends = fn.Name() == "panic"
+			case *types.Func:
+				ends = isRunEnder(fn)
+			}
+		}
+		return !ends
+	})
+	return ends
+}
+
+// isRunEnder reports whether fn ends the test or the program.
+func isRunEnder(fn *types.Func) bool {
+	if fn.Pkg() == nil {
+		return false
+	}
+	name := fn.Name()
+	switch fn.Pkg().Path() {
+	case "os":
+		return name == "Exit"
+	case "log":
+		return strings.HasPrefix(name, "Fatal") || strings.HasPrefix(name, "Panic")
+	case "testing":
+		return strings.HasPrefix(name, "Fatal") || strings.HasPrefix(name, "Skip") || name == "FailNow"
 	}
 	return false
 }

@@ -1,0 +1,28 @@
+package chanleak
+
+import (
+	"testing"
+	"time"
+)
+
+// A test that fails on a timeout leaves the goroutine behind only when it
+// has failed already.
+func TestTimeoutFails(t *testing.T) {
+	out := make(chan int)
+	go func() { out <- slowCall() }()
+	select {
+	case <-out:
+	case <-time.After(time.Second):
+		t.Fatal("timed out")
+	}
+}
+
+func TestTimeoutMovesOn(t *testing.T) {
+	out := make(chan int)
+	go func() { out <- slowCall() }() // want `this send on out blocks forever once TestTimeoutMovesOn moves on when the timer fires`
+	select {
+	case <-out:
+	case <-time.After(time.Second):
+		t.Log("slow")
+	}
+}
