@@ -479,8 +479,8 @@ func wayOut(p *passInfo, f *chanFacts, own, blocked []chanUse, many bool) (strin
 			if clause.Comm != nil && clause.Comm.Pos() <= u.node.Pos() && u.node.End() <= clause.Comm.End() {
 				continue // the case that receives
 			}
-			if receivesIn(f, clause) || endsRun(p, clause) {
-				continue // it drains the channel before going on, or fails the test or the program
+			if receivesIn(f, clause) || endsRun(p, clause) || alternativeResult(p, clause, blocked) {
+				continue // it drains the channel, fails the test or the program, or hears from the senders
 			}
 			leaves := !inLoop && !receivesAfter(f, u.sel)
 			if inLoop {
@@ -659,6 +659,39 @@ func inSelectOnChannel(cur inspector.Cursor, own []chanUse) bool {
 		}
 	}
 	return false
+}
+
+// alternativeResult reports whether clause receives from a channel that
+// every blocked sender's code also sends on: each sends one or the other
+// (a result or an error), so the clause firing means the sender took the
+// other branch.
+func alternativeResult(p *passInfo, clause *ast.CommClause, blocked []chanUse) bool {
+	if clause.Comm == nil {
+		return false
+	}
+	ch, ok := receivedChannel(clause.Comm).(*ast.Ident)
+	if !ok {
+		return false
+	}
+	other := p.info.Uses[ch]
+	if other == nil {
+		return false
+	}
+	for _, u := range blocked {
+		sends := false
+		ast.Inspect(u.body, func(n ast.Node) bool {
+			if send, ok := n.(*ast.SendStmt); ok {
+				if id, ok := ast.Unparen(send.Chan).(*ast.Ident); ok && p.info.Uses[id] == other {
+					sends = true
+				}
+			}
+			return !sends
+		})
+		if !sends {
+			return false
+		}
+	}
+	return true
 }
 
 // endsRun reports whether n calls something that ends the test or the

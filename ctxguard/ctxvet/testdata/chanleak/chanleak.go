@@ -341,3 +341,23 @@ func returnsAfterReceive() error {
 	}
 	return errors.New("done")
 }
+
+// resultOrError: the goroutine sends on one channel or the other, and
+// the select takes whichever comes.
+func resultOrError() (int, error) {
+	results := make(chan int)
+	errs := make(chan error)
+	go func() {
+		if err := slowErr(); err != nil {
+			errs <- err
+			return
+		}
+		results <- slowCall()
+	}()
+	select {
+	case r := <-results:
+		return r, nil
+	case err := <-errs:
+		return 0, err
+	}
+}
