@@ -694,9 +694,9 @@ func alternativeResult(p *passInfo, clause *ast.CommClause, blocked []chanUse) b
 	return true
 }
 
-// endsRun reports whether n calls something that ends the test or the
-// program: t.Fatal and its kin, panic, os.Exit, log.Fatal. A goroutine
-// left blocked then is the least of the failure.
+// endsRun reports whether n calls something that fails the test or ends
+// the program: t.Fatal, t.Error and their kin, panic, os.Exit, log.Fatal.
+// A goroutine left blocked then is the least of the failure.
 func endsRun(p *passInfo, n ast.Node) bool {
 	ends := false
 	ast.Inspect(n, func(n ast.Node) bool {
@@ -716,7 +716,7 @@ func endsRun(p *passInfo, n ast.Node) bool {
 	return ends
 }
 
-// isRunEnder reports whether fn ends the test or the program.
+// isRunEnder reports whether fn fails or ends the test, or ends the program.
 func isRunEnder(fn *types.Func) bool {
 	if fn.Pkg() == nil {
 		return false
@@ -728,7 +728,7 @@ func isRunEnder(fn *types.Func) bool {
 	case "log":
 		return strings.HasPrefix(name, "Fatal") || strings.HasPrefix(name, "Panic")
 	case "testing":
-		return strings.HasPrefix(name, "Fatal") || strings.HasPrefix(name, "Skip") || name == "FailNow"
+		return strings.HasPrefix(name, "Fatal") || strings.HasPrefix(name, "Error") || strings.HasPrefix(name, "Skip") || strings.HasPrefix(name, "Fail")
 	}
 	return false
 }

@@ -26,3 +26,14 @@ func TestTimeoutMovesOn(t *testing.T) {
 		t.Log("slow")
 	}
 }
+
+func TestTimeoutErrs(t *testing.T) {
+	out := make(chan int)
+	go func() { out <- slowCall() }()
+	select {
+	case <-out:
+	case <-time.After(time.Second):
+		t.Error("timed out")
+		return
+	}
+}
