@@ -394,11 +394,7 @@ func checkBlockedSenders(p *passInfo, f *chanFacts) {
 	if len(blocked) == 0 {
 		return
 	}
-	goroutines := make(map[*ast.GoStmt]bool)
-	for _, u := range sends {
-		goroutines[u.owner] = true
-	}
-	many := len(sends) > 1 || len(goroutines) > 1 || sendsRepeat(p, f, sends[0])
+	many := len(sends) > 1 || len(senders(sends)) > 1 || sendsRepeat(p, f, sends[0])
 	out, outPos := wayOut(p, f, own, blocked, many)
 	if out == "" {
 		return
@@ -479,7 +475,7 @@ func wayOut(p *passInfo, f *chanFacts, own, blocked []chanUse, many bool) (strin
 			if clause.Comm != nil && clause.Comm.Pos() <= u.node.Pos() && u.node.End() <= clause.Comm.End() {
 				continue // the case that receives
 			}
-			if receivesIn(f, clause) || endsRun(p, clause) || alternativeResult(p, clause, blocked) {
+			if receivesIn(f, clause) || endsRun(p, clause) || alternativeResult(p, clause, blocked) || testTimeout(p, clause) {
 				continue // it drains the channel, fails the test or the program, or hears from the senders
 			}
 			leaves := !inLoop && !receivesAfter(f, u.sel)
@@ -501,12 +497,79 @@ func wayOut(p *passInfo, f *chanFacts, own, blocked []chanUse, many bool) (strin
 			}
 		}
 	}
+	repeats := false
+	for _, u := range blocked {
+		repeats = repeats || sendsRepeat(p, f, u)
+	}
+	if n, last := receivesAtMost(p, f, own); n > 0 && (repeats || n < len(senders(blocked))) {
+		if n == 1 {
+			return "stops after receiving one value", last
+		}
+		return fmt.Sprintf("stops after receiving %d values", n), last
+	}
 	for _, s := range blocked {
 		if ret := earlyReturn(p, f, s.owner, own); ret != nil {
 			return "returns", ret.Pos()
 		}
 	}
 	return "", token.NoPos
+}
+
+// testTimeout reports whether clause is a timer case in a test file: tests
+// bound their waits with timers, and the test fails when one fires.
+func testTimeout(p *passInfo, clause *ast.CommClause) bool {
+	if clause.Comm == nil || !p.isTestFile(clause.Pos()) {
+		return false
+	}
+	ch := receivedChannel(clause.Comm)
+	return ch != nil && isTimerChannel(p, ch)
+}
+
+// receivesAtMost returns how many values the making function's receives
+// take at most, and where the last one is; n is 0 when one of them may
+// repeat: a range, or a receive in a loop, unless it is a select case that
+// returns.
+func receivesAtMost(p *passInfo, f *chanFacts, own []chanUse) (n int, last token.Pos) {
+	for _, u := range own {
+		if u.kind == useRange {
+			return 0, token.NoPos
+		}
+		if inLoopWithin(p.cursorOf(u.node), f.fn.Node()) && !caseReturns(p, u) {
+			return 0, token.NoPos
+		}
+		n++
+		last = max(last, u.node.Pos())
+	}
+	return n, last
+}
+
+// caseReturns reports whether the receive u is a select case whose body
+// ends in a return.
+func caseReturns(p *passInfo, u chanUse) bool {
+	if u.sel == nil {
+		return false
+	}
+	for _, stmt := range u.sel.Body.List {
+		clause := stmt.(*ast.CommClause)
+		if clause.Comm == nil || u.node.Pos() < clause.Comm.Pos() || clause.Comm.End() < u.node.End() {
+			continue
+		}
+		if len(clause.Body) == 0 {
+			return false
+		}
+		_, ok := clause.Body[len(clause.Body)-1].(*ast.ReturnStmt)
+		return ok
+	}
+	return false
+}
+
+// senders returns the goroutines of the sends.
+func senders(sends []chanUse) map[*ast.GoStmt]bool {
+	gs := make(map[*ast.GoStmt]bool)
+	for _, u := range sends {
+		gs[u.owner] = true
+	}
+	return gs
 }
 
 // cursorOf returns the cursor of n, which is in the package.

@@ -361,3 +361,46 @@ func resultOrError() (int, error) {
 		return 0, err
 	}
 }
+
+// firstWins takes the first answer of several; the others block.
+func firstWins(servers []string) int {
+	answers := make(chan int)
+	for range servers {
+		go func() { answers <- slowCall() }() // want `this send on answers blocks forever once firstWins stops after receiving one value \(line 371\) without receiving it`
+	}
+	return <-answers
+}
+
+// oneOfTwo races two goroutines and keeps the winner.
+func oneOfTwo() int {
+	answers := make(chan int)
+	go func() { answers <- slowCall() }() // want `this send on answers blocks forever once oneOfTwo stops after receiving one value`
+	go func() { answers <- slowCall() }() // want `this send on answers blocks forever once oneOfTwo stops after receiving one value`
+	return <-answers
+}
+
+// bothTaken receives as many values as goroutines send.
+func bothTaken() int {
+	answers := make(chan int)
+	go func() { answers <- slowCall() }()
+	go func() { answers <- slowCall() }()
+	return <-answers + <-answers
+}
+
+// loopReturnsOnFirst keeps sending while the caller returns on the first.
+func loopReturnsOnFirst(ctx context.Context) bool {
+	results := make(chan bool)
+	go func() {
+		for {
+			results <- slowErr() == nil // want `this send on results blocks forever once loopReturnsOnFirst returns through case <-ctx.Done\(\)`
+		}
+	}()
+	for {
+		select {
+		case ok := <-results:
+			return ok
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
