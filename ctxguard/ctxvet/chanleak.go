@@ -418,14 +418,25 @@ func checkBlockedSenders(p *passInfo, f *chanFacts) {
 }
 
 // sendsRepeat reports whether the send u may run more than once per
-// channel: it is in a loop inside the goroutine's code, or the go
-// statement is in a loop the make call is not in.
+// channel: it is in a loop inside the goroutine's code (and no return
+// follows it), or the go statement is in a loop the make call is not in.
 func sendsRepeat(p *passInfo, f *chanFacts, u chanUse) bool {
-	if inLoopWithin(u.cur, u.body) {
+	if inLoopWithin(u.cur, u.body) && !returnsNext(u.cur) {
 		return true
 	}
 	goCur, ok := f.fn.FindNode(u.owner)
 	return !ok || inLoopWithin(goCur, f.fn.Node()) && !loopEncloses(goCur, f.make)
+}
+
+// returnsNext reports whether the statement after the send at cur is a
+// return: in a loop, the goroutine sends once and ends.
+func returnsNext(cur inspector.Cursor) bool {
+	next, ok := cur.NextSibling()
+	if !ok {
+		return false
+	}
+	_, ret := next.Node().(*ast.ReturnStmt)
+	return ret
 }
 
 // inLoopWithin reports whether a for or range loop inside stop encloses
@@ -725,9 +736,9 @@ func inSelectOnChannel(cur inspector.Cursor, own []chanUse) bool {
 }
 
 // alternativeResult reports whether clause receives from a channel that
-// every blocked sender's code also sends on: each sends one or the other
-// (a result or an error), so the clause firing means the sender took the
-// other branch.
+// every blocked sender's code also sends on or closes: each sends one or
+// the other (a result or an error), so the clause firing means the sender
+// took the other branch.
 func alternativeResult(p *passInfo, clause *ast.CommClause, blocked []chanUse) bool {
 	if clause.Comm == nil {
 		return false
@@ -743,10 +754,17 @@ func alternativeResult(p *passInfo, clause *ast.CommClause, blocked []chanUse) b
 	for _, u := range blocked {
 		sends := false
 		ast.Inspect(u.body, func(n ast.Node) bool {
-			if send, ok := n.(*ast.SendStmt); ok {
-				if id, ok := ast.Unparen(send.Chan).(*ast.Ident); ok && p.info.Uses[id] == other {
-					sends = true
+			var ch ast.Expr
+			switch n := n.(type) {
+			case *ast.SendStmt:
+				ch = n.Chan
+			case *ast.CallExpr:
+				if b, ok := typeutil.Callee(p.info, n).(*types.Builtin); ok && b.Name() == "close" && len(n.Args) == 1 {
+					ch = n.Args[0]
 				}
+			}
+			if id, ok := ast.Unparen(ch).(*ast.Ident); ok && p.info.Uses[id] == other {
+				sends = true
 			}
 			return !sends
 		})

@@ -404,3 +404,27 @@ func loopReturnsOnFirst(ctx context.Context) bool {
 		}
 	}
 }
+
+// loopSendsOnce polls until it fails, reports the one error and ends.
+func loopSendsOnce(ctx context.Context) error {
+	errs := make(chan error)
+	done := make(chan struct{})
+	go func() {
+		for {
+			if err := slowErr(); err != nil {
+				errs <- err
+				return
+			}
+			if slowCall() > 0 {
+				close(done)
+				return
+			}
+		}
+	}()
+	select {
+	case err := <-errs:
+		return err
+	case <-done:
+		return nil
+	}
+}
