@@ -36,13 +36,13 @@ import (
 // context serves one call whose result is not kept (a flush, a log line):
 // elsewhere it may end up in a long-lived object, where WithoutCancel would
 // keep the request's values, and all they reference, alive with it.
-var BrokenChain = &analysis.Analyzer{
+var BrokenChain = switchedOff(&analysis.Analyzer{
 	Name:     "brokenchain",
 	Doc:      "report context.Background() and TODO() where a context parameter is at hand (P4)",
 	URL:      "https://pkg.go.dev/github.com/ctxguard/ctxguard/ctxguard/ctxvet#BrokenChain",
 	Requires: []*analysis.Analyzer{inspect.Analyzer},
 	Run:      runBrokenChain,
-}
+})
 
 func runBrokenChain(pass *analysis.Pass) (any, error) {
 	p := newPassInfo(pass)

@@ -40,7 +40,7 @@ import (
 // the same moment (go func() {...}() and go f() with f a package-level
 // function), the diagnostic carries a fix to spawn.Go(ctx, func(ctx
 // context.Context) {...}), adding the imports it needs.
-var GoCtx = newGoCtx()
+var GoCtx = switchedOff(newGoCtx())
 
 func newGoCtx() *analysis.Analyzer {
 	a := &analysis.Analyzer{

@@ -28,13 +28,13 @@ import (
 // map, a package variable) or referenced in a closure (a deferred func, a
 // goroutine) counts as called: where it goes, this function no longer
 // decides when it runs.
-var LostCancel = &analysis.Analyzer{
+var LostCancel = switchedOff(&analysis.Analyzer{
 	Name:     "lostcancel",
 	Doc:      "report cancel funcs of context or ctxguard, and spawn/errgroup Groups, not released on every path",
 	URL:      "https://pkg.go.dev/github.com/ctxguard/ctxguard/ctxguard/ctxvet#LostCancel",
 	Requires: []*analysis.Analyzer{inspect.Analyzer, ctrlflow.Analyzer},
 	Run:      runLostCancel,
-}
+})
 
 // releaser describes a constructor whose result at index must be released
 // by the function that calls it.

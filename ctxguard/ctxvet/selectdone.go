@@ -23,13 +23,13 @@ import (
 // code, such selects were ended by what their authors chose, not by the
 // context at hand, and adding a Done case was no fix. A ticker is no bound:
 // it fires again and the select goes on waiting.
-var SelectDone = &analysis.Analyzer{
+var SelectDone = switchedOff(&analysis.Analyzer{
 	Name:     "selectdone",
 	Doc:      "report blocking selects that do not watch the context's Done channel (P2)",
 	URL:      "https://pkg.go.dev/github.com/ctxguard/ctxguard/ctxguard/ctxvet#SelectDone",
 	Requires: []*analysis.Analyzer{inspect.Analyzer},
 	Run:      runSelectDone,
-}
+})
 
 func runSelectDone(pass *analysis.Pass) (any, error) {
 	p := newPassInfo(pass)
