@@ -138,14 +138,21 @@ func isDoneChannel(p *passInfo, doneVars map[*types.Var]bool, ch ast.Expr) bool 
 }
 
 // isTimerChannel reports whether ch fires once after a delay: time.After(d),
-// a time.Timer's C, or a variable set from time.After.
+// a time.Timer's C, or a local variable only ever set to those (a
+// deadline rearmed with scriptTime = time.After(next)).
 func isTimerChannel(p *passInfo, ch ast.Expr) bool {
 	if id, ok := ch.(*ast.Ident); ok {
-		if v, ok := p.info.Uses[id].(*types.Var); ok {
-			if init := p.onlyValue(v); init != nil {
-				ch = ast.Unparen(init)
+		v, ok := p.info.Uses[id].(*types.Var)
+		if !ok {
+			return false
+		}
+		values := p.assignments(v)
+		for _, value := range values {
+			if _, isIdent := ast.Unparen(value).(*ast.Ident); isIdent || !isTimerChannel(p, ast.Unparen(value)) {
+				return false
 			}
 		}
+		return len(values) > 0
 	}
 	switch ch := ch.(type) {
 	case *ast.CallExpr:

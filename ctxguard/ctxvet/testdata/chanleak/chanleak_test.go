@@ -38,3 +38,18 @@ func TestTimeoutErrs(t *testing.T) {
 		return
 	}
 }
+
+// A deadline set in two places is still the test's timer.
+func TestDeadlineSetTwice(t *testing.T) {
+	lines := make(chan int)
+	go func() { lines <- slowCall() }()
+	deadline := time.After(time.Second)
+	if testing.Short() {
+		deadline = time.After(time.Millisecond)
+	}
+	select {
+	case <-lines:
+	case <-deadline:
+		t.Log("slow")
+	}
+}
