@@ -22,12 +22,14 @@ import (
 // function which made it (and started the goroutine) is the only one to
 // receive from, and that function has a way to return or move on without
 // receiving: another case of the select that waits for the result (a
-// context's Done, a timer, a stop channel), a return before the receive
-// (an error check), a loop over the channel it leaves early, or no
-// receive at all. Once it takes that way the send never completes. Where
-// one goroutine sends once, the diagnostic carries a fix that makes the
+// context's Done, a timer, a stop channel, a default), a return before the
+// receive (an error check), a loop over the channel it leaves early, fewer
+// receives than goroutines send (the first answer wins), or no receive at
+// all. Once it takes that way the send never completes. Where one
+// goroutine sends once, the diagnostic carries a fix that makes the
 // channel buffered with capacity 1, so the send completes whether or not
-// anyone receives.
+// anyone receives; it suggests a select on the context's Done where that
+// context is the way out and the send can see it.
 //
 // The receiver side: a goroutine ranges over a channel its starting
 // function made and nobody ever closes (or receives from one nobody sends
@@ -38,7 +40,11 @@ import (
 // any call but the go statement that starts a goroutine of this package
 // may be served by someone else. A send or receive inside a select with
 // another case, or a receive in a function literal the function defers or
-// calls, counts as having a way out. spawn.Go and a Group's Go are no go
+// calls, counts as having a way out. A select case that fails the test or
+// ends the program (t.Fatal, t.Error, panic, os.Exit, log.Fatal), that
+// receives the other result the same goroutines send or close, or, in a
+// test file, that waits for a timer, is no way out: the leak would follow
+// a failure, or there is none. spawn.Go and a Group's Go are no go
 // statements: their functions are joined (Wait) or tracked at run time.
 // Neither main nor init is checked: their goroutines end with the program.
 var ChanLeak = &analysis.Analyzer{
