@@ -401,7 +401,7 @@ func checkBlockedSenders(p *passInfo, f *chanFacts) {
 		return
 	}
 	many := len(sends) > 1 || len(senders(sends)) > 1 || sendsRepeat(p, f, sends[0])
-	out, outPos := wayOut(p, f, own, blocked, many)
+	out := wayOut(p, f, own, blocked, many)
 	if out == "" {
 		return
 	}
@@ -413,8 +413,8 @@ func checkBlockedSenders(p *passInfo, f *chanFacts) {
 		d := analysis.Diagnostic{
 			Pos: pos.Pos(),
 			End: pos.End(),
-			Message: fmt.Sprintf("this send on %s blocks forever once %s %s (line %d) without receiving it, leaking the goroutine: %s",
-				f.v.Name(), f.fnName, out, p.pass.Fset.Position(outPos).Line, senderRemedy(p, f, u, own, many)),
+			Message: fmt.Sprintf("this send on %s blocks forever %s, leaking the goroutine: %s",
+				f.v.Name(), out, senderRemedy(p, f, u, own, many)),
 		}
 		if !many {
 			d.SuggestedFixes = []analysis.SuggestedFix{bufferFix(p, f)}
@@ -477,10 +477,12 @@ func loopEncloses(cur inspector.Cursor, n ast.Node) bool {
 
 // wayOut finds how the making function can return or move on without
 // receiving what the goroutines send: it returns a phrase such as
-// "returns through case <-ctx.Done()" and where that is, or "".
-func wayOut(p *passInfo, f *chanFacts, own, blocked []chanUse, many bool) (string, token.Pos) {
+// "once fetch returns through case <-ctx.Done() (line 12) without
+// receiving it", or "".
+func wayOut(p *passInfo, f *chanFacts, own, blocked []chanUse, many bool) string {
+	line := func(pos token.Pos) int { return p.pass.Fset.Position(pos).Line }
 	if len(own) == 0 {
-		return "returns", f.fn.Node().End()
+		return "once " + f.fnName + " returns without ever receiving it"
 	}
 	for _, u := range own {
 		if u.sel == nil {
@@ -500,7 +502,7 @@ func wayOut(p *passInfo, f *chanFacts, own, blocked []chanUse, many bool) (strin
 				leaves = leavesLoop(p, p.cursorOf(clause), u.sel)
 			}
 			if leaves {
-				return describeClause(p, clause), clause.Pos()
+				return fmt.Sprintf("once %s %s (line %d) without receiving it", f.fnName, describeClause(p, clause), line(clause.Pos()))
 			}
 		}
 	}
@@ -510,7 +512,7 @@ func wayOut(p *passInfo, f *chanFacts, own, blocked []chanUse, many bool) (strin
 				continue
 			}
 			if exit := exitFromLoop(p, p.cursorOf(u.node), u.node); exit != nil {
-				return "stops ranging over " + f.v.Name(), exit.Pos()
+				return fmt.Sprintf("once %s stops ranging over %s (line %d) before the goroutines are done", f.fnName, f.v.Name(), line(exit.Pos()))
 			}
 		}
 	}
@@ -520,16 +522,16 @@ func wayOut(p *passInfo, f *chanFacts, own, blocked []chanUse, many bool) (strin
 	}
 	if n, last := receivesAtMost(p, f, own); n > 0 && (repeats || n < len(senders(blocked))) {
 		if n == 1 {
-			return "stops after receiving one value", last
+			return fmt.Sprintf("when it is not the one value %s receives (line %d)", f.fnName, line(last))
 		}
-		return fmt.Sprintf("stops after receiving %d values", n), last
+		return fmt.Sprintf("when it is not among the %d values %s receives (line %d)", n, f.fnName, line(last))
 	}
 	for _, s := range blocked {
 		if ret := earlyReturn(p, f, s.owner, own); ret != nil {
-			return "returns", ret.Pos()
+			return fmt.Sprintf("once %s returns (line %d) before receiving it", f.fnName, line(ret.Pos()))
 		}
 	}
-	return "", token.NoPos
+	return ""
 }
 
 // testTimeout reports whether clause is a timer case in a test file: tests

@@ -366,7 +366,7 @@ func resultOrError() (int, error) {
 func firstWins(servers []string) int {
 	answers := make(chan int)
 	for range servers {
-		go func() { answers <- slowCall() }() // want `this send on answers blocks forever once firstWins stops after receiving one value \(line 371\) without receiving it`
+		go func() { answers <- slowCall() }() // want `this send on answers blocks forever when it is not the one value firstWins receives \(line 371\), leaking the goroutine`
 	}
 	return <-answers
 }
@@ -374,8 +374,8 @@ func firstWins(servers []string) int {
 // oneOfTwo races two goroutines and keeps the winner.
 func oneOfTwo() int {
 	answers := make(chan int)
-	go func() { answers <- slowCall() }() // want `this send on answers blocks forever once oneOfTwo stops after receiving one value`
-	go func() { answers <- slowCall() }() // want `this send on answers blocks forever once oneOfTwo stops after receiving one value`
+	go func() { answers <- slowCall() }() // want `this send on answers blocks forever when it is not the one value oneOfTwo receives`
+	go func() { answers <- slowCall() }() // want `this send on answers blocks forever when it is not the one value oneOfTwo receives`
 	return <-answers
 }
 
