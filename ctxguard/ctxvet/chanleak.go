@@ -36,9 +36,10 @@ import (
 // on or closes), while that function can return: the loop never ends.
 //
 // Only channels the function made itself (v := make(chan T)) and that stay
-// within it are considered: one stored in a field, returned, or passed to
-// any call but the go statement that starts a goroutine of this package
-// may be served by someone else. A send or receive inside a select with
+// within it are considered: one stored in a field, returned, passed to any
+// call but the go statement that starts a goroutine of this package, or
+// used in a function literal that is returned or stored may be served by
+// someone else. A send or receive inside a select with
 // another case, or a receive in a function literal the function defers or
 // calls, counts as having a way out. A select case that fails the test or
 // ends the program (t.Fatal, t.Error, panic, os.Exit, log.Fatal), that
@@ -194,7 +195,11 @@ func collectUses(p *passInfo, f *chanFacts) {
 		if p.info.Uses[idCur.Node().(*ast.Ident)] != f.v {
 			continue
 		}
-		owner, body, inLit := ownerOf(f.fn, idCur)
+		owner, body, inLit, handedOn := ownerOf(f.fn, idCur)
+		if handedOn {
+			f.escapes = true // in a callback or a returned closure
+			return
+		}
 		if body == nil {
 			body = f.fn.Node()
 		}
@@ -217,18 +222,27 @@ func collectUses(p *passInfo, f *chanFacts) {
 
 // ownerOf returns the goroutine the identifier at cur runs in, if it is in
 // the literal of a go statement inside fn, with that literal; inLit tells
-// whether a function literal that is no goroutine lies in between.
-func ownerOf(fn, cur inspector.Cursor) (owner *ast.GoStmt, body ast.Node, inLit bool) {
+// whether a function literal that is no goroutine lies in between, and
+// handedOn whether such a literal is returned or stored (in a variable, a
+// field, a composite literal) rather than called or passed to a call: it
+// runs when and where someone else decides, the channel with it.
+func ownerOf(fn, cur inspector.Cursor) (owner *ast.GoStmt, body ast.Node, inLit, handedOn bool) {
 	for lit := range cur.Enclosing((*ast.FuncLit)(nil), (*ast.FuncDecl)(nil)) {
 		if lit == fn {
 			break
 		}
 		if g, ok := goOfLiteral(lit); ok {
-			return g, lit.Node(), inLit
+			return g, lit.Node(), inLit, handedOn
 		}
 		inLit = true
+		switch lit.ParentEdgeKind() {
+		case edge.CallExpr_Fun, edge.CallExpr_Args:
+			// run on the spot, deferred, or run by the callee
+		default:
+			handedOn = true
+		}
 	}
-	return nil, nil, inLit
+	return nil, nil, inLit, handedOn
 }
 
 // goOfLiteral returns the go statement whose function is the literal at
@@ -294,7 +308,11 @@ func collectParamUses(p *passInfo, f *chanFacts, g *ast.GoStmt, i int) bool {
 		if u.kind == useEscape {
 			return false
 		}
-		_, _, u.inLit = ownerOf(bodyCur, idCur)
+		var handedOn bool
+		_, _, u.inLit, handedOn = ownerOf(bodyCur, idCur)
+		if handedOn {
+			return false
+		}
 		u.owner, u.body = g, body
 		f.uses = append(f.uses, u)
 	}
@@ -424,11 +442,12 @@ func checkBlockedSenders(p *passInfo, f *chanFacts) {
 }
 
 // sendsRepeat reports whether the send u may run more than once per
-// channel: it is in a loop inside the goroutine's code (and no return
-// follows it), or the go statement is in a loop the make call is not in.
+// channel: it is in a function literal inside the goroutine's code (a
+// callback), or in a loop there (and no return follows it), or the go
+// statement is in a loop the make call is not in.
 func sendsRepeat(p *passInfo, f *chanFacts, u chanUse) bool {
-	if inLoopWithin(u.cur, u.body) && !returnsNext(u.cur) {
-		return true
+	if u.inLit || inLoopWithin(u.cur, u.body) && !returnsNext(u.cur) {
+		return true // a callback may run any number of times
 	}
 	goCur, ok := f.fn.FindNode(u.owner)
 	return !ok || inLoopWithin(goCur, f.fn.Node()) && !loopEncloses(goCur, f.make)

@@ -428,3 +428,36 @@ func loopSendsOnce(ctx context.Context) error {
 		return nil
 	}
 }
+
+// pool's workers live as long as the function it returns, by design.
+func pool(work func(int)) func(int) {
+	jobs := make(chan int, 64)
+	start := func() {
+		for range 4 {
+			go func() {
+				for j := range jobs {
+					work(j)
+				}
+			}()
+		}
+	}
+	var once sync.Once
+	return func(j int) {
+		once.Do(start)
+		jobs <- j
+	}
+}
+
+// callbackSends: the send runs in a callback, as often as it is called.
+func callbackSends(ctx context.Context, subscribe func(func(int))) int {
+	got := make(chan int)
+	go func() {
+		subscribe(func(v int) { got <- v }) // want `this send on got blocks forever once callbackSends returns through case <-ctx.Done\(\) \(line \d+\) without receiving it, leaking the goroutine: make got buffered with room for every send, or send in a select with case <-ctx.Done\(\)`
+	}()
+	select {
+	case v := <-got:
+		return v
+	case <-ctx.Done():
+		return 0
+	}
+}
