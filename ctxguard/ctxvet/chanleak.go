@@ -446,11 +446,26 @@ func checkBlockedSenders(p *passInfo, f *chanFacts) {
 // callback), or in a loop there (and no return follows it), or the go
 // statement is in a loop the make call is not in.
 func sendsRepeat(p *passInfo, f *chanFacts, u chanUse) bool {
-	if u.inLit || inLoopWithin(u.cur, u.body) && !returnsNext(u.cur) {
-		return true // a callback may run any number of times
+	if inCallback(u.cur, u.body) || inLoopWithin(u.cur, u.body) && !returnsNext(u.cur) {
+		return true
 	}
 	goCur, ok := f.fn.FindNode(u.owner)
 	return !ok || inLoopWithin(goCur, f.fn.Node()) && !loopEncloses(goCur, f.make)
+}
+
+// inCallback reports whether the node at cur is in a function literal
+// passed to a call, inside stop: a callback may run any number of times.
+// One called on the spot or deferred runs once.
+func inCallback(cur inspector.Cursor, stop ast.Node) bool {
+	for lit := range cur.Enclosing((*ast.FuncLit)(nil), (*ast.FuncDecl)(nil)) {
+		if lit.Node() == stop {
+			return false
+		}
+		if lit.ParentEdgeKind() == edge.CallExpr_Args {
+			return true
+		}
+	}
+	return false
 }
 
 // returnsNext reports whether the statement after the send at cur is a

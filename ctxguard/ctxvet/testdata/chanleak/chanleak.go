@@ -461,3 +461,34 @@ func callbackSends(ctx context.Context, subscribe func(func(int))) int {
 		return 0
 	}
 }
+
+// deferredSend reports once, from a deferred function, when ctx ends.
+func deferredSend(ctx context.Context) []int {
+	results := make(chan []int)
+	go func() {
+		var got []int
+		defer func() {
+			results <- got // want `this send on results blocks forever once deferredSend returns \(line \d+\) before receiving it, leaking the goroutine: make results buffered, make\(chan \[\]int, 1\)`
+		}()
+		for ctx.Err() == nil {
+			got = append(got, slowCall())
+		}
+	}()
+	if slowErr() != nil {
+		return nil
+	}
+	return <-results
+}
+
+// deferredSendReceived: the same, received on every path.
+func deferredSendReceived(ctx context.Context) []int {
+	results := make(chan []int)
+	go func() {
+		var got []int
+		defer func() { results <- got }()
+		for ctx.Err() == nil {
+			got = append(got, slowCall())
+		}
+	}()
+	return <-results
+}
