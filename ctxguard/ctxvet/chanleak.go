@@ -442,9 +442,9 @@ func checkBlockedSenders(p *passInfo, f *chanFacts) {
 }
 
 // sendsRepeat reports whether the send u may run more than once per
-// channel: it is in a function literal inside the goroutine's code (a
-// callback), or in a loop there (and no return follows it), or the go
-// statement is in a loop the make call is not in.
+// channel: it is in a callback inside the goroutine's code (a function
+// literal passed to a call), or in a loop there (and no return follows
+// it), or the go statement is in a loop the make call is not in.
 func sendsRepeat(p *passInfo, f *chanFacts, u chanUse) bool {
 	if inCallback(u.cur, u.body) || inLoopWithin(u.cur, u.body) && !returnsNext(u.cur) {
 		return true
