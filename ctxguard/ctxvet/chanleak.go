@@ -469,14 +469,29 @@ func inCallback(cur inspector.Cursor, stop ast.Node) bool {
 }
 
 // returnsNext reports whether the statement after the send at cur is a
-// return: in a loop, the goroutine sends once and ends.
+// return, also when the send ends an if or else block and a return follows
+// the if: in a loop, the goroutine sends once and ends.
 func returnsNext(cur inspector.Cursor) bool {
-	next, ok := cur.NextSibling()
-	if !ok {
-		return false
+	for {
+		if next, ok := cur.NextSibling(); ok {
+			_, ret := next.Node().(*ast.ReturnStmt)
+			return ret
+		}
+		// The last statement of an if or else block: what follows the if.
+		block := cur.Parent()
+		if _, ok := block.Node().(*ast.BlockStmt); !ok {
+			return false
+		}
+		switch block.ParentEdgeKind() {
+		case edge.IfStmt_Body, edge.IfStmt_Else:
+			cur = block.Parent()
+			for cur.ParentEdgeKind() == edge.IfStmt_Else {
+				cur = cur.Parent() // else if: the outermost if
+			}
+		default:
+			return false
+		}
 	}
-	_, ret := next.Node().(*ast.ReturnStmt)
-	return ret
 }
 
 // inLoopWithin reports whether a for or range loop inside stop encloses
@@ -737,6 +752,9 @@ func earlyReturn(p *passInfo, f *chanFacts, g *ast.GoStmt, own []chanUse) *ast.R
 	goCur, ok := f.fn.FindNode(g)
 	if !ok {
 		return nil
+	}
+	if encl, _ := enclosingFunc(goCur); encl != f.fn {
+		return nil // started from a literal (a callback): its returns are not the function's
 	}
 	block := goCur.Parent()
 	if _, ok := block.Node().(*ast.BlockStmt); !ok {

@@ -492,3 +492,31 @@ func deferredSendReceived(ctx context.Context) []int {
 	}()
 	return <-results
 }
+
+// sendsOnceFromLoop reports an unexpected error once, or closes wait.
+func sendsOnceFromLoop(recv func() error) error {
+	wait := make(chan error)
+	go func() {
+		defer close(wait)
+		for {
+			if err := recv(); err != nil {
+				if !errors.Is(err, errors.ErrUnsupported) {
+					wait <- err
+				}
+				return
+			}
+		}
+	}()
+	return <-wait
+}
+
+// startedFromCallback: the goroutine starts in a callback, whose return is
+// not the function's.
+func startedFromCallback(ctx context.Context, serve func(func(int) error)) int {
+	got := make(chan int)
+	go serve(func(v int) error {
+		go func() { got <- v }()
+		return nil
+	})
+	return <-got
+}
