@@ -1,9 +1,11 @@
 package ctxvet
 
 import (
+	"fmt"
 	"go/ast"
 	"go/token"
 	"go/types"
+	"strings"
 
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/inspect"
@@ -25,14 +27,25 @@ import (
 //
 // Not reported either: the functions main and init, test files, an
 // argument of WithoutCancel, a comparison (ctx != context.Background()),
-// and the nil-context default if ctx == nil { ctx = context.Background() }.
-var BrokenChain = &analysis.Analyzer{
+// the nil-context default if ctx == nil { ctx = context.Background() },
+// and a detach explained by a comment on the line above (one that says
+// TODO, FIXME or XXX explains nothing): on real code those were
+// deliberate, a shutdown or a long-lived object's own context.
+//
+// The message suggests context.WithoutCancel(ctx) only where the detached
+// context serves one call whose result is not kept (a flush, a log line):
+// elsewhere it may end up in a long-lived object, where WithoutCancel would
+// keep the request's values, and all they reference, alive with it.
+//
+// Off by default (see OffByDefault): on real code, fewer than half of its
+// findings were worth a change.
+var BrokenChain = switchedOff(&analysis.Analyzer{
 	Name:     "brokenchain",
 	Doc:      "report context.Background() and TODO() where a context parameter is at hand (P4)",
 	URL:      "https://pkg.go.dev/github.com/ctxguard/ctxguard/ctxguard/ctxvet#BrokenChain",
 	Requires: []*analysis.Analyzer{inspect.Analyzer},
 	Run:      runBrokenChain,
-}
+})
 
 func runBrokenChain(pass *analysis.Pass) (any, error) {
 	p := newPassInfo(pass)
@@ -46,16 +59,19 @@ func runBrokenChain(pass *analysis.Pass) (any, error) {
 			continue
 		}
 		name, ok := contextParam(p, cur)
-		if !ok || isWithoutCancelArg(p, cur) || isNilContextDefault(p, cur) || isCompared(cur) {
+		if !ok || isWithoutCancelArg(p, cur) || isNilContextDefault(p, cur) || isCompared(cur) || isExplained(p, cur) {
 			continue
 		}
+		what, pass := "the context parameter "+name, "pass "+name+" on"
 		if name == "_" {
-			p.reportf(call, "%s() drops the function's unnamed context parameter, so its cancellation and values stop here: name it ctx and pass it on, or detach deliberately with %s.WithoutCancel(ctx)",
-				qualifiedName(p.info, call, fn), packageQualifier(p.info, call, fn))
-			continue
+			what, pass, name = "the function's unnamed context parameter", "name it ctx and pass it on", "ctx"
 		}
-		p.reportf(call, "%s() drops the context parameter %s, so its cancellation and values stop here: pass %s on, or detach deliberately with %s.WithoutCancel(%s)",
-			qualifiedName(p.info, call, fn), name, name, packageQualifier(p.info, call, fn), name)
+		detach := "; if it must outlive this call on purpose, keep it and say why in a comment on the line above"
+		if servesOneCall(cur) {
+			detach = fmt.Sprintf(", or detach deliberately with %s.WithoutCancel(%s)", packageQualifier(p.info, call, fn), name)
+		}
+		p.reportf(call, "%s() drops %s, so its cancellation and values stop here: %s%s",
+			qualifiedName(p.info, call, fn), what, pass, detach)
 	}
 	return nil, nil
 }
@@ -147,6 +163,51 @@ func isNilContextDefault(p *passInfo, cur inspector.Cursor) bool {
 func isNilCompare(info *types.Info, x, nilExpr ast.Expr) bool {
 	tv, ok := info.Types[nilExpr]
 	return ok && tv.IsNil() && isContextType(info.TypeOf(x))
+}
+
+// isExplained reports whether a comment on the line above the statement
+// of the call at cur explains it; one that says TODO, FIXME or XXX does
+// not. (A comment at the end of the line is too often about something
+// else.)
+func isExplained(p *passInfo, cur inspector.Cursor) bool {
+	file := enclosingFile(cur)
+	if file == nil {
+		return false
+	}
+	fset := p.pass.Fset
+	stmtLine := fset.Position(cur.Node().Pos()).Line
+	for stmt := range cur.Enclosing((*ast.ExprStmt)(nil), (*ast.AssignStmt)(nil), (*ast.ReturnStmt)(nil), (*ast.DeclStmt)(nil), (*ast.DeferStmt)(nil), (*ast.GoStmt)(nil), (*ast.IfStmt)(nil)) {
+		stmtLine = fset.Position(stmt.Node().Pos()).Line
+		break
+	}
+	for _, group := range file.Comments {
+		end := fset.Position(group.End()).Line
+		if end != stmtLine-1 {
+			continue
+		}
+		text := strings.ToUpper(group.Text())
+		if strings.HasPrefix(strings.TrimSpace(group.List[0].Text), ignorePrefix) {
+			continue // a directive for another check explains nothing here
+		}
+		if !strings.Contains(text, "TODO") && !strings.Contains(text, "FIXME") && !strings.Contains(text, "XXX") {
+			return true
+		}
+	}
+	return false
+}
+
+// servesOneCall reports whether the call at cur is an argument of a call
+// whose result is dropped (a statement, deferred or not): the detached
+// context lives as long as that call.
+func servesOneCall(cur inspector.Cursor) bool {
+	if cur.ParentEdgeKind() != edge.CallExpr_Args {
+		return false
+	}
+	switch cur.Parent().Parent().Node().(type) {
+	case *ast.ExprStmt, *ast.DeferStmt:
+		return true
+	}
+	return false
 }
 
 // isCompared reports whether the call at cur is an operand of == or !=,

@@ -13,13 +13,16 @@ import (
 // package using the same value as a key reads and overwrites the same
 // entry (DESIGN's P5). A key of an unexported type of its own cannot
 // collide.
-var BuiltinKey = &analysis.Analyzer{
+//
+// Off by default (see OffByDefault): on real code, fewer than half of its
+// findings were worth a change.
+var BuiltinKey = switchedOff(&analysis.Analyzer{
 	Name:     "builtinkey",
 	Doc:      "report context.WithValue keys of built-in types (P5)",
 	URL:      "https://pkg.go.dev/github.com/ctxguard/ctxguard/ctxguard/ctxvet#BuiltinKey",
 	Requires: []*analysis.Analyzer{inspect.Analyzer},
 	Run:      runBuiltinKey,
-}
+})
 
 func runBuiltinKey(pass *analysis.Pass) (any, error) {
 	p := newPassInfo(pass)

@@ -14,14 +14,17 @@ import (
 )
 
 func TestLostCancel(t *testing.T) {
+	setFlag(t, ctxvet.LostCancel, "enable", "true")
 	analysistest.Run(t, analysistest.TestData(), ctxvet.LostCancel, "./lostcancel")
 }
 
 func TestGoCtx(t *testing.T) {
+	setFlag(t, ctxvet.GoCtx, "enable", "true")
 	analysistest.RunWithSuggestedFixes(t, analysistest.TestData(), ctxvet.GoCtx, "./goctx")
 }
 
 func TestGoCtxEverywhere(t *testing.T) {
+	setFlag(t, ctxvet.GoCtx, "enable", "true")
 	setFlag(t, ctxvet.GoCtx, "everywhere", "true")
 	analysistest.RunWithSuggestedFixes(t, analysistest.TestData(), ctxvet.GoCtx, "./goctxeverywhere")
 }
@@ -36,11 +39,11 @@ func setFlag(t *testing.T, a *analysis.Analyzer, name, value string) {
 	t.Cleanup(func() { a.Flags.Set(name, old) })
 }
 
-// TestGoCtxFixesCompile type-checks the goctx testdata with every file
+// TestGoCtxFixesCompile type-checks the goctx and chanleak testdata with every file
 // replaced by its golden file, the code as the suggested fixes leave it:
 // the fixes must compile, not merely match the text.
 func TestGoCtxFixesCompile(t *testing.T) {
-	for _, pkg := range []string{"goctx", "goctxeverywhere"} {
+	for _, pkg := range []string{"goctx", "goctxeverywhere", "chanleak"} {
 		t.Run(pkg, func(t *testing.T) { fixesCompile(t, pkg) })
 	}
 }
@@ -78,18 +81,58 @@ func fixesCompile(t *testing.T, pkg string) {
 }
 
 func TestSelectDone(t *testing.T) {
+	setFlag(t, ctxvet.SelectDone, "enable", "true")
 	analysistest.Run(t, analysistest.TestData(), ctxvet.SelectDone, "./selectdone")
 }
 
 func TestBrokenChain(t *testing.T) {
+	setFlag(t, ctxvet.BrokenChain, "enable", "true")
 	analysistest.Run(t, analysistest.TestData(), ctxvet.BrokenChain, "./brokenchain/...")
 }
 
 func TestBuiltinKey(t *testing.T) {
+	setFlag(t, ctxvet.BuiltinKey, "enable", "true")
 	analysistest.Run(t, analysistest.TestData(), ctxvet.BuiltinKey, "./builtinkey")
 }
 
 func TestIgnoreDirective(t *testing.T) {
+	setFlag(t, ctxvet.GoCtx, "enable", "true")
+	setFlag(t, ctxvet.LostCancel, "enable", "true")
 	analysistest.Run(t, analysistest.TestData(), ctxvet.GoCtx, "./ignore/goctx")
 	analysistest.Run(t, analysistest.TestData(), ctxvet.LostCancel, "./ignore/lostcancel")
 }
+
+func TestChanLeak(t *testing.T) {
+	analysistest.RunWithSuggestedFixes(t, analysistest.TestData(), ctxvet.ChanLeak, "./chanleak")
+}
+
+// TestOffByDefault runs the checks that are off by default on code they
+// would report, without enabling them: they report nothing.
+func TestOffByDefault(t *testing.T) {
+	off := ctxvet.OffByDefault()
+	if len(off) != 5 {
+		t.Fatalf("%d checks off by default, want 5", len(off))
+	}
+	for _, a := range off {
+		t.Run(a.Name, func(t *testing.T) {
+			results := analysistest.Run(&quiet{t}, analysistest.TestData(), a, "./"+a.Name)
+			if len(results) == 0 {
+				t.Fatalf("no package analysed")
+			}
+			for _, r := range results {
+				if r.Err != nil {
+					t.Errorf("%s: %v", a.Name, r.Err)
+				}
+				if len(r.Diagnostics) > 0 {
+					t.Errorf("%s reported %d findings while off, want none", a.Name, len(r.Diagnostics))
+				}
+			}
+		})
+	}
+}
+
+// quiet is a testing.T on which analysistest's complaints about expected
+// findings that did not come are dropped: here none should come.
+type quiet struct{ *testing.T }
+
+func (q *quiet) Errorf(format string, args ...any) {}

@@ -6,7 +6,19 @@
 //	ctxvet ./...                                  # standalone, in your module
 //	go vet -vettool=$(command -v ctxvet) ./...    # as go vet's tool
 //
-// The checks, each also exported on its own (see [Analyzers]):
+// The checks, each also exported on its own (see [Analyzers]). On by
+// default:
+//
+//   - chanleak ([ChanLeak]): a goroutine left blocked on a channel its
+//     starting function made and abandoned: a send nobody receives once
+//     that function has returned through another select case (a
+//     context's Done, a timer), an early return or a receive of the
+//     first of several answers, with a fix to a buffered channel where
+//     one goroutine sends once; and a range over a channel nobody closes.
+//
+// Off by default, because on real code fewer than half of their findings
+// were worth changing the code for (README.md has the figures); each runs
+// with -NAME.enable, or alone when named (-lostcancel):
 //
 //   - lostcancel ([LostCancel]): a cancel func of WithCancel, WithTimeout,
 //     WithDeadline or their Cause forms discarded or not called on every
@@ -16,20 +28,21 @@
 //     ctxguard under the name context.
 //   - goctx ([GoCtx]): a go statement in request-scoped code whose
 //     goroutine gets no context (P1), with a fix to spawn.Go.
-//   - selectdone ([SelectDone]): a blocking select that does not watch the
-//     context's Done channel (P2).
+//   - selectdone ([SelectDone]): a blocking select that only data
+//     channels can end, with no case on a context's Done channel (P2).
 //   - brokenchain ([BrokenChain]): Background() or TODO() where a context
-//     parameter is at hand (P4).
+//     parameter is at hand and no comment explains it (P4).
 //   - builtinkey ([BuiltinKey]): a WithValue key of a built-in type (P5).
 //
 // Each diagnostic is one line that says what is wrong and what to do.
 //
 // # Configuration
 //
-// A flag named after a check turns it off (-selectdone=false); set to true,
-// it runs only the checks so named (-lostcancel). -goctx.everywhere widens
-// goctx to every function with a context in scope. Both forms work for
-// go vet -vettool too.
+// A flag named after a check turns it off (-chanleak=false); set to true,
+// it runs only the checks so named (-lostcancel), those off by default
+// too. -NAME.enable runs a check that is off by default beside the others.
+// -goctx.everywhere widens goctx to every function with a context in
+// scope. All of these work for go vet -vettool too.
 //
 // A comment //ctxvet:ignore CHECK REASON silences CHECK on its line, or,
 // alone on a line, on the next one; CHECK may list several, comma
@@ -46,9 +59,10 @@
 // # Cost
 //
 // Each check is one pass over the syntax tree of a package; lostcancel adds
-// a walk of the control-flow graph from each constructor call. On 2 cores,
-// all five over google.golang.org/grpc with its tests take about 20 s, most
-// of it loading and type-checking, which go vet does anyway.
+// a walk of the control-flow graph from each constructor call, and
+// chanleak a walk of each function that makes a channel. Most of a run is
+// loading and type-checking, which go vet does anyway (README.md has
+// measured times).
 //
 // What each check reports and leaves alone, and how precise it measured on
 // real modules, is in README.md beside this file.

@@ -5,9 +5,9 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
+	"strings"
 
 	"golang.org/x/tools/go/analysis"
-	"golang.org/x/tools/go/analysis/passes/ctrlflow"
 	"golang.org/x/tools/go/analysis/passes/inspect"
 	"golang.org/x/tools/go/ast/edge"
 	"golang.org/x/tools/go/ast/inspector"
@@ -27,14 +27,18 @@ import (
 // A cancel func that is returned, passed on, stored (in a struct field, a
 // map, a package variable) or referenced in a closure (a deferred func, a
 // goroutine) counts as called: where it goes, this function no longer
-// decides when it runs.
-var LostCancel = &analysis.Analyzer{
+// decides when it runs. A path ending in a call that never returns (see
+// neverReturns) is no way out.
+//
+// Off by default (see OffByDefault): on real code, none of its findings
+// were worth a change.
+var LostCancel = switchedOff(&analysis.Analyzer{
 	Name:     "lostcancel",
 	Doc:      "report cancel funcs of context or ctxguard, and spawn/errgroup Groups, not released on every path",
 	URL:      "https://pkg.go.dev/github.com/ctxguard/ctxguard/ctxguard/ctxvet#LostCancel",
-	Requires: []*analysis.Analyzer{inspect.Analyzer, ctrlflow.Analyzer},
+	Requires: []*analysis.Analyzer{inspect.Analyzer},
 	Run:      runLostCancel,
-}
+})
 
 // releaser describes a constructor whose result at index must be released
 // by the function that calls it.
@@ -66,7 +70,7 @@ func releaserOf(info *types.Info, call *ast.CallExpr) *releaser {
 
 func runLostCancel(pass *analysis.Pass) (any, error) {
 	p := newPassInfo(pass)
-	cfgs := pass.ResultOf[ctrlflow.Analyzer].(*ctrlflow.CFGs)
+	cfgs := make(map[ast.Node]*cfg.CFG)
 	for cur := range p.insp.Root().Preorder((*ast.CallExpr)(nil)) {
 		call := cur.Node().(*ast.CallExpr)
 		rel := releaserOf(p.info, call)
@@ -137,30 +141,67 @@ func enclosingFunc(cur inspector.Cursor) (inspector.Cursor, bool) {
 	return inspector.Cursor{}, false
 }
 
-// funcBodyAndCFG returns the body of the function at cur and its
-// control-flow graph.
-func funcBodyAndCFG(cfgs *ctrlflow.CFGs, fn ast.Node) (*ast.BlockStmt, *cfg.CFG) {
+// funcBodyAndCFG returns the body of the function fn and its control-flow
+// graph, built once per function. A call that never returns (panic,
+// os.Exit, log.Fatal, t.Fatal, ...) ends its path. The graph is built
+// here rather than by the ctrlflow pass, whose facts would make every
+// driver load the standard library from source: a Go 1.26 build of ctxvet
+// cannot parse Go 1.27's, and go/packages type-checks it at the wrong
+// language version when GOTOOLCHAIN selects a newer go command.
+func funcBodyAndCFG(p *passInfo, cfgs map[ast.Node]*cfg.CFG, fn ast.Node) (*ast.BlockStmt, *cfg.CFG) {
+	var body *ast.BlockStmt
 	switch fn := fn.(type) {
 	case *ast.FuncDecl:
-		if fn.Body == nil {
-			return nil, nil
-		}
-		return fn.Body, cfgs.FuncDecl(fn)
+		body = fn.Body
 	case *ast.FuncLit:
-		return fn.Body, cfgs.FuncLit(fn)
+		body = fn.Body
 	}
-	return nil, nil
+	if body == nil {
+		return nil, nil
+	}
+	g, ok := cfgs[fn]
+	if !ok {
+		g = cfg.New(body, func(call *ast.CallExpr) bool { return !neverReturns(p.info, call) })
+		cfgs[fn] = g
+	}
+	return body, g
+}
+
+// neverReturns reports whether call is one of the standard calls that do
+// not return: panic, os.Exit, syscall.Exit, runtime.Goexit, log's Fatal
+// and Panic functions and methods, and testing's Fatal, FailNow and Skip.
+func neverReturns(info *types.Info, call *ast.CallExpr) bool {
+	switch fn := typeutil.Callee(info, call).(type) {
+	case *types.Builtin:
+		return fn.Name() == "panic"
+	case *types.Func:
+		if fn.Pkg() == nil {
+			return false
+		}
+		name := fn.Name()
+		switch fn.Pkg().Path() {
+		case "os", "syscall":
+			return name == "Exit"
+		case "runtime":
+			return name == "Goexit"
+		case "log":
+			return strings.HasPrefix(name, "Fatal") || strings.HasPrefix(name, "Panic")
+		case "testing":
+			return strings.HasPrefix(name, "Fatal") || strings.HasPrefix(name, "Skip") || name == "FailNow"
+		}
+	}
+	return false
 }
 
 // checkReleased reports target, assigned by stmt in the function at fnCur,
 // if some path from stmt leaves the function without releasing it.
-func checkReleased(p *passInfo, cfgs *ctrlflow.CFGs, rel *releaser, fnCur inspector.Cursor, stmt ast.Node, target ast.Expr) {
+func checkReleased(p *passInfo, cfgs map[ast.Node]*cfg.CFG, rel *releaser, fnCur inspector.Cursor, stmt ast.Node, target ast.Expr) {
 	id, ok := target.(*ast.Ident)
 	if !ok {
 		return // stored in a field, a map, through a pointer: released elsewhere
 	}
 	v, ok := p.info.ObjectOf(id).(*types.Var)
-	body, g := funcBodyAndCFG(cfgs, fnCur.Node())
+	body, g := funcBodyAndCFG(p, cfgs, fnCur.Node())
 	if !ok || g == nil || v.Pos() < body.Pos() || v.Pos() >= body.End() {
 		return // a result parameter, a captured or package variable: released elsewhere
 	}

@@ -10,30 +10,29 @@ import (
 )
 
 // SelectDone reports a blocking select (one without a default case) in a
-// function with a context in scope (see GoCtx), none of whose cases
-// receives from a context's Done channel: cancelling the context does not
-// unblock it (DESIGN's P2). Done of any context counts, so a select on a
-// context derived from the one in scope (or held in a field) is fine, and
-// so is a receive from a variable set from Done(). A select with a
-// time.After or time.Timer case is still reported: the timer bounds the
-// wait, but cancellation is not seen until it fires. select {} (block
-// forever) is deliberate and never reported.
+// function with a context in scope (see GoCtx) that nothing but its data
+// channels can end: no case receives from a context's Done channel, a
+// timer, or a signal channel (element type struct{}), so cancelling the
+// context does not unblock it (DESIGN's P2). Done of any context counts,
+// so a select on a context derived from the one in scope (or held in a
+// field) is fine, and so is a receive from a variable set from Done().
+// select {} (block forever) is deliberate and never reported.
 //
-// In test files a select bounded by a timer is not reported: that is how
-// tests bound their waits, often on purpose after cancelling.
+// A timer (time.After, a time.Timer) or a signal channel, an owner's stop
+// channel as much as the call's own, bounds the wait on purpose: on real
+// code, such selects were ended by what their authors chose, not by the
+// context at hand, and adding a Done case was no fix. A ticker is no bound:
+// it fires again and the select goes on waiting.
 //
-// A select that receives from a signal channel (element type struct{}) of
-// the call at hand, a local variable, a parameter or a call's result such
-// as an event's Done(), has a way out of its caller's choosing and is not
-// reported. One whose signals are fields or package-level variables is:
-// those end with an object or with the program, not with the request.
-var SelectDone = &analysis.Analyzer{
+// Off by default (see OffByDefault): on real code, fewer than half of its
+// findings were worth a change.
+var SelectDone = switchedOff(&analysis.Analyzer{
 	Name:     "selectdone",
 	Doc:      "report blocking selects that do not watch the context's Done channel (P2)",
 	URL:      "https://pkg.go.dev/github.com/ctxguard/ctxguard/ctxguard/ctxvet#SelectDone",
 	Requires: []*analysis.Analyzer{inspect.Analyzer},
 	Run:      runSelectDone,
-}
+})
 
 func runSelectDone(pass *analysis.Pass) (any, error) {
 	p := newPassInfo(pass)
@@ -43,7 +42,7 @@ func runSelectDone(pass *analysis.Pass) (any, error) {
 		if len(sel.Body.List) == 0 || p.inGeneratedFile(sel.Pos()) {
 			continue
 		}
-		blocking, stoppable, timer := true, false, false
+		blocking, stoppable := true, false
 		for _, clause := range sel.Body.List {
 			comm := clause.(*ast.CommClause).Comm
 			if comm == nil {
@@ -54,22 +53,17 @@ func runSelectDone(pass *analysis.Pass) (any, error) {
 			if ch == nil {
 				continue
 			}
-			stoppable = stoppable || isDoneChannel(p, doneVars, ch) || isCallSignal(p, ch)
-			timer = timer || isTimerChannel(p, ch)
+			stoppable = stoppable || isDoneChannel(p, doneVars, ch) || isSignal(p, ch) || isTimerChannel(p, ch)
 		}
-		if !blocking || stoppable || timer && p.isTestFile(sel.Pos()) {
-			continue // a test bounds its waits with timers, and its context is the test's
+		if !blocking || stoppable {
+			continue
 		}
 		ctxs := contextsInScope(p, sel.Pos())
 		if len(ctxs) == 0 {
 			continue
 		}
 		ctx := ctxs[0].Name()
-		if timer {
-			p.reportf(sel, "select is bounded by a timer but does not watch %s.Done(), so it waits out the timer after %s is cancelled: add case <-%s.Done():", ctx, ctx, ctx)
-		} else {
-			p.reportf(sel, "select does not watch %s.Done(), so cancelling %s does not unblock it: add case <-%s.Done():", ctx, ctx, ctx)
-		}
+		p.reportf(sel, "select waits only for data and does not watch %s.Done(), so cancelling %s does not unblock it: add case <-%s.Done():", ctx, ctx, ctx)
 	}
 	return nil, nil
 }
@@ -147,14 +141,21 @@ func isDoneChannel(p *passInfo, doneVars map[*types.Var]bool, ch ast.Expr) bool 
 }
 
 // isTimerChannel reports whether ch fires once after a delay: time.After(d),
-// a time.Timer's C, or a variable set from time.After.
+// a time.Timer's C, or a local variable only ever set to those (a
+// deadline rearmed with scriptTime = time.After(next)).
 func isTimerChannel(p *passInfo, ch ast.Expr) bool {
 	if id, ok := ch.(*ast.Ident); ok {
-		if v, ok := p.info.Uses[id].(*types.Var); ok {
-			if init := p.onlyValue(v); init != nil {
-				ch = ast.Unparen(init)
+		v, ok := p.info.Uses[id].(*types.Var)
+		if !ok {
+			return false
+		}
+		values := p.assignments(v)
+		for _, value := range values {
+			if _, isIdent := ast.Unparen(value).(*ast.Ident); isIdent || !isTimerChannel(p, ast.Unparen(value)) {
+				return false
 			}
 		}
+		return len(values) > 0
 	}
 	switch ch := ch.(type) {
 	case *ast.CallExpr:
@@ -166,12 +167,10 @@ func isTimerChannel(p *passInfo, ch ast.Expr) bool {
 	return false
 }
 
-// isCallSignal reports whether ch is a signal channel (element type
-// struct{}) of the call at hand: a local variable, a parameter, or what a
-// call returns (a stop channel, an event's Done()). A signal in a field or
-// a package-level variable ends with its object or the program, not with
-// the work the select waits for.
-func isCallSignal(p *passInfo, ch ast.Expr) bool {
+// isSignal reports whether ch is a signal channel: its element type is
+// struct{}, as for a stop channel, an event's Done() or a closing channel
+// of an owner.
+func isSignal(p *passInfo, ch ast.Expr) bool {
 	t := p.info.TypeOf(ch)
 	if t == nil {
 		return false
@@ -180,15 +179,6 @@ func isCallSignal(p *passInfo, ch ast.Expr) bool {
 	if !ok {
 		return false
 	}
-	if st, ok := c.Elem().Underlying().(*types.Struct); !ok || st.NumFields() != 0 {
-		return false
-	}
-	switch ch := ch.(type) {
-	case *ast.Ident:
-		v, ok := p.info.Uses[ch].(*types.Var)
-		return ok && (v.Kind() == types.LocalVar || v.Kind() == types.ParamVar)
-	case *ast.CallExpr:
-		return true
-	}
-	return false
+	st, ok := c.Elem().Underlying().(*types.Struct)
+	return ok && st.NumFields() == 0
 }

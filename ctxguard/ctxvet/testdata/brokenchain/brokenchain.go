@@ -77,3 +77,23 @@ func noParameter() {
 func init() {
 	func(ctx context.Context) { call(context.Background()) }(nil)
 }
+
+type worker struct{ ctx context.Context }
+
+func storedInAnObject(ctx context.Context) *worker {
+	return &worker{ctx: context.Background()} // want `context.Background\(\) drops the context parameter ctx, so its cancellation and values stop here: pass ctx on; if it must outlive this call on purpose, keep it and say why in a comment on the line above$`
+}
+
+func explainedDetach(ctx context.Context) *worker {
+	// The worker outlives the request that starts it; it ends with Close.
+	return &worker{ctx: context.Background()}
+}
+
+func explainedOnItsLine(ctx context.Context) {
+	call(context.Background()) // want `context.Background\(\) drops the context parameter ctx, so its cancellation and values stop here: pass ctx on, or detach deliberately with context.WithoutCancel\(ctx\)`
+}
+
+func todoExplainsNothing(ctx context.Context) {
+	// TODO: use ctx once callers pass one.
+	call(context.Background()) // want `context.Background\(\) drops the context parameter ctx`
+}

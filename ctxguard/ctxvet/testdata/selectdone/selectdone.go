@@ -9,20 +9,20 @@ import (
 )
 
 func noDone(ctx context.Context, results <-chan int) int {
-	select { // want `select does not watch ctx.Done\(\), so cancelling ctx does not unblock it: add case <-ctx.Done\(\):`
+	select { // want `select waits only for data and does not watch ctx.Done\(\), so cancelling ctx does not unblock it: add case <-ctx.Done\(\):`
 	case r := <-results:
 		return r
 	}
 }
 
 func sendWithoutDone(ctx context.Context, out chan<- int) {
-	select { // want `select does not watch ctx.Done\(\)`
+	select { // want `select waits only for data and does not watch ctx.Done\(\)`
 	case out <- 1:
 	}
 }
 
 func boundedByTimeAfter(ctx context.Context, results <-chan int) int {
-	select { // want `select is bounded by a timer but does not watch ctx.Done\(\), so it waits out the timer after ctx is cancelled: add case <-ctx.Done\(\):`
+	select {
 	case r := <-results:
 		return r
 	case <-time.After(time.Minute):
@@ -33,7 +33,7 @@ func boundedByTimeAfter(ctx context.Context, results <-chan int) int {
 func boundedByTimer(ctx context.Context, results <-chan int) int {
 	t := time.NewTimer(time.Minute)
 	defer t.Stop()
-	select { // want `select is bounded by a timer`
+	select {
 	case r := <-results:
 		return r
 	case <-t.C:
@@ -45,7 +45,7 @@ func tickerIsNoBound(ctx context.Context, results <-chan int) int {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
-		select { // want `select does not watch ctx.Done\(\), so cancelling ctx does not unblock it`
+		select { // want `select waits only for data and does not watch ctx.Done\(\), so cancelling ctx does not unblock it`
 		case r := <-results:
 			return r
 		case <-tick.C:
@@ -55,7 +55,7 @@ func tickerIsNoBound(ctx context.Context, results <-chan int) int {
 
 func inGoroutine(ctx context.Context, results <-chan int) {
 	go func() {
-		select { // want `select does not watch ctx.Done\(\)`
+		select { // want `select waits only for data and does not watch ctx.Done\(\)`
 		case <-results:
 		}
 	}()
@@ -118,7 +118,7 @@ func noContextInScope(results <-chan int) int {
 var shutdown = make(chan struct{})
 
 func packageLevelSignal(ctx context.Context, results <-chan int) int {
-	select { // want `select does not watch ctx.Done\(\)`
+	select {
 	case r := <-results:
 		return r
 	case <-shutdown:
@@ -132,7 +132,7 @@ type conn struct {
 
 func ownersSignalInAGoroutine(ctx context.Context, c *conn, results <-chan int) {
 	go func() {
-		select { // want `select does not watch ctx.Done\(\)`
+		select {
 		case <-results:
 		case <-c.closing:
 		}
@@ -140,7 +140,7 @@ func ownersSignalInAGoroutine(ctx context.Context, c *conn, results <-chan int) 
 }
 
 func handedAContextButWaitsOnItsOwner(ctx context.Context, c *conn, results <-chan int) int {
-	select { // want `select does not watch ctx.Done\(\)`
+	select {
 	case r := <-results:
 		return r
 	case <-c.closing:
@@ -150,7 +150,7 @@ func handedAContextButWaitsOnItsOwner(ctx context.Context, c *conn, results <-ch
 
 func spawnedWorkerWaitsOnItsOwner(c *conn) {
 	spawn.Go(context.Background(), func(ctx context.Context) {
-		select { // want `select is bounded by a timer but does not watch ctx.Done\(\)`
+		select {
 		case <-c.closing:
 		case <-time.After(time.Minute):
 		}

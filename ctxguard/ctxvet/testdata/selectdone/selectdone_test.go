@@ -16,7 +16,7 @@ func helperBoundedByATimer(t *testing.T, ctx context.Context, results <-chan int
 }
 
 func helperUnbounded(t *testing.T, ctx context.Context, results <-chan int) {
-	select { // want `select does not watch ctx.Done\(\)`
+	select { // want `select waits only for data and does not watch ctx.Done\(\)`
 	case <-results:
 	}
 }
