@@ -91,5 +91,8 @@
 // location is left unknown (GoroutineStats.BlockedAt lists fewer than
 // Lagging). On Go releases other than 1.26 and 1.27, whose runtime
 // ctxguard has not been checked against, every goroutine is found that
-// way.
+// way. The label set lives in the goroutine's record, and a goroutine it
+// starts with a go statement inherits it, as it inherits any labels: such
+// a goroutine keeps the record (and so the context given to Go) reachable
+// until it returns; started with Go, it gets a record of its own.
 package spawn
