@@ -547,27 +547,39 @@ func (c *buildConfig) moduleFile(gomod, cacheDir string) ([]string, error) {
 		mf.AddNewRequire(coreModule, core, false)
 		flags = append(flags, "-mod=mod")
 	}
-	out, err := mf.Format()
+	alt, err := writeModFile(mf, gomod, gomod, cacheDir)
 	if err != nil {
 		return nil, err
+	}
+	return append(flags, "-modfile="+alt), nil
+}
+
+// writeModFile writes mf, made from the module file gomod, as an alternate
+// module file under cacheDir, named by its contents, with a copy of the
+// go.sum beside from (a module file: the user's, or an alternate one);
+// it returns the alternate file's path.
+func writeModFile(mf *modfile.File, gomod, from, cacheDir string) (string, error) {
+	out, err := mf.Format()
+	if err != nil {
+		return "", err
 	}
 	sum := sha256.Sum256(append(out, []byte(gomod)...))
 	dir := filepath.Join(cacheDir, "mod-"+hex.EncodeToString(sum[:12]))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+		return "", err
 	}
 	alt := filepath.Join(dir, "go.mod")
 	if err := os.WriteFile(alt, out, 0o644); err != nil {
-		return nil, err
+		return "", err
 	}
-	goSum, err := os.ReadFile(strings.TrimSuffix(gomod, ".mod") + ".sum")
+	goSum, err := os.ReadFile(strings.TrimSuffix(from, ".mod") + ".sum")
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, err
+		return "", err
 	}
 	if err := os.WriteFile(filepath.Join(dir, "go.sum"), goSum, 0o644); err != nil {
-		return nil, err
+		return "", err
 	}
-	return append(flags, "-modfile="+alt), nil
+	return alt, nil
 }
 
 // builtWithCore returns where the core module this command was built with
@@ -675,24 +687,9 @@ func replaceModules(gomod string, goFlags []string, cacheDir string, files []*fi
 			return nil, err
 		}
 	}
-	out, err := mf.Format()
+	alt, err := writeModFile(mf, gomod, from, cacheDir)
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(append(out, []byte(gomod)...))
-	dir := filepath.Join(cacheDir, "mod-"+hex.EncodeToString(sum[:12]))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), out, 0o644); err != nil {
-		return nil, err
-	}
-	goSum, err := os.ReadFile(strings.TrimSuffix(from, ".mod") + ".sum")
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "go.sum"), goSum, 0o644); err != nil {
-		return nil, err
-	}
-	return append(rest, "-modfile="+filepath.Join(dir, "go.mod")), nil
+	return append(rest, "-modfile="+alt), nil
 }
