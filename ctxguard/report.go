@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -179,14 +180,21 @@ func (m *Monitor) report(now time.Time, flush bool) (next time.Time) {
 	return next
 }
 
-// appendBlocked adds where lagging goroutines are blocked to attrs.
+// appendBlocked adds where lagging goroutines are blocked to attrs, each
+// location as "fn at file:line (reason) xN", fn the blocking function's
+// name as a goroutine dump shows it, less the package path's directories
+// (worker.drain, main.(*app).slow.func1).
 func appendBlocked(attrs []slog.Attr, blocked []BlockedAt, omitted int) []slog.Attr {
 	if len(blocked) == 0 {
 		return attrs
 	}
 	at := make([]string, len(blocked))
 	for i, b := range blocked {
-		at[i] = b.String() + " x" + strconv.Itoa(b.Count)
+		fn := b.Site.Function
+		if slash := strings.LastIndexByte(fn, '/'); slash >= 0 {
+			fn = fn[slash+1:]
+		}
+		at[i] = fn + " at " + b.String() + " x" + strconv.Itoa(b.Count)
 	}
 	attrs = append(attrs, slog.Any("blocked_at", at))
 	if omitted > 0 {

@@ -41,7 +41,7 @@ func TestFirstLagIsLoggedAtOnce(t *testing.T) {
 	}
 	waitFor(t, "where it is blocked is logged", func() bool { return len(logs.withMsg(t, msgBlocked)) == 1 })
 	at := logs.withMsg(t, msgBlocked)[0]["blocked_at"].([]any)
-	if want := thisFileLine(t, "first lag", "report_test.go") + " (chan receive) x1"; len(at) != 1 || at[0] != want {
+	if want := "spawn_test.TestFirstLagIsLoggedAtOnce.func1 at " + thisFileLine(t, "first lag", "report_test.go") + " (chan receive) x1"; len(at) != 1 || at[0] != want {
 		t.Errorf("blocked_at %v, want [%s]", at, want)
 	}
 }
