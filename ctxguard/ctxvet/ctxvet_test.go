@@ -103,7 +103,15 @@ func TestIgnoreDirective(t *testing.T) {
 }
 
 func TestChanLeak(t *testing.T) {
+	setFlag(t, ctxvet.ChanLeak, "tests", "true")
 	analysistest.RunWithSuggestedFixes(t, analysistest.TestData(), ctxvet.ChanLeak, "./chanleak")
+	analysistest.Run(t, analysistest.TestData(), ctxvet.ChanLeak, "./chanleaktests")
+}
+
+// By default chanleak leaves test files alone: the leak it reports with
+// -tests in chanleaktests gives nothing in chanleakdefault.
+func TestChanLeakLeavesTestsByDefault(t *testing.T) {
+	analysistest.Run(t, analysistest.TestData(), ctxvet.ChanLeak, "./chanleakdefault")
 }
 
 // TestOffByDefault runs the checks that are off by default on code they

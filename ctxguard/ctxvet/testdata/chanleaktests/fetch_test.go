@@ -1,0 +1,17 @@
+package chanleaktests
+
+import "context"
+
+func slowCall() int { return 1 }
+
+// The issue's blocked sender, in a test file: reported with -tests.
+func fetch(ctx context.Context) (int, error) {
+	out := make(chan int)
+	go func() { out <- slowCall() }() // want `goroutine`
+	select {
+	case v := <-out:
+		return v, nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
