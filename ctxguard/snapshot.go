@@ -97,6 +97,12 @@ type GoroutineStats struct {
 	// Lagging minus the counts of both is the goroutines not captured yet.
 	BlockedAt        []BlockedAt
 	BlockedAtOmitted int
+	// LaggingSince is, while the entry has lagging goroutines, when the
+	// context of the one lagging longest ended; zero otherwise.
+	LaggingSince time.Time
+	// LastCause is context.Cause of the context of the entry's goroutine
+	// that lagged last, as text; "" if none has lagged.
+	LastCause string
 }
 
 // Waiting reports whether the entry's lagging goroutines all wait for
@@ -141,10 +147,14 @@ func (m *Monitor) Snapshot() Snapshot {
 	for _, st := range m.cancelSites.all() {
 		s.DroppedCancelSites = append(s.DroppedCancelSites, SiteCount{st.resolve(), st.total})
 	}
+	m.refreshOldestLocked()
 	for _, st := range m.goroutineStats.all() {
 		gs := GoroutineStats{Name: st.name, Scope: st.scope, Site: st.resolve(),
 			Lagged: st.lagged, LateExits: st.lateExits, Panics: st.panics,
-			ExitDelayTotal: st.delaySum, ExitDelayMax: st.delayMax}
+			ExitDelayTotal: st.delaySum, ExitDelayMax: st.delayMax, LastCause: st.lastCause}
+		if st.laggingNow > 0 {
+			gs.LaggingSince = time.Unix(0, st.oldestEnded)
+		}
 		if st.lateExits > 0 {
 			gs.ExitDelays = slices.Clone(st.delays[:])
 		}
@@ -317,4 +327,30 @@ func bySiteCount(a Site, ac uint64, b Site, bc uint64) int {
 		return c
 	}
 	return cmp.Compare(a.String(), b.String())
+}
+
+// refreshOldestLocked works out again when the context of each entry's
+// goroutine lagging longest ended, for the entries whose one returned:
+// one pass over the lagging records, only when some entry needs it. The
+// caller holds m.mu.
+func (m *Monitor) refreshOldestLocked() {
+	stale := false
+	for _, st := range m.goroutineStats.all() {
+		stale = stale || st.oldestStale
+	}
+	if !stale {
+		return
+	}
+	oldest := make(map[*goroutineStats]int64)
+	for g, r := range m.lagging {
+		if !r.counted || !r.stats.oldestStale {
+			continue
+		}
+		if t, ok := oldest[r.stats]; !ok || g.endedAt < t {
+			oldest[r.stats] = g.endedAt
+		}
+	}
+	for st, t := range oldest {
+		st.oldestEnded, st.oldestStale = t, false
+	}
 }

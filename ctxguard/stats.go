@@ -15,9 +15,14 @@ type goroutineStats struct {
 	lazySite
 
 	lagged, lateExits, panics uint64
-	laggingNow                int           // its goroutines lagging now
-	delaySum, delayMax        time.Duration // over late exits
-	delays                    [len(exitDelayBounds) + 1]uint64
+	laggingNow                int // its goroutines lagging now
+	// oldestEnded is when the context of its goroutine lagging longest
+	// ended (UnixNano), while laggingNow > 0, unless oldestStale: that
+	// goroutine returned, and the next Snapshot works it out again.
+	oldestEnded        int64
+	oldestStale        bool
+	delaySum, delayMax time.Duration // over late exits
+	delays             [len(exitDelayBounds) + 1]uint64
 
 	// where the lagging goroutines are blocked, as captured
 	blocked        map[blockedKey]*blockedCount
@@ -85,6 +90,11 @@ func (m *Monitor) recordLagging(gs []*goroutine, now int64) {
 		} else {
 			s.laggingNow++
 			m.laggingChangedLocked(g, 1)
+			if s.laggingNow == 1 {
+				s.oldestEnded, s.oldestStale = g.endedAt, false
+			} else if g.endedAt < s.oldestEnded {
+				s.oldestEnded = g.endedAt
+			}
 		}
 		s.lastCause = texts[i]
 		s.lastGrace = g.grace()
@@ -127,6 +137,11 @@ func (m *Monitor) uncountLaggingLocked(g *goroutine) {
 		r.counted = false
 		r.stats.laggingNow--
 		m.laggingChangedLocked(g, -1)
+		if r.stats.laggingNow == 0 {
+			r.stats.oldestStale = false
+		} else if g.endedAt == r.stats.oldestEnded {
+			r.stats.oldestStale = true
+		}
 	}
 }
 

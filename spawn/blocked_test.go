@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"os"
 	"strings"
@@ -427,5 +428,32 @@ func TestDeepStacksAreCaptured(t *testing.T) {
 	b := g.BlockedAt[0]
 	if b.Site.Line != markedLine(t, "deep") || len(b.Frames) != 32 {
 		t.Errorf("blocked at %v with %d frames, want line %d with 32 frames (the bound)", b.Site, len(b.Frames), markedLine(t, "deep"))
+	}
+}
+
+// An entry says since when its oldest lagging goroutine's context ended,
+// worked out again when that goroutine returns, and its last cause.
+func TestLaggingSinceFollowsTheOldest(t *testing.T) {
+	m, root := newMonitor(t)
+	first, cancelFirst := context.WithCancelCause(root)
+	second, cancelSecond := context.WithCancelCause(root)
+	releaseFirst, releaseSecond := make(chan struct{}), make(chan struct{})
+	defer close(releaseSecond)
+	for i, ctx := range []context.Context{first, second} { // one site: one entry
+		release := []chan struct{}{releaseFirst, releaseSecond}[i]
+		spawn.Go(ctx, func(context.Context) { <-release }, spawn.WithName("since"))
+	}
+	cancelFirst(errors.New("first"))
+	waitFor(t, "the first to lag", func() bool { return stats(m.Snapshot(), "since").Lagging == 1 })
+	firstSince := stats(m.Snapshot(), "since").LaggingSince
+	cancelSecond(errors.New("second"))
+	waitFor(t, "both to lag", func() bool { return stats(m.Snapshot(), "since").Lagging == 2 })
+	if g := stats(m.Snapshot(), "since"); !g.LaggingSince.Equal(firstSince) || g.LastCause != "second" {
+		t.Errorf("both lagging: since %v, last cause %q; want %v (the first's), second", g.LaggingSince, g.LastCause, firstSince)
+	}
+	close(releaseFirst)
+	waitFor(t, "the first to return", func() bool { return stats(m.Snapshot(), "since").Lagging == 1 })
+	if g := stats(m.Snapshot(), "since"); !g.LaggingSince.After(firstSince) {
+		t.Errorf("after the oldest returned: since %v, want after %v", g.LaggingSince, firstSince)
 	}
 }

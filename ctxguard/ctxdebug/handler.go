@@ -217,7 +217,15 @@ func (w *watch) entryLocked(g ctxguard.GoroutineStats, now time.Time) Entry {
 	}
 	oldest, causes := w.lagOfLocked(entryKey{g.Name, g.Scope, g.Site})
 	if g.Lagging > 0 {
+		// The page's own counts come from the events it observed; for
+		// lags that began before it did, the Monitor's figures stand in.
+		if len(causes) == 0 && g.LastCause != "" {
+			causes = []CauseCount{{Cause: g.LastCause, Count: g.Lagging}}
+		}
 		e.Causes = causes
+		if oldest.IsZero() || g.LaggingSince.Before(oldest) {
+			oldest = g.LaggingSince
+		}
 		if !oldest.IsZero() {
 			e.OldestEnded = &oldest
 			e.LaggingForSeconds = now.Sub(oldest).Seconds()

@@ -670,3 +670,41 @@ func tableRows(t *testing.T, body, id string) [][]string {
 	}
 	return rows
 }
+
+// A page mounted after the lag began says when the contexts ended and why,
+// from the Monitor, although it observed no LagStart event.
+func TestPageMountedAfterTheLag(t *testing.T) {
+	m := ctxguard.New(ctxguard.Config{Grace: 20 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+	defer m.Close()
+	ctx, cancel := ctxguard.WithCancelCause(ctxguard.WithScope(ctxguard.WithMonitor(ctxguard.Background(), m), "late"))
+	release := make(chan struct{})
+	for range 3 {
+		spawn.Go(ctx, func(ctxguard.Context) { <-release }, spawn.WithName("stuck"))
+	}
+	before := time.Now()
+	cancel(errors.New("client went away"))
+	defer func() {
+		close(release)
+		waitFor(t, "the goroutines to return", func() bool { return m.Snapshot().Live == 0 })
+	}()
+	waitFor(t, "the goroutines to lag", func() bool { return m.Snapshot().Lagging == 3 })
+
+	srv := httptest.NewServer(ctxdebug.Handler(m)) // mounted now
+	defer srv.Close()
+	p := getJSON(t, srv.URL+"?format=json")
+	var e *ctxdebug.Entry
+	for i := range p.Goroutines {
+		if p.Goroutines[i].Name == "stuck" {
+			e = &p.Goroutines[i]
+		}
+	}
+	if e == nil {
+		t.Fatalf("no entry stuck in %+v", p.Goroutines)
+	}
+	if len(e.Causes) != 1 || e.Causes[0] != (ctxdebug.CauseCount{Cause: "client went away", Count: 3}) {
+		t.Errorf("causes %+v, want client went away x3", e.Causes)
+	}
+	if e.OldestEnded == nil || e.OldestEnded.Before(before.Add(-time.Second)) || e.OldestEnded.After(p.Time) || e.LaggingForSeconds <= 0 {
+		t.Errorf("oldest ended %v, lagging for %vs; want about %v", e.OldestEnded, e.LaggingForSeconds, before)
+	}
+}

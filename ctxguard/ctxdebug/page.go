@@ -16,8 +16,9 @@ type Page struct {
 	// Time is when the Monitor was read.
 	Time time.Time `json:"time"`
 	// WatchingSince is when the handler began observing the Monitor's
-	// events: Entry.OldestEnded, Entry.Causes, Events and Samples cover
-	// only what happened since.
+	// events: Events and Samples cover only what happened since (for
+	// Entry.OldestEnded and Entry.Causes, the Monitor's own figures stand
+	// in for what came before).
 	WatchingSince time.Time `json:"watching_since"`
 	// Filter is the filter applied to Goroutines and Events.
 	Filter Filter `json:"filter"`
@@ -122,15 +123,17 @@ type Entry struct {
 	// OldestEnded is when the context of the longest-lagging goroutine
 	// ended, and LaggingForSeconds how long before Page.Time that was:
 	// how long the oldest one has outlived its context. Taken from the
-	// LagStart events the handler observed; null (and 0) when none is
-	// known: no goroutine lags, or those lagging began to before
-	// WatchingSince (or beyond the 16 oldest the handler keeps per entry
-	// returned).
+	// LagStart events the handler observed, or the Monitor's
+	// GoroutineStats.LaggingSince when that is older (lags that began
+	// before WatchingSince); null (and 0) when no goroutine lags.
 	OldestEnded       *time.Time `json:"oldest_ended"`
 	LaggingForSeconds float64    `json:"lagging_for_seconds"`
 	// Causes are context.Cause of the lagging goroutines' contexts, most
 	// first: for each cause, the LagStart events observed minus the
-	// LateExit events observed. At most four, and "(other causes)".
+	// LateExit events observed. At most four, and "(other causes)". When
+	// the handler observed none of the entry's lagging goroutines (they
+	// began to lag before WatchingSince), the Monitor's
+	// GoroutineStats.LastCause, counted for all of them.
 	Causes []CauseCount `json:"causes"`
 	// Waiting is true when every lagging goroutine of the entry waits in
 	// spawn.Group.Wait for other lagging goroutines: not a root cause.
