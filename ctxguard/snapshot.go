@@ -147,8 +147,9 @@ func (m *Monitor) Snapshot() Snapshot {
 	for _, st := range m.cancelSites.all() {
 		s.DroppedCancelSites = append(s.DroppedCancelSites, SiteCount{st.resolve(), st.total})
 	}
-	m.refreshOldestLocked()
-	for _, st := range m.goroutineStats.all() {
+	entries := m.goroutineStats.all()
+	m.refreshOldestLocked(entries)
+	for _, st := range entries {
 		gs := GoroutineStats{Name: st.name, Scope: st.scope, Site: st.resolve(),
 			Lagged: st.lagged, LateExits: st.lateExits, Panics: st.panics,
 			ExitDelayTotal: st.delaySum, ExitDelayMax: st.delayMax, LastCause: st.lastCause}
@@ -330,12 +331,12 @@ func bySiteCount(a Site, ac uint64, b Site, bc uint64) int {
 }
 
 // refreshOldestLocked works out again when the context of each entry's
-// goroutine lagging longest ended, for the entries whose one returned:
-// one pass over the lagging records, only when some entry needs it. The
-// caller holds m.mu.
-func (m *Monitor) refreshOldestLocked() {
+// goroutine lagging longest ended, for those of entries whose one
+// returned: one pass over the lagging records, only when some entry needs
+// it. The caller holds m.mu.
+func (m *Monitor) refreshOldestLocked(entries []*goroutineStats) {
 	stale := false
-	for _, st := range m.goroutineStats.all() {
+	for _, st := range entries {
 		stale = stale || st.oldestStale
 	}
 	if !stale {
