@@ -236,7 +236,8 @@ func (m *Monitor) waitedLocked(groups map[uint64]int) []Waited {
 }
 
 // captured applies a finished capture: the records found get their
-// stacks, and the next capture may start. It runs on the loop.
+// stacks, its leak check and look at untracked goroutines are applied,
+// and the next capture may start. It runs on the loop.
 func (m *Monitor) captured(c *capture, now time.Time) {
 	type blockedRecord struct {
 		g  *goroutine
@@ -263,8 +264,7 @@ func (m *Monitor) captured(c *capture, now time.Time) {
 		}
 	}
 	m.mu.Unlock()
-	m.stackCapture.running = false
-	m.stackCapture.next = now.Add(captureSpacing * c.took)
+	m.lookedWhole(c, now)
 	if len(found) == 0 {
 		return
 	}

@@ -136,7 +136,49 @@ type Config struct {
 	// loopback traffic the trace grew by 4 MB a second, so the window held
 	// the last 3 s, and its file (13 MB) took 8 ms to write.
 	TraceDir string
+
+	// WatchUntracked makes the Monitor look at the goroutines it does not
+	// track too (started by go statements, libraries, the standard
+	// library): it groups them by the function they started with and where
+	// they are blocked, and lists in Snapshot.Untracked the groups of at
+	// least UntrackedMin goroutines and those with goroutines proven
+	// leaked. A group is logged when it has doubled since it was first
+	// listed or last logged, and when goroutines of it are newly proven
+	// leaked: a pool that stays the size its load makes it logs once or
+	// not at all, a leak logs at each doubling.
+	//
+	// The Monitor's goroutine then runs until Close, even with nothing
+	// tracked, and looks once per ReportInterval at most, with the
+	// concurrent goroutine profile its stack captures read (the world is
+	// stopped only for microseconds; never runtime.Stack), spaced by the
+	// look's own cost as captures are: on average at most about 1% of a
+	// core. See bench/RESULTS.md for the cost at 10k and 100k goroutines.
+	// A Monitor made in a testing/synctest bubble ignores it.
+	WatchUntracked bool
+
+	// UntrackedMin is how many untracked goroutines blocked at one place
+	// make a group worth listing (WatchUntracked). 0 means
+	// DefaultUntrackedMin.
+	UntrackedMin int
+
+	// NoLeakCheck turns off the goroutine leak profile checks. By default,
+	// on a Go release with that profile (see LeakProfileAvailable), the
+	// Monitor runs it when there is something to prove: lagging
+	// goroutines or untracked groups not checked yet, and, every
+	// LongLivedLeakCheck at most, long-lived tracked goroutines (a
+	// goroutine whose context never ends may leak too). It runs at most
+	// once per ReportInterval, and is spaced by its own cost as stack
+	// captures are (100 times its duration). Each check is a garbage
+	// collection cycle that also proves which blocked goroutines nothing
+	// reachable can ever wake: GoroutineStats.Leaked and
+	// UntrackedStats.Leaked count them.
+	NoLeakCheck bool
 }
+
+// LongLivedLeakCheck is how often at most the Monitor runs the goroutine
+// leak profile only because tracked goroutines are live: a leak of
+// goroutines whose context never ends is found within this long.
+const LongLivedLeakCheck = 10 * time.Minute
 
 // withDefaults validates cfg and fills its zero fields. Negative values are
 // programming errors and panic naming the field.
@@ -153,6 +195,8 @@ func (cfg Config) withDefaults() Config {
 		negative("ReportInterval", cfg.ReportInterval)
 	case cfg.MaxSites < 0:
 		negative("MaxSites", cfg.MaxSites)
+	case cfg.UntrackedMin < 0:
+		negative("UntrackedMin", cfg.UntrackedMin)
 	}
 	if cfg.Grace == 0 {
 		cfg.Grace = DefaultGrace
@@ -166,6 +210,9 @@ func (cfg Config) withDefaults() Config {
 	cfg.ReportInterval = max(cfg.ReportInterval, MinReportInterval)
 	if cfg.MaxSites == 0 {
 		cfg.MaxSites = DefaultMaxSites
+	}
+	if cfg.UntrackedMin == 0 {
+		cfg.UntrackedMin = DefaultUntrackedMin
 	}
 	return cfg
 }

@@ -87,7 +87,7 @@ type goroutine struct {
 
 	next     atomic.Pointer[goroutine] // below it in its shard's pending stack, until it starts
 	watch    *watch                    // while parked
-	watchIdx int32                     // in watch.records; guarded by the watch's shard
+	watchIdx int32                     // in watch.records, guarded by the watch's shard; or, with no watch, in shard.forever
 	state    recordState
 	youngIdx int32       // in shard.young; -1 once a scan has taken it
 	started  atomic.Bool // its goroutine runs with its identity
@@ -112,6 +112,7 @@ type shard struct {
 	young    []youngEntry              // registered since the last scan, each at its youngIdx
 	epoch    uint32                    // counts the scans; see youngEntry
 	ended    []*goroutine              // context ended, grace not out yet (and some exited since)
+	forever  []*goroutine              // parked, their context never ends: each at its watchIdx
 	pending  atomic.Pointer[goroutine] // stack of records whose goroutine has not started yet
 	cells    map[spawnKey]*liveCell
 	lastCell *liveCell // the cell cellLocked returned last
@@ -140,6 +141,26 @@ func (s *shard) removeYoung(g *goroutine) {
 	s.young[last] = youngEntry{}
 	s.young = s.young[:last]
 	g.youngIdx = -1
+}
+
+// addForever lists g, parked with a context that never ends, so that a
+// leak check finds it (leakcheck.go). The caller holds s.mu.
+func (s *shard) addForever(g *goroutine) {
+	g.state = parked
+	g.watchIdx = int32(len(s.forever))
+	s.forever = append(s.forever, g)
+}
+
+// removeForever takes g, listed by addForever, out: the last one takes
+// its place. The caller holds s.mu.
+func (s *shard) removeForever(g *goroutine) {
+	last := len(s.forever) - 1
+	if i := g.watchIdx; int(i) != last {
+		s.forever[i] = s.forever[last]
+		s.forever[i].watchIdx = i
+	}
+	s.forever[last] = nil
+	s.forever = s.forever[:last]
 }
 
 func (g *goroutine) grace() time.Duration {
@@ -374,6 +395,9 @@ func (g *goroutine) exit() {
 	}
 	s.live--
 	g.live.n--
+	if g.state == parked && g.watch == nil {
+		s.removeForever(g)
+	}
 	state, w := g.state, g.watch
 	g.state, g.watch = exited, nil
 	if state == lagging {

@@ -43,12 +43,23 @@ func (m *Monitor) startLoop() {
 	go m.loop(r)
 }
 
-// stackCapture is the loop's state of stack captures.
+// stackCapture is the loop's state of stack captures, and of the leak
+// checks and looks at untracked goroutines they make.
 type stackCapture struct {
 	running      bool
 	next         time.Time // no capture starts before
 	waitingSince time.Time // for wanted goroutines to start
+
+	leakNext      time.Time // no leak check starts before
+	longLivedNext time.Time // a leak check for long-lived goroutines is due
+	leakCheckedID uint64    // lagging records up to this Event.ID have been checked
+	untrackedNext time.Time // no look at untracked goroutines starts before
+	leakErrLogged bool      // a failed leak check was logged
 }
+
+// watchesUntracked reports whether the Monitor looks at untracked
+// goroutines.
+func (m *Monitor) watchesUntracked() bool { return m.cfg.WatchUntracked && !m.bubbled }
 
 // startWait bounds how long a capture waits for lagging goroutines that
 // have not started yet (a burst of spawns on a busy machine).
@@ -85,6 +96,13 @@ func (m *Monitor) loop(r *loopRun) {
 		wait := scanInterval
 		switch {
 		case live == 0 && m.idle():
+			if m.watchesUntracked() { // nothing to scan: wake for the next look
+				wait = m.stackCapture.untrackedNext.Sub(now)
+				if !due.IsZero() {
+					wait = min(wait, due.Sub(now))
+				}
+				break
+			}
 			if due.IsZero() {
 				if m.stop(r) {
 					return
@@ -177,8 +195,9 @@ func (m *Monitor) wantedStacksLocked(all bool) (want map[unsafe.Pointer]*gorouti
 }
 
 // maybeCapture starts a stack capture if lagging goroutines have no known
-// stack, none is running, and the last one's cost allows. A goroutine
-// still waiting to be scheduled runs with no identity yet: while
+// stack, a leak check is due (leakCheckDueLocked) or a look at untracked
+// goroutines, none is running, and the last one's cost allows. A
+// goroutine still waiting to be scheduled runs with no identity yet: while
 // some of those it wants have not started, it waits for them, up to
 // startWait, so that one capture finds them all.
 func (m *Monitor) maybeCapture(now time.Time, r *loopRun) {
@@ -186,14 +205,17 @@ func (m *Monitor) maybeCapture(now time.Time, r *loopRun) {
 	if c.running || now.Before(c.next) {
 		return
 	}
+	longLived := m.leakChecks() && !now.Before(c.longLivedNext) && m.liveRecords() > 0
+	look := m.watchesUntracked() && !now.Before(c.untrackedNext)
 	m.mu.Lock()
-	if m.unknownStacks == 0 {
-		m.mu.Unlock()
-		c.waitingSince = time.Time{}
-		return
+	var want map[unsafe.Pointer]*goroutine
+	unstarted := 0
+	if m.unknownStacks > 0 {
+		want, unstarted = m.wantedStacksLocked(false)
 	}
-	want, unstarted := m.wantedStacksLocked(false)
+	leaks := m.leakCheckDueLocked(now, longLived)
 	m.mu.Unlock()
+	look = look || (leaks && m.watchesUntracked()) // the untracked groups' leaked goroutines too
 	if unstarted > 0 {
 		if c.waitingSince.IsZero() {
 			c.waitingSince = now
@@ -203,11 +225,19 @@ func (m *Monitor) maybeCapture(now time.Time, r *loopRun) {
 		}
 	}
 	c.waitingSince = time.Time{}
-	if len(want) == 0 {
+	if len(want) == 0 && !leaks && !look {
 		return
 	}
 	c.running = true
-	job := &capture{want: want}
+	job := &capture{want: want, leaks: leaks}
+	if leaks {
+		job.records = m.recordsByIdent()
+		c.leakCheckedID = m.lastLagID
+	}
+	if look {
+		job.untracked = &untrackedGrouper{max: maxUntrackedKeys * m.cfg.MaxSites,
+			counts: make(map[untrackedKey]*untrackedCount)}
+	}
 	go func() {
 		job.run()
 		r.captured <- job

@@ -82,6 +82,11 @@ type Monitor struct {
 	news               bool              // something was listed since the last report round began
 	overflowScope      scopeState        // the scopes beyond MaxSites
 	closing            bool              // set by Close under mu: no loop is started after
+	// leaked counts, per entry, the tracked goroutines the last leak check
+	// proved leaked (leakcheck.go); leakCheckAt is when it ran.
+	leaked      map[goroutineStatsKey]int
+	leakCheckAt time.Time
+	untracked   untracked // the untracked goroutines, at the last look (untracked.go)
 
 	closeMu sync.Mutex // held by Close
 }
@@ -120,8 +125,12 @@ func newMonitor(cfg Config, bubbled bool) *Monitor {
 	m.starters = m.newStarters()
 	m.cancelSites.max = cfg.MaxSites
 	m.goroutineStats.max = cfg.MaxSites
+	m.stackCapture.longLivedNext = time.Now().Add(longLivedLeakCheck)
 	openMonitor(m)
 	m.startTraces()
+	if m.watchesUntracked() {
+		m.startLoop() // it looks until Close, with nothing tracked too
+	}
 	return m
 }
 

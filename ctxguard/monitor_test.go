@@ -20,6 +20,7 @@ func TestNewPanicsOnNegativeFields(t *testing.T) {
 		"CancelSampleRate": {CancelSampleRate: -1},
 		"ReportInterval":   {ReportInterval: -time.Second},
 		"MaxSites":         {MaxSites: -1},
+		"UntrackedMin":     {UntrackedMin: -1},
 	} {
 		v := panicValue(func() { New(cfg) })
 		msg, _ := v.(string)
@@ -33,7 +34,7 @@ func TestZeroConfigTakesDefaults(t *testing.T) {
 	m := New(Config{})
 	defer m.Close()
 	want := Config{Grace: DefaultGrace, CancelSampleRate: DefaultCancelSampleRate,
-		ReportInterval: DefaultReportInterval, MaxSites: DefaultMaxSites}
+		ReportInterval: DefaultReportInterval, MaxSites: DefaultMaxSites, UntrackedMin: DefaultUntrackedMin}
 	if m.cfg != want {
 		t.Errorf("New(Config{}) config = %+v, want %+v", m.cfg, want)
 	}

@@ -51,7 +51,7 @@ func (m *Monitor) scan(now int64) (next int64) {
 			g := e.g
 			switch {
 			case e.done == nil:
-				g.state = parked // its context never ends: nothing to watch
+				s.addForever(g) // its context never ends: nothing to watch
 			case e.done == open:
 				toPark, dones = append(toPark, g), append(dones, e.done)
 			case e.done == closed:
@@ -80,6 +80,9 @@ func (m *Monitor) scan(now int64) (next int64) {
 		s.mu.Lock()
 		if c := cap(s.young); c > 1024 && len(s.young) < c/4 {
 			s.young = slices.Clone(s.young)
+		}
+		if c := cap(s.forever); c > 1024 && len(s.forever) < c/4 {
+			s.forever = slices.Clone(s.forever)
 		}
 		keep := s.ended[:0]
 		for _, g := range s.ended {

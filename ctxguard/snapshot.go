@@ -3,6 +3,7 @@ package ctxguard
 import (
 	"cmp"
 	"container/heap"
+	"maps"
 	"slices"
 	"time"
 )
@@ -67,6 +68,28 @@ type Snapshot struct {
 	// called, such as a context type whose Value panics once its request
 	// is over. The goroutine or cancel func concerned is still counted.
 	ContextPanics uint64
+
+	// Leaked counts the tracked goroutines the goroutine leak profile
+	// proved can never return, at its last check (LeakCheckAt), lagging or
+	// not: the sum of the entries' Leaked. Always 0 on a Go release
+	// without the profile (see LeakProfileAvailable) or with
+	// Config.NoLeakCheck.
+	Leaked int
+	// LeakCheckAt is when the last leak check ran; zero if none has.
+	LeakCheckAt time.Time
+
+	// Untracked lists, with Config.WatchUntracked, the groups of
+	// goroutines ctxguard does not track that started with the same
+	// function and are blocked at the same place, holding at least
+	// Config.UntrackedMin goroutines or some proven leaked, as of the
+	// Monitor's last look (UntrackedAt): those with leaked goroutines
+	// first, then most goroutines first. At most Config.MaxSites groups;
+	// UntrackedOmitted counts the goroutines of the groups left out.
+	Untracked []UntrackedStats
+	// UntrackedLive counts the untracked goroutines at the last look.
+	UntrackedLive, UntrackedOmitted int
+	// UntrackedAt is when the Monitor last looked; zero if it has not.
+	UntrackedAt time.Time
 }
 
 // GoroutineStats are the counts for one goroutine name, scope and spawn site.
@@ -103,6 +126,14 @@ type GoroutineStats struct {
 	// LastCause is context.Cause of the context of the entry's goroutine
 	// that lagged last, as text; "" if none has lagged.
 	LastCause string
+	// Leaked counts the entry's goroutines, lagging or not, that the
+	// goroutine leak profile proved can never return, at its last check
+	// (Snapshot.LeakCheckAt): they are blocked on channels or locks
+	// nothing reachable can signal. Lagging says a goroutine still runs
+	// after its context ended; Leaked, that it never will return. Exact
+	// when the goroutines blocked at one stack all leaked or are all of
+	// one entry; otherwise the fewest that must be this entry's.
+	Leaked int
 }
 
 // Waiting reports whether the entry's lagging goroutines all wait for
@@ -143,6 +174,11 @@ func (m *Monitor) Snapshot() Snapshot {
 	live := m.liveByKey(&s)
 	lagging := 0
 	m.mu.Lock()
+	leaked := maps.Clone(m.leaked) // taken off as entries get theirs
+	s.LeakCheckAt = m.leakCheckAt
+	for _, n := range leaked {
+		s.Leaked += n
+	}
 	s.DroppedCancels = m.droppedCancels.Load()
 	for _, st := range m.cancelSites.all() {
 		s.DroppedCancelSites = append(s.DroppedCancelSites, SiteCount{st.resolve(), st.total})
@@ -163,6 +199,7 @@ func (m *Monitor) Snapshot() Snapshot {
 		gs.Lagging = st.laggingNow
 		lagging += st.laggingNow
 		k := goroutineStatsKey{st.name, st.scope, st.pc}
+		gs.Leaked = takeLeaked(leaked, k)
 		if n, ok := live[k]; ok {
 			gs.Live = n
 			delete(live, k)
@@ -172,6 +209,7 @@ func (m *Monitor) Snapshot() Snapshot {
 	s.Scopes = m.scopeStatsLocked()
 	// Lagging and Lagged as the entries count them: the breakdown adds up.
 	s.Lagging, s.Lagged = lagging, m.lagged.Load()
+	m.untrackedLocked(&s)
 	m.mu.Unlock()
 	s.Panics = m.panics.Load()
 	m.observers.mu.Lock()
@@ -179,7 +217,7 @@ func (m *Monitor) Snapshot() Snapshot {
 	m.observers.mu.Unlock()
 	s.EventsDropped, s.LogRecordsDropped = m.events.droppedCount(), m.logs.droppedCount()
 	s.LoggerPanics, s.ContextPanics = m.loggerPanics.Load(), m.contextPanics.Load()
-	m.addLiveOnly(&s, live)
+	m.addLiveOnly(&s, live, leaked)
 	sortSiteCounts(s.DroppedCancelSites)
 	slices.SortFunc(s.Goroutines, func(a, b GoroutineStats) int {
 		if c := cmp.Compare(rootRank(a), rootRank(b)); c != 0 {
@@ -201,6 +239,16 @@ func (m *Monitor) Snapshot() Snapshot {
 	return s
 }
 
+// takeLeaked returns the goroutines of key k proven leaked, and takes
+// them off left, so that those left over go to the overflow entry.
+func takeLeaked(left map[goroutineStatsKey]int, k goroutineStatsKey) int {
+	n, ok := left[k]
+	if ok {
+		delete(left, k)
+	}
+	return n
+}
+
 // rootRank orders entries: lagging root causes, lagging waiters, others.
 func rootRank(g GoroutineStats) int {
 	switch {
@@ -214,8 +262,9 @@ func rootRank(g GoroutineStats) int {
 
 // addLiveOnly lists the goroutines that have no statistics entry (none of
 // them has lagged or panicked yet), most live first, within the bound of
-// MaxSites entries; the rest are summed into the overflow entry.
-func (m *Monitor) addLiveOnly(s *Snapshot, live map[goroutineStatsKey]int) {
+// MaxSites entries; the rest are summed into the overflow entry, with the
+// leaked goroutines of entries not listed.
+func (m *Monitor) addLiveOnly(s *Snapshot, live, leaked map[goroutineStatsKey]int) {
 	overflow := slices.IndexFunc(s.Goroutines, func(g GoroutineStats) bool { return g.Site == OverflowSite })
 	room := m.cfg.MaxSites - len(s.Goroutines)
 	if overflow >= 0 {
@@ -223,9 +272,14 @@ func (m *Monitor) addLiveOnly(s *Snapshot, live map[goroutineStatsKey]int) {
 	}
 	top, rest := mostLive(live, max(room, 0))
 	for _, c := range top {
-		s.Goroutines = append(s.Goroutines, GoroutineStats{Name: c.key.name, Scope: c.key.scope, Site: siteOf(c.key.site), Live: c.n})
+		s.Goroutines = append(s.Goroutines, GoroutineStats{Name: c.key.name, Scope: c.key.scope, Site: siteOf(c.key.site), Live: c.n,
+			Leaked: takeLeaked(leaked, c.key)})
 	}
-	if rest == 0 {
+	restLeaked := 0
+	for _, n := range leaked {
+		restLeaked += n
+	}
+	if rest == 0 && restLeaked == 0 {
 		return
 	}
 	if overflow < 0 {
@@ -233,6 +287,7 @@ func (m *Monitor) addLiveOnly(s *Snapshot, live map[goroutineStatsKey]int) {
 		s.Goroutines = append(s.Goroutines, GoroutineStats{Name: OverflowSite.Function, Site: OverflowSite})
 	}
 	s.Goroutines[overflow].Live += rest
+	s.Goroutines[overflow].Leaked += restLeaked
 }
 
 // A liveCount is a statistics key and its live goroutines.

@@ -35,11 +35,33 @@ type stackInfo struct {
 	group  uint64 // nonzero: it waits in spawn.Group.Wait for this Group
 }
 
-// A capture is one stack capture's request and result.
+// A capture is one stack capture's request and result. Besides the
+// lagging records it wants, it may run the goroutine leak profile first
+// (leakcheck.go) and group the untracked goroutines (untracked.go).
 type capture struct {
-	want  map[unsafe.Pointer]*goroutine // wanted records, lagging, by identity
-	found map[*goroutine]*stackInfo
-	took  time.Duration
+	want map[unsafe.Pointer]*goroutine // wanted records, lagging, by identity
+	// leaks runs the goroutine leak profile; records are then every live
+	// record, by identity, to tell whose goroutines it lists.
+	leaks     bool
+	records   map[unsafe.Pointer]*goroutine
+	untracked *untrackedGrouper // nil: untracked goroutines are not grouped
+
+	found    map[*goroutine]*stackInfo
+	leaked   []*leakedStack // with leaks: the stacks of leaked goroutines
+	leakErr  error          // with leaks: why the profile could not be read
+	took     time.Duration
+	leakTook time.Duration // of it, the leak profile's
+}
+
+// A leakedStack is one stack the leak profile listed, and the goroutines
+// at it in the capture's goroutine profile: the profile says how many of
+// them leaked, not which.
+type leakedStack struct {
+	leaked  int                       // how many of its goroutines leaked
+	records map[*goroutine]*stackInfo // tracked goroutines at it
+	unknown int                       // tracked goroutines at it whose record is unknown
+	group   *untrackedCount           // untracked goroutines at it are in it
+	n       int                       // goroutines at it
 }
 
 // run captures the stacks of c.want and fills in the result.
@@ -47,6 +69,12 @@ func (c *capture) run() {
 	start := time.Now()
 	defer func() { c.took = time.Since(start) }()
 	c.found = make(map[*goroutine]*stackInfo)
+	var leakedAt map[string]int
+	if c.leaks {
+		leakedAt, c.leakErr = leakedStacks()
+		c.leakTook = time.Since(start)
+	}
+	byStack := make(map[string]*leakedStack, len(leakedAt))
 	waits := make(map[unsafe.Pointer]*groupWait)
 	groupWaits.Range(func(p, w any) bool {
 		waits[p.(unsafe.Pointer)] = w.(*groupWait)
@@ -55,26 +83,70 @@ func (c *capture) run() {
 	stacks, labels := goroutineProfile()
 	s := symbolizer{byStack: make(map[string]*stackInfo)}
 	var fk frameKinds
+	var key []byte
 	for i, stack := range stacks {
-		g, group := c.want[labels[i]], uint64(0)
-		if w := waits[labels[i]]; w != nil {
-			g, group = c.want[w.prev], w.group
-		}
-		if g == nil {
-			continue
-		}
-		base := fk.base(stack)
-		if base < 0 {
-			if len(stack) < maxProfileFrames {
-				continue // a goroutine that inherited the label set, not the record's
+		var ls *leakedStack
+		if len(leakedAt) > 0 {
+			key = stackKey(key, stack)
+			if n := leakedAt[string(key)]; n > 0 {
+				if ls = byStack[string(key)]; ls == nil {
+					ls = &leakedStack{leaked: n}
+					byStack[string(key)] = ls
+				}
+				ls.n++
 			}
+		}
+		label, group := labels[i], uint64(0)
+		if w := waits[label]; w != nil {
+			label, group = w.prev, w.group
+		}
+		g, record := c.want[label], c.records[label]
+		base := fk.base(stack)
+		if base < 0 && len(stack) >= maxProfileFrames && (g != nil || record != nil) {
 			base = len(stack) // cut short: its label set alone tells
 		}
-		c.found[g] = s.info(stack[:base], group)
+		if base < 0 { // not a record's goroutine, though it may have inherited a label set
+			if c.untracked != nil {
+				counted := c.untracked.add(stack, &s, &fk)
+				if ls != nil {
+					ls.group = counted
+				}
+			}
+			continue
+		}
+		if g != nil {
+			c.found[g] = s.info(stack[:base], group)
+		}
+		switch {
+		case ls == nil:
+		case record != nil:
+			if ls.records == nil {
+				ls.records = make(map[*goroutine]*stackInfo)
+			}
+			ls.records[record] = s.info(stack[:base], group)
+		default:
+			ls.unknown++
+		}
+	}
+	for _, ls := range byStack {
+		ls.leaked = min(ls.leaked, ls.n)
+		c.leaked = append(c.leaked, ls)
+		if ls.group != nil {
+			untracked := ls.n - len(ls.records) - ls.unknown
+			ls.group.leaked += provenLeaked(ls.leaked, ls.n, untracked)
+		}
 	}
 	if len(c.found) < len(c.want) {
 		c.findByFunction(stacks, labels, &s, &fk)
 	}
+}
+
+// provenLeaked is how many of some n goroutines at one stack, of which
+// leaked have leaked, belong to a class of mine of them, at least: all of
+// theirs if all leaked, and otherwise those that the goroutines of other
+// classes cannot account for.
+func provenLeaked(leaked, n, mine int) int {
+	return max(0, leaked-(n-mine))
 }
 
 // findByFunction looks for the wanted records not found by identity (their
@@ -128,6 +200,7 @@ type frameKinds map[uintptr]frameKind
 type frameKind struct {
 	record bool    // a record's own frame: (*goroutine).run or (*goroutine).Run
 	own    bool    // in one of ctxguard's packages
+	goexit bool    // runtime.goexit, the bottom of every goroutine's stack
 	entry  uintptr // the function's entry
 }
 
@@ -146,7 +219,8 @@ func (fk *frameKinds) kind(pc uintptr) frameKind {
 	if !ok {
 		if f := runtime.FuncForPC(pc); f != nil {
 			name := f.Name()
-			k = frameKind{record: name == runFunc || name == regionFunc, own: ownPackage(funcPackage(name)), entry: f.Entry()}
+			k = frameKind{record: name == runFunc || name == regionFunc, own: ownPackage(funcPackage(name)),
+				goexit: name == "runtime.goexit", entry: f.Entry()}
 		}
 		(*fk)[pc] = k
 	}

@@ -1,0 +1,263 @@
+package ctxguard
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"encoding/binary"
+	"errors"
+	"log/slog"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+	"unsafe"
+)
+
+// Proven leaks: Go's goroutine leak profile.
+//
+// Since Go 1.27 (on Go 1.26, in programs built with
+// GOEXPERIMENT=goroutineleakprofile), runtime/pprof has a "goroutineleak"
+// profile. Writing it runs a garbage collection that also finds the
+// goroutines blocked on channels or locks (sync.Mutex, sync.WaitGroup,
+// sync.Cond...) that nothing still reachable can ever signal: those can
+// never resume, and it lists their stacks. A leaked goroutine stays blocked
+// where it is, so a goroutine profile taken afterwards still holds it, at
+// the same stack: the Monitor's captures (stacks.go) match the two.
+//
+// The profile is asked for only through runtime/pprof's API: its runtime
+// side cannot be linked by name. Its text form (debug=1) lists each
+// distinct stack once, with its goroutine count and its program counters;
+// that is all a check needs.
+
+// errNoLeakProfile: this Go release has no goroutine leak profile.
+var errNoLeakProfile = errors.New("ctxguard: this Go release has no goroutineleak profile")
+
+// leakProfile is the goroutine leak profile, or nil on a release without
+// it. Looked up once: the set of profiles is fixed at start.
+var leakProfile = sync.OnceValue(func() *pprof.Profile { return pprof.Lookup("goroutineleak") })
+
+// LeakProfileAvailable reports whether this program's Go release has the
+// goroutine leak profile (Go 1.27 and later, or Go 1.26 built with
+// GOEXPERIMENT=goroutineleakprofile): without it, no goroutine is ever
+// counted as leaked (GoroutineStats.Leaked and UntrackedStats.Leaked
+// stay 0), and only lagging says that a goroutine outlived its context.
+func LeakProfileAvailable() bool { return leakProfile() != nil }
+
+// leakedStacks runs the goroutine leak profile and returns how many leaked
+// goroutines it found at each stack, by stackKey. Its cost is a garbage
+// collection cycle with leak detection, and writing out the leaked
+// goroutines' stacks: see Config.WatchUntracked for figures.
+func leakedStacks() (map[string]int, error) {
+	p := leakProfile()
+	if p == nil {
+		return nil, errNoLeakProfile
+	}
+	var buf bytes.Buffer
+	if err := p.WriteTo(&buf, 1); err != nil {
+		return nil, err
+	}
+	return parseLeakProfile(buf.Bytes())
+}
+
+// parseLeakProfile reads a count profile's text form: a header line, then
+// per stack "N @ 0x... 0x..." followed by comment lines ("# labels: ...",
+// "#\t0x... function+offset file:line"). The same stack may come several
+// times, with different labels; its counts add up.
+func parseLeakProfile(text []byte) (map[string]int, error) {
+	out := make(map[string]int)
+	var key []byte
+	sc := bufio.NewScanner(bytes.NewReader(text))
+	sc.Buffer(nil, 1<<20)
+	header := true
+	for sc.Scan() {
+		line := sc.Bytes()
+		if header {
+			header = false
+			if !bytes.Contains(line, []byte("profile: total")) {
+				return nil, errors.New("ctxguard: goroutineleak profile: unexpected header " + strconv.Quote(string(line)))
+			}
+			continue
+		}
+		if len(line) == 0 || line[0] == '#' {
+			continue
+		}
+		count, pcs, ok := bytes.Cut(line, []byte(" @ "))
+		n, err := strconv.Atoi(string(bytes.TrimSpace(count)))
+		if !ok || err != nil {
+			return nil, errors.New("ctxguard: goroutineleak profile: unexpected line " + strconv.Quote(string(line)))
+		}
+		key = key[:0]
+		for _, f := range bytes.Fields(pcs) {
+			pc, err := strconv.ParseUint(string(f), 0, 64)
+			if err != nil {
+				return nil, errors.New("ctxguard: goroutineleak profile: bad address " + strconv.Quote(string(f)))
+			}
+			key = binary.LittleEndian.AppendUint64(key, pc)
+		}
+		out[string(key)] += n
+	}
+	return out, sc.Err()
+}
+
+// stackKey is the key of a stack in the maps of leaked stacks: its program
+// counters, innermost first, 8 bytes each. buf is reused.
+func stackKey(buf []byte, stack []uintptr) []byte {
+	buf = buf[:0]
+	for _, pc := range stack {
+		buf = binary.LittleEndian.AppendUint64(buf, uint64(pc))
+	}
+	return buf
+}
+
+// longLivedLeakCheck is LongLivedLeakCheck; tests shorten it.
+var longLivedLeakCheck = LongLivedLeakCheck
+
+// leakChecks reports whether the Monitor runs leak checks at all.
+func (m *Monitor) leakChecks() bool {
+	return !m.cfg.NoLeakCheck && !m.bubbled && LeakProfileAvailable()
+}
+
+// leakCheckDueLocked reports whether a leak check is due at now: its
+// spacing allows, and there is something to prove: lagging goroutines
+// or listed untracked groups not checked yet, or (longLived) long-lived
+// tracked goroutines. It runs on the loop; the caller holds m.mu.
+func (m *Monitor) leakCheckDueLocked(now time.Time, longLived bool) bool {
+	c := &m.stackCapture
+	if !m.leakChecks() || now.Before(c.leakNext) {
+		return false
+	}
+	return longLived || (len(m.lagging) > 0 && m.lastLagID > c.leakCheckedID) || m.uncheckedUntrackedLocked()
+}
+
+// recordsByIdent returns every live record, by identity: the young ones,
+// those whose context ended, the parked ones (in their watches, or in
+// their shard's list of those whose context never ends) and the lagging
+// ones. A record moving between them meanwhile may be missed: a leak check
+// then counts it at the next.
+func (m *Monitor) recordsByIdent() map[unsafe.Pointer]*goroutine {
+	out := make(map[unsafe.Pointer]*goroutine)
+	add := func(g *goroutine) { out[unsafe.Pointer(&g.ident)] = g }
+	for i := range m.shards {
+		s := &m.shards[i]
+		s.mu.Lock()
+		for _, e := range s.young {
+			add(e.g)
+		}
+		for _, g := range s.ended {
+			add(g)
+		}
+		for _, g := range s.forever {
+			add(g)
+		}
+		s.mu.Unlock()
+	}
+	for i := range m.watchShards {
+		ws := &m.watchShards[i]
+		ws.mu.Lock()
+		for _, w := range ws.watches {
+			for _, g := range w.records {
+				add(g)
+			}
+		}
+		ws.mu.Unlock()
+	}
+	m.mu.Lock()
+	for g := range m.lagging {
+		add(g)
+	}
+	m.mu.Unlock()
+	return out
+}
+
+// msgLeaked is the message of a record about proven leaks.
+const msgLeaked = "ctxguard: goroutines that can never return (proven leaked)"
+
+// leakChecked applies a capture's leak check: the tracked goroutines it
+// proved leaked, counted per entry, replace the last check's, and each
+// entry with more than before is logged. It runs on the loop.
+func (m *Monitor) leakChecked(c *capture, now time.Time) []logRecord {
+	if c.leakErr != nil {
+		if m.stackCapture.leakErrLogged {
+			return nil
+		}
+		m.stackCapture.leakErrLogged = true
+		return []logRecord{{level: slog.LevelError, msg: "ctxguard: goroutine leak check failed",
+			attrs: []slog.Attr{slog.String("error", c.leakErr.Error())}}}
+	}
+	leaked := make(map[goroutineStatsKey]int)
+	where := make(map[goroutineStatsKey]map[blockedKey]int)
+	overflow := goroutineStatsKey{name: OverflowSite.Function}
+	for _, ls := range c.leaked {
+		mine := make(map[goroutineStatsKey]int)
+		at := make(map[goroutineStatsKey]blockedKey)
+		for g, info := range ls.records {
+			k := goroutineStatsKey{g.name(), g.scopeName(), g.site()}
+			mine[k]++
+			at[k] = blockedKey{info.at, info.reason}
+		}
+		for k, n := range mine {
+			proven := provenLeaked(ls.leaked, ls.n, n)
+			if proven == 0 {
+				continue
+			}
+			if _, ok := leaked[k]; !ok && len(leaked) >= m.cfg.MaxSites {
+				k = overflow
+			}
+			leaked[k] += proven
+			if where[k] == nil {
+				where[k] = make(map[blockedKey]int)
+			}
+			where[k][at[k]] += proven
+		}
+	}
+	var records []logRecord
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, n := range leaked {
+		before := m.leaked[k]
+		if n <= before {
+			continue
+		}
+		site := siteOf(k.site)
+		if k == overflow {
+			site = OverflowSite
+		}
+		var blocked []BlockedAt
+		for b, count := range where[k] {
+			blocked = append(blocked, BlockedAt{Site: b.site, Reason: b.reason, Count: count})
+		}
+		slices.SortFunc(blocked, func(a, b BlockedAt) int {
+			return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.String(), b.String()))
+		})
+		a := []slog.Attr{
+			slog.String("site", site.String()), slog.String("function", site.Function),
+			slog.String("name", k.name), slog.String("scope", k.scope),
+			slog.Int("count", n-before), slog.Int("leaked", n),
+		}
+		records = append(records, logRecord{level: slog.LevelError, msg: msgLeaked,
+			attrs: appendBlocked(a, blocked, 0), count: uint64(n - before), site: site})
+	}
+	m.leaked, m.leakCheckAt = leaked, now
+	return records
+}
+
+// lookedWhole applies what a capture saw of the whole process (its leak
+// check, its untracked groups), logs what is news, and spaces the next
+// capture, leak check and look by their cost. It runs on the loop.
+func (m *Monitor) lookedWhole(c *capture, now time.Time) {
+	sc := &m.stackCapture
+	sc.running = false
+	sc.next = now.Add(captureSpacing * c.took)
+	interval := m.cfg.ReportInterval
+	if c.leaks {
+		sc.leakNext = now.Add(max(interval, captureSpacing*c.leakTook))
+		sc.longLivedNext = now.Add(longLivedLeakCheck)
+		m.logRecords(m.leakChecked(c, now))
+	}
+	if c.untracked != nil {
+		sc.untrackedNext = now.Add(max(interval, captureSpacing*c.took))
+		m.logRecords(m.lookedUntracked(c.untracked, c.leaks && c.leakErr == nil, now))
+	}
+}
