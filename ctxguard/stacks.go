@@ -280,6 +280,8 @@ func symbolize(stack []uintptr, group uint64) *stackInfo {
 		f, more := frames.Next()
 		pkg := funcPackage(f.Function)
 		switch {
+		case f.Function == "runtime.goexit":
+			// the bottom of an untracked goroutine's stack
 		case info.at.Function == "" && (ownPackage(pkg) || isStdPackage(pkg)):
 			inner = append(inner, f.Function)
 		case ownPackage(pkg):

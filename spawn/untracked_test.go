@@ -3,8 +3,10 @@ package spawn_test
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"os/exec"
+	"sync"
 	"testing"
 	"time"
 
@@ -147,5 +149,94 @@ func TestUntrackedGroupsAndProvenLeaks(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no record says the %d goroutines on their own channels leaked", n)
+	}
+}
+
+// Groups are bounded: beyond ten times MaxSites distinct ones a look tells
+// apart, and MaxSites listed, their goroutines are counted as omitted.
+func TestUntrackedGroupsAreBounded(t *testing.T) {
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	const places, each = 25, 4
+	for i := range places * each {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			blockAtOneOf(i%places, release)
+		}()
+	}
+	defer wg.Wait()
+	defer close(release)
+	m := ctxguard.New(ctxguard.Config{WatchUntracked: true, Logger: slog.New(slog.DiscardHandler), UntrackedMin: each, MaxSites: 2, ReportInterval: time.Second})
+	defer m.Close()
+	waitFor(t, "a look at all of them", func() bool {
+		s := m.Snapshot()
+		listed := 0
+		for _, u := range s.Untracked {
+			listed += u.Count
+		}
+		// Every goroutine of the 25 places is listed or omitted (with
+		// the test binary's own beyond the bound); two groups are
+		// listed (MaxSites), each whole.
+		return len(s.Untracked) == 2 && s.Untracked[0].Count == each && s.Untracked[1].Count == each &&
+			listed+s.UntrackedOmitted >= places*each && listed+s.UntrackedOmitted <= s.UntrackedLive
+	})
+}
+
+// blockAtOneOf blocks on release at one of 25 lines, by i.
+//
+//go:noinline
+func blockAtOneOf(i int, release <-chan struct{}) {
+	switch i {
+	case 0:
+		<-release
+	case 1:
+		<-release
+	case 2:
+		<-release
+	case 3:
+		<-release
+	case 4:
+		<-release
+	case 5:
+		<-release
+	case 6:
+		<-release
+	case 7:
+		<-release
+	case 8:
+		<-release
+	case 9:
+		<-release
+	case 10:
+		<-release
+	case 11:
+		<-release
+	case 12:
+		<-release
+	case 13:
+		<-release
+	case 14:
+		<-release
+	case 15:
+		<-release
+	case 16:
+		<-release
+	case 17:
+		<-release
+	case 18:
+		<-release
+	case 19:
+		<-release
+	case 20:
+		<-release
+	case 21:
+		<-release
+	case 22:
+		<-release
+	case 23:
+		<-release
+	default:
+		<-release
 	}
 }

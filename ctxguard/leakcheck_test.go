@@ -1,0 +1,203 @@
+package ctxguard
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"runtime/pprof"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ctxguard/ctxguard/internal/leakcheck"
+)
+
+func TestParseLeakProfile(t *testing.T) {
+	text := "goroutineleak profile: total 5\n" +
+		"3 @ 0x10 0x20 0x30\n# labels: {\"a\":\"1\"}\n#\t0x10\tmain.f+0x1\t/x/main.go:3\n\n" +
+		"1 @ 0x10 0x20 0x30\n#\t0x10\tmain.f+0x1\t/x/main.go:3\n\n" +
+		"1 @ 0x40\n"
+	got, err := parseLeakProfile([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{
+		string(stackKey(nil, []uintptr{0x10, 0x20, 0x30})): 4, // the same stack under two label sets
+		string(stackKey(nil, []uintptr{0x40})):             1,
+	}
+	if len(got) != len(want) {
+		t.Fatalf("parsed %d stacks, want %d", len(got), len(want))
+	}
+	for k, n := range want {
+		if got[k] != n {
+			t.Errorf("stack %x: %d, want %d", k, got[k], n)
+		}
+	}
+	for _, bad := range []string{
+		"heap profile: 1: 2 [3: 4] @ heap/1048576\n",
+		"goroutineleak profile: total 1\nthree @ 0x10\n",
+		"goroutineleak profile: total 1\n1 @ 0xzz\n",
+	} {
+		if _, err := parseLeakProfile([]byte(bad)); err == nil {
+			t.Errorf("parseLeakProfile(%q) did not fail", bad)
+		}
+	}
+}
+
+// Records whose context can never end are listed for leak checks while
+// they run, and not after, however their exits and the scans interleave.
+func TestNeverEndingRecordsAreListed(t *testing.T) {
+	defer leakcheck.Check(t)()
+	m := New(Config{Logger: discardLogger})
+	defer m.Close()
+	ctx := WithMonitor(context.Background(), m) // Done() is nil
+	const n = 2000
+	release := make(chan struct{})
+	var started, done sync.WaitGroup
+	started.Add(n)
+	done.Add(n)
+	for i := range n {
+		goTracked(ctx, func(Context) {
+			defer done.Done()
+			started.Done()
+			if i%2 == 0 {
+				return // exits around the scans
+			}
+			<-release
+		}, 0, nil)
+	}
+	started.Wait()
+	waitUntil(t, "every running record listed", func() bool {
+		m.scan(time.Now().UnixNano())
+		records := m.recordsByIdent()
+		for _, g := range records {
+			if g.state == exited {
+				return false
+			}
+		}
+		return len(records) == n/2 && m.liveRecords() == n/2
+	})
+	close(release)
+	done.Wait()
+	waitUntil(t, "no record listed", func() bool { return len(m.recordsByIdent()) == 0 && m.liveRecords() == 0 })
+	for i := range m.shards {
+		if s := &m.shards[i]; len(s.forever) != 0 {
+			t.Errorf("shard %d still lists %d never-ending records", i, len(s.forever))
+		}
+	}
+}
+
+// parkedForever is a tracked function whose context never ends, blocked
+// on a channel only it holds: it can never return.
+func parkedForever(Context) {
+	<-make(chan struct{})
+}
+
+// A tracked goroutine whose context never ends can leak too: the check for
+// long-lived goroutines proves it. In a process of its own: it never ends.
+func TestLongLivedGoroutinesAreChecked(t *testing.T) {
+	if !LeakProfileAvailable() {
+		t.Skip("no goroutineleak profile in this build (Go 1.26 without GOEXPERIMENT=goroutineleakprofile)")
+	}
+	if os.Getenv("CTXGUARD_LONG_LIVED_CHILD") == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestLongLivedGoroutinesAreChecked$", "-test.v")
+		cmd.Env = append(os.Environ(), "CTXGUARD_LONG_LIVED_CHILD=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !bytes.Contains(out, []byte("--- PASS")) {
+			t.Errorf("the leaking process: %v\n%s", err, out)
+		}
+		return
+	}
+	longLivedLeakCheck = 100 * time.Millisecond
+	m := New(Config{Logger: discardLogger, ReportInterval: time.Second})
+	defer m.Close()
+	ctx := WithMonitor(context.Background(), m)
+	release := make(chan struct{})
+	defer close(release)
+	for range 3 {
+		goTracked(ctx, parkedForever, 0, nil)
+		goTracked(ctx, func(Context) { <-release }, 0, nil)
+	}
+	waitUntil(t, "a check to prove the three leaked", func() bool {
+		s := m.Snapshot()
+		for _, g := range s.Goroutines {
+			if want := map[bool]int{true: 3, false: 0}[g.Name == pcName(funcPC(parkedForever))]; g.Leaked > want {
+				t.Fatalf("%s: %d leaked, want at most %d", g.Name, g.Leaked, want)
+			}
+		}
+		return s.Leaked == 3 && s.Lagging == 0
+	})
+}
+
+// A Monitor closed while a check runs waits for it, and leaves nothing
+// running; programs that write the goroutine and goroutineleak profiles
+// themselves meanwhile get whole profiles.
+func TestCloseDuringChecksAndProfilesAlongside(t *testing.T) {
+	defer leakcheck.Check(t)()
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 2000 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-release
+		}()
+	}
+	defer wg.Wait()
+	defer close(release)
+	stop := make(chan struct{})
+	var profiles sync.WaitGroup
+	for _, name := range []string{"goroutine", "goroutineleak"} {
+		p := pprof.Lookup(name)
+		if p == nil {
+			continue
+		}
+		profiles.Add(1)
+		go func() {
+			defer profiles.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				var buf bytes.Buffer
+				if err := p.WriteTo(&buf, 1); err != nil || !bytes.Contains(buf.Bytes(), []byte(name+" profile: total")) {
+					t.Errorf("%s profile: %v\n%.200s", name, err, buf.Bytes())
+					return
+				}
+			}
+		}()
+	}
+	for i := range 20 {
+		m := New(Config{WatchUntracked: true, Logger: discardLogger, UntrackedMin: 1000})
+		ctx, cancel := context.WithCancel(WithMonitor(context.Background(), m))
+		goTracked(ctx, func(Context) { <-release }, 0, nil)
+		cancel()
+		if i%2 == 1 {
+			waitUntil(t, "a look", func() bool { return !m.Snapshot().UntrackedAt.IsZero() })
+		}
+		m.Close()
+		if s := m.Snapshot(); !s.UntrackedAt.IsZero() && groupCount(s, "ctxguard.TestCloseDuringChecksAndProfilesAlongside.func1") != 2000 {
+			t.Errorf("Monitor %d: %+v, want the 2,000 goroutines in one group", i, s.Untracked)
+		}
+		if m.loopGoroutines.Load() != 0 {
+			t.Fatalf("Monitor %d: its goroutine still runs after Close", i)
+		}
+	}
+	close(stop)
+	profiles.Wait()
+}
+
+// groupCount is the count of the group of s whose start function
+// ends with fn.
+func groupCount(s Snapshot, fn string) int {
+	for _, u := range s.Untracked {
+		if len(u.Start.Function) >= len(fn) && u.Start.Function[len(u.Start.Function)-len(fn):] == fn {
+			return u.Count
+		}
+	}
+	return 0
+}
+
