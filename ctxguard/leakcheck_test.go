@@ -200,4 +200,3 @@ func groupCount(s Snapshot, fn string) int {
 	}
 	return 0
 }
-
