@@ -5,7 +5,10 @@
 // reader, a Monitor's loop) is counted in it.
 package cputime
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // Report returns a func that, called at the end of b's timed loop, reports
 // the process's user and system CPU time since Report as "cpu-ns/op". It
@@ -16,5 +19,18 @@ func Report(b *testing.B) func() {
 		if end, _ := process(); ok && b.N > 0 {
 			b.ReportMetric(float64(end-start)/float64(b.N), "cpu-ns/op")
 		}
+	}
+}
+
+// Start returns a func that returns the process's user and system CPU
+// time since Start, 0 where the platform has no such count.
+func Start() func() time.Duration {
+	start, ok := process()
+	return func() time.Duration {
+		end, _ := process()
+		if !ok {
+			return 0
+		}
+		return end - start
 	}
 }
