@@ -179,10 +179,9 @@ const msgLeaked = "ctxguard: goroutines that can never return (proven leaked)"
 // entry with more than before is logged. It runs on the loop.
 func (m *Monitor) leakChecked(c *capture, now time.Time) []logRecord {
 	if c.leakErr != nil {
-		if m.stackCapture.leakErrLogged {
+		if m.leakErrLogged.Swap(true) {
 			return nil
 		}
-		m.stackCapture.leakErrLogged = true
 		return []logRecord{{level: slog.LevelError, msg: "ctxguard: goroutine leak check failed",
 			attrs: []slog.Attr{slog.String("error", c.leakErr.Error())}}}
 	}
@@ -260,4 +259,39 @@ func (m *Monitor) lookedWhole(c *capture, now time.Time) {
 		sc.untrackedNext = now.Add(max(interval, captureSpacing*c.took))
 		m.logRecords(m.lookedUntracked(c.untracked, c.leaks && c.leakErr == nil, now))
 	}
+}
+
+// ErrNoLeakProfile is returned by [Monitor.CheckLeaks] on a Go release
+// without the goroutine leak profile (see LeakProfileAvailable).
+var ErrNoLeakProfile = errNoLeakProfile
+
+// CheckLeaks runs the goroutine leak profile now, and returns when its
+// results are in the Monitor's Snapshot (GoroutineStats.Leaked,
+// Snapshot.Leaked, and with Config.WatchUntracked the untracked groups'),
+// and logged as the Monitor's own checks are. The Monitor runs checks by
+// itself when there is something to prove; CheckLeaks is for a moment
+// chosen by the program, such as the end of a test, and runs even with
+// Config.NoLeakCheck. It costs a garbage collection cycle with leak
+// detection and a goroutine profile (see Config.WatchUntracked), and
+// returns ErrNoLeakProfile on a release without the profile, or the
+// error reading the profile.
+func (m *Monitor) CheckLeaks() error {
+	m.mustBeNew("Monitor.CheckLeaks")
+	if !LeakProfileAvailable() {
+		return ErrNoLeakProfile
+	}
+	c := &capture{leaks: true, records: m.recordsByIdent()}
+	if m.watchesUntracked() {
+		c.untracked = newUntrackedGrouper(m.cfg.MaxSites)
+	}
+	c.run()
+	if c.leakErr != nil {
+		return c.leakErr
+	}
+	now := time.Now()
+	m.logRecords(m.leakChecked(c, now))
+	if c.untracked != nil {
+		m.logRecords(m.lookedUntracked(c.untracked, true, now))
+	}
+	return nil
 }

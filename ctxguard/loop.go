@@ -54,7 +54,6 @@ type stackCapture struct {
 	longLivedNext time.Time // a leak check for long-lived goroutines is due
 	leakCheckedID uint64    // lagging records up to this Event.ID have been checked
 	untrackedNext time.Time // no look at untracked goroutines starts before
-	leakErrLogged bool      // a failed leak check was logged
 }
 
 // watchesUntracked reports whether the Monitor looks at untracked
@@ -235,8 +234,7 @@ func (m *Monitor) maybeCapture(now time.Time, r *loopRun) {
 		c.leakCheckedID = m.lastLagID
 	}
 	if look {
-		job.untracked = &untrackedGrouper{max: maxUntrackedKeys * m.cfg.MaxSites,
-			counts: make(map[untrackedKey]*untrackedCount)}
+		job.untracked = newUntrackedGrouper(m.cfg.MaxSites)
 	}
 	go func() {
 		job.run()

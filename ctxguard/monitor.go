@@ -64,6 +64,8 @@ type Monitor struct {
 	stackCapture stackCapture // owned by the loop
 	traces       traceFiles   // execution traces at the first lag (flightrecorder.go)
 
+	leakErrLogged atomic.Bool // a failed leak check was logged, once
+
 	// Panics recovered from user code that ctxguard's own goroutines call.
 	loggerPanics, contextPanics atomic.Uint64
 

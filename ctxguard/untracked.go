@@ -95,6 +95,10 @@ type untrackedGrouper struct {
 	others int // goroutines of groups beyond max
 }
 
+func newUntrackedGrouper(maxSites int) *untrackedGrouper {
+	return &untrackedGrouper{max: maxUntrackedKeys * maxSites, counts: make(map[untrackedKey]*untrackedCount)}
+}
+
 // add counts a goroutine of stack (innermost first), and returns its
 // group's count, nil beyond the bound.
 func (u *untrackedGrouper) add(stack []uintptr, s *symbolizer, fk *frameKinds) *untrackedCount {

@@ -56,8 +56,7 @@ func benchWhole(b *testing.B, n int, leaks bool) {
 	cpu := cputime.Start()
 	var took time.Duration
 	for b.Loop() {
-		c := &capture{leaks: leaks, records: map[unsafe.Pointer]*goroutine{},
-			untracked: &untrackedGrouper{max: maxUntrackedKeys * DefaultMaxSites, counts: make(map[untrackedKey]*untrackedCount)}}
+		c := &capture{leaks: leaks, records: map[unsafe.Pointer]*goroutine{}, untracked: newUntrackedGrouper(DefaultMaxSites)}
 		c.run()
 		took += c.took
 		if c.untracked.live < n {

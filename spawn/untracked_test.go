@@ -3,6 +3,7 @@ package spawn_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -132,6 +133,9 @@ func TestUntrackedGroupsAndProvenLeaks(t *testing.T) {
 		t.Errorf("the lagging goroutine on its own channel: Leaked %d (Snapshot.Leaked %d), want %d", leaks.Leaked, s.Leaked, want)
 	}
 	if !proven {
+		if err := m.CheckLeaks(); !errors.Is(err, ctxguard.ErrNoLeakProfile) {
+			t.Errorf("CheckLeaks without the profile: %v, want ErrNoLeakProfile", err)
+		}
 		return
 	}
 	records := logs.withMsg(t, "ctxguard: goroutines that can never return (proven leaked)")
@@ -150,6 +154,18 @@ func TestUntrackedGroupsAndProvenLeaks(t *testing.T) {
 	if !found {
 		t.Errorf("no record says the %d goroutines on their own channels leaked", n)
 	}
+
+	// A goroutine whose context never ends is not lagging, and the
+	// Monitor checks for leaks among those only every LongLivedLeakCheck:
+	// CheckLeaks checks at once.
+	spawn.Go(root, func(context.Context) { <-make(chan struct{}) }, spawn.WithName("never ends"))
+	waitFor(t, "CheckLeaks to prove it leaked", func() bool {
+		if err := m.CheckLeaks(); err != nil {
+			t.Fatal(err)
+		}
+		s := m.Snapshot()
+		return stats(s, "never ends").Leaked == 1 && s.Leaked == 2 && stats(s, "healthy").Leaked == 0
+	})
 }
 
 // Groups are bounded: beyond ten times MaxSites distinct ones a look tells
