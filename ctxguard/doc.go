@@ -40,6 +40,26 @@
 // 250 ms at 100,000, on 2 cores), so that captures take about 1% of a core
 // at most.
 //
+// # The whole process
+//
+// Lagging says a tracked goroutine still runs after its context ended. On
+// Go releases with the goroutine leak profile (Go 1.27 and later; Go 1.26
+// built with GOEXPERIMENT=goroutineleakprofile), the Monitor can say more:
+// it runs the profile when lagging goroutines are new, every
+// [LongLivedLeakCheck] while tracked goroutines live, and on
+// [Monitor.CheckLeaks], and counts the tracked goroutines it proves can
+// never return, blocked on channels or locks that nothing reachable can
+// signal ([GoroutineStats].Leaked). Such a goroutine is a leak whatever
+// its context does: one whose context never ends is never lagging, and
+// may still be leaked. On a release without the profile, Leaked stays 0
+// and lagging is all there is.
+//
+// With [Config.WatchUntracked], the Monitor also looks at the goroutines
+// it does not track (started by go statements, libraries, the standard
+// library) and lists those blocked at one place in numbers
+// ([Snapshot].Untracked), with the leaked ones among them: leaks in code
+// nobody rewrote to spawn.Go show there.
+//
 // [Config.TraceDir] is the one option that costs the whole program: it
 // runs the execution tracer (as a flight recorder) while the Monitor is
 // open; its documentation gives the measured cost.
