@@ -96,7 +96,8 @@ func (m *Monitor) loop(r *loopRun) {
 		switch {
 		case live == 0 && m.idle():
 			if m.watchesUntracked() { // nothing to scan: wake for the next look
-				wait = m.stackCapture.untrackedNext.Sub(now)
+				c := &m.stackCapture
+				wait = max(c.untrackedNext.Sub(now), c.next.Sub(now))
 				if !due.IsZero() {
 					wait = min(wait, due.Sub(now))
 				}

@@ -10,9 +10,9 @@ import (
 
 // subscribe stands for code that starts goroutines with a go statement,
 // untracked: each waits for an event that, here, does not come.
-func subscribe(events <-chan string) {
+func subscribe(events <-chan string, got chan<- string) {
 	go func() {
-		fmt.Sprint(<-events)
+		got <- <-events
 	}()
 }
 
@@ -20,10 +20,10 @@ func subscribe(events <-chan string) {
 // track that pile up at one place, by the function they started with and
 // where they are blocked.
 func ExampleConfig_watchUntracked() {
-	events := make(chan string)
+	events, got := make(chan string), make(chan string, 150)
 	defer close(events)
 	for range 150 {
-		subscribe(events)
+		subscribe(events, got)
 	}
 
 	m := context.New(context.Config{WatchUntracked: true, ReportInterval: time.Second,
