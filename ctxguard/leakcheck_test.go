@@ -171,14 +171,20 @@ func TestCloseDuringChecksAndProfilesAlongside(t *testing.T) {
 		}()
 	}
 	for i := range 20 {
-		m := New(Config{WatchUntracked: true, Logger: discardLogger, UntrackedMin: 1000})
+		// Its goroutine lags at once: the Monitor checks for leaks.
+		m := New(Config{WatchUntracked: true, Logger: discardLogger, UntrackedMin: 1000, Grace: time.Millisecond})
 		ctx, cancel := context.WithCancel(WithMonitor(context.Background(), m))
 		goTracked(ctx, func(Context) { <-release }, 0, nil)
 		cancel()
 		if i%2 == 1 {
 			waitUntil(t, "a look", func() bool { return !m.Snapshot().UntrackedAt.IsZero() })
 		}
+		checked := make(chan error, 1)
+		go func() { checked <- m.CheckLeaks() }()
 		m.Close()
+		if err := <-checked; err != nil && err != ErrNoLeakProfile {
+			t.Errorf("CheckLeaks alongside Close: %v", err)
+		}
 		if s := m.Snapshot(); !s.UntrackedAt.IsZero() && groupCount(s, "ctxguard.TestCloseDuringChecksAndProfilesAlongside.func1") != 2000 {
 			t.Errorf("Monitor %d: %+v, want the 2,000 goroutines in one group", i, s.Untracked)
 		}
