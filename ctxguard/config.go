@@ -161,17 +161,20 @@ type Config struct {
 	// DefaultUntrackedMin.
 	UntrackedMin int
 
-	// NoLeakCheck turns off the goroutine leak profile checks. By default,
-	// on a Go release with that profile (see LeakProfileAvailable), the
-	// Monitor runs it when there is something to prove: lagging
-	// goroutines or untracked groups not checked yet, and, every
-	// LongLivedLeakCheck at most, long-lived tracked goroutines (a
-	// goroutine whose context never ends may leak too). It runs at most
-	// once per ReportInterval, and is spaced by its own cost as stack
-	// captures are (100 times its duration). Each check is a garbage
-	// collection cycle that also proves which blocked goroutines nothing
-	// reachable can ever wake: GoroutineStats.Leaked and
-	// UntrackedStats.Leaked count them.
+	// NoLeakCheck turns off the Monitor's own goroutine leak checks. By
+	// default, on a Go release with the goroutine leak profile (see
+	// LeakProfileAvailable) and while the process has at most
+	// LeakCheckMaxGoroutines goroutines, the Monitor runs it when there is
+	// something to prove: lagging goroutines or untracked groups not
+	// checked yet, and, every LongLivedLeakCheck at most, long-lived
+	// tracked goroutines (a goroutine whose context never ends may leak
+	// too). It runs at most once per ReportInterval, and is spaced by its
+	// own cost as stack captures are (100 times its duration). Each check
+	// is a garbage collection cycle that also proves which blocked
+	// goroutines nothing reachable can ever wake (GoroutineStats.Leaked
+	// and UntrackedStats.Leaked count them), and that stops the world for
+	// longer the more goroutines there are: see LeakCheckMaxGoroutines.
+	// Monitor.CheckLeaks runs one whatever NoLeakCheck says.
 	NoLeakCheck bool
 }
 

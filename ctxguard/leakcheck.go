@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"log/slog"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -114,9 +115,19 @@ func stackKey(buf []byte, stack []uintptr) []byte {
 // longLivedLeakCheck is LongLivedLeakCheck; tests shorten it.
 var longLivedLeakCheck = LongLivedLeakCheck
 
-// leakChecks reports whether the Monitor runs leak checks at all.
+// LeakCheckMaxGoroutines is the most goroutines a process may have for the
+// Monitor to run a leak check by itself. A check stops the world while it
+// finds which blocked goroutines can never resume, for longer the more
+// goroutines there are: measured on 2 cores (BenchmarkWholeProcess), the
+// longest pause was about 5 ms at 10,000 goroutines, 40 to 60 ms at
+// 100,000 and nearly a second at a million. Beyond this many, the Monitor
+// leaves checks to Monitor.CheckLeaks, called when a pause is acceptable;
+// lagging and the untracked groups still say where goroutines pile up.
+const LeakCheckMaxGoroutines = 100_000
+
+// leakChecks reports whether the Monitor runs leak checks by itself.
 func (m *Monitor) leakChecks() bool {
-	return !m.cfg.NoLeakCheck && !m.bubbled && LeakProfileAvailable()
+	return !m.cfg.NoLeakCheck && !m.bubbled && LeakProfileAvailable() && runtime.NumGoroutine() <= LeakCheckMaxGoroutines
 }
 
 // leakCheckDueLocked reports whether a leak check is due at now: its

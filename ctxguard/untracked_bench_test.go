@@ -1,6 +1,7 @@
 package ctxguard
 
 import (
+	"os"
 	"runtime/metrics"
 	"strconv"
 	"testing"
@@ -30,12 +31,19 @@ import (
 // DefaultReportInterval and captureSpacing times its duration. The
 // leaked goroutines stay until the benchmark's process exits.
 //
+// With CTXGUARD_BENCH_MILLION=1 in the environment it goes on to a
+// million goroutines (some 3 GB of stacks and profile):
+//
 //	go test -run '^$' -bench WholeProcess -benchtime 5x ./ctxguard
 func BenchmarkWholeProcess(b *testing.B) {
 	release := make(chan struct{})
 	defer close(release)
 	started := 0
-	for _, n := range []int{10_000, 100_000} {
+	sizes := []int{10_000, 100_000}
+	if os.Getenv("CTXGUARD_BENCH_MILLION") == "1" {
+		sizes = append(sizes, 1_000_000)
+	}
+	for _, n := range sizes {
 		for ; started < n; started++ {
 			if started%2 == 0 {
 				go leakAtOneOf(started % 10)
