@@ -91,33 +91,43 @@ func (m *Monitor) loop(r *loopRun) {
 		m.recordLateExits(false)
 		m.maybeCapture(now, r)
 		due := m.report(now, false)
-		live := m.liveRecords()
-		wait := scanInterval
-		switch {
-		case live == 0 && m.idle():
-			if m.watchesUntracked() { // nothing to scan: wake for the next look
-				c := &m.stackCapture
-				wait = max(c.untrackedNext.Sub(now), c.next.Sub(now))
-				if !due.IsZero() {
-					wait = min(wait, due.Sub(now))
-				}
-				break
-			}
-			if due.IsZero() {
-				if m.stop(r) {
-					return
-				}
-				break
-			}
-			wait = due.Sub(now) // nothing to scan: wake when the held-back records are due
-		case live < fewLive && underTest:
-			wait = idleCheckInterval // soon gone, in a test that checks for leaks
+		wait, stop := m.sleep(r, now, due)
+		if stop {
+			return
 		}
 		if next != 0 {
 			wait = min(wait, time.Duration(next-now.UnixNano()))
 		}
 		timer.Reset(max(wait, time.Millisecond))
 	}
+}
+
+// sleep returns how long the loop may sleep after its round at now, due
+// being when the earliest record held back is (zero if none), or stop if
+// run r is to return: nothing is live, nothing is left to do, and the
+// Monitor does not watch untracked goroutines.
+func (m *Monitor) sleep(r *loopRun, now, due time.Time) (wait time.Duration, stop bool) {
+	live := m.liveRecords()
+	idle := live == 0 && m.idle()
+	switch {
+	case idle && m.watchesUntracked(): // nothing to scan: wake for the next look
+		c := &m.stackCapture
+		wait = max(c.untrackedNext.Sub(now), c.next.Sub(now))
+		if !due.IsZero() {
+			wait = min(wait, due.Sub(now))
+		}
+		return wait, false
+	case idle && !due.IsZero():
+		return due.Sub(now), false // nothing to scan: wake when the held-back records are due
+	case idle:
+		if m.stop(r) {
+			return 0, true
+		}
+		// a goroutine was registered or news listed meanwhile
+	case live < fewLive && underTest:
+		return idleCheckInterval, false // soon gone, in a test that checks for leaks
+	}
+	return scanInterval, false
 }
 
 // In a test binary, while fewer than fewLive tracked goroutines are live,

@@ -81,65 +81,57 @@ type logRecord struct {
 // report logs the records due at now; with flush, every pending one. It
 // returns when the earliest record it held back is due, zero if none.
 func (m *Monitor) report(now time.Time, flush bool) (next time.Time) {
-	var lags, returns, drops []logRecord
-	interval := m.cfg.ReportInterval
-	holdUntil := func(r *reporting) {
-		if next.IsZero() || r.nextLog.Before(next) {
-			next = r.nextLog
-		}
-	}
+	r := reportRound{now: now, flush: flush, interval: m.cfg.ReportInterval}
 	m.mu.Lock()
 	m.news = false
+	lags, returns := m.goroutineRecordsLocked(&r)
+	drops := m.cancelRecordsLocked(&r)
+	scopes, scopesNext := m.reportScopesLocked(now, flush, nil)
+	r.holdUntil(scopesNext)
+	m.mu.Unlock()
+	m.logRecords(lags)
+	m.logRecords(returns)
+	m.logRecords(drops)
+	m.logRecords(scopes)
+	return r.next
+}
+
+// A reportRound is one call of report: what it may log, and when the
+// earliest record it holds back is due.
+type reportRound struct {
+	now      time.Time
+	flush    bool // log every pending record
+	interval time.Duration
+	next     time.Time
+}
+
+// holdUntil notes that a record is held back until t (if not zero).
+func (r *reportRound) holdUntil(t time.Time) {
+	if !t.IsZero() && (r.next.IsZero() || t.Before(r.next)) {
+		r.next = t
+	}
+}
+
+// goroutineRecordsLocked returns the records due of the entries with news:
+// lags and where they are blocked, and late exits. Entries with news held
+// back stay listed. The caller holds m.mu.
+func (m *Monitor) goroutineRecordsLocked(r *reportRound) (lags, returns []logRecord) {
 	keep := m.dirty[:0]
 	for _, s := range m.dirty {
 		site := s.resolve()
-		attrs := func() []slog.Attr {
-			return []slog.Attr{
-				slog.String("site", site.String()), slog.String("function", site.Function),
-				slog.String("name", s.name), slog.String("scope", s.scope),
-			}
+		if rec, ok := m.lagRecordLocked(s, site, r); ok {
+			lags = append(lags, rec)
 		}
-		blocked := m.blockedAtLocked(s, false)
-		waiting := len(blocked) > 0 && blocked[0].Waiting()
-		lagDue := flush || s.lagLog.due(now)
-		switch {
-		case s.newLagged > 0 && lagDue:
-			a := append(attrs(), slog.Uint64("count", s.newLagged), slog.Uint64("total", s.lagged),
-				slog.String("cause", s.lastCause), slog.Duration("grace", s.lastGrace))
-			if !s.lagLog.logged {
-				if path := m.traceFirstLag(now, site); path != "" {
-					a = append(a, slog.String("trace", path))
-				}
-			}
-			lags = append(lags, logRecord{level: slog.LevelWarn, msg: msgLagging,
-				attrs: appendBlocked(a, blocked, s.blockedOmitted), waiting: waiting, count: s.newLagged, site: site})
-			s.lagLog.logNow(now, interval)
-			s.newLagged, s.blockedChanged = 0, false
-			s.followedUp = s.followedUp || len(blocked) > 0
-		case s.blockedChanged && len(blocked) > 0 && (lagDue || !s.followedUp):
-			// Where the lag just logged is blocked follows at once, once.
-			lags = append(lags, logRecord{level: slog.LevelWarn, msg: msgBlocked,
-				attrs: appendBlocked(attrs(), blocked, s.blockedOmitted), waiting: waiting, site: site})
-			if lagDue {
-				s.lagLog.logNow(now, interval)
-			}
-			s.blockedChanged, s.followedUp = false, true
-		case s.blockedChanged && len(blocked) == 0:
-			s.blockedChanged = false // those goroutines have returned
-		}
-		if s.newLateExits > 0 && (flush || s.exitLog.due(now)) {
-			a := append(attrs(), slog.Uint64("count", s.newLateExits), slog.Uint64("total", s.lateExits),
-				slog.Duration("max_delay", s.newDelayMax))
-			returns = append(returns, logRecord{level: slog.LevelWarn, msg: msgReturned, attrs: a,
-				count: s.newLateExits, site: site})
-			s.exitLog.logNow(now, interval)
+		if s.newLateExits > 0 && (r.flush || s.exitLog.due(r.now)) {
+			returns = append(returns, s.returnRecord(site))
+			s.exitLog.logNow(r.now, r.interval)
 			s.newLateExits, s.newDelayMax = 0, 0
 		}
 		if s.newLagged > 0 || s.blockedChanged {
-			holdUntil(&s.lagLog)
+			r.holdUntil(s.lagLog.nextLog)
 		}
 		if s.newLateExits > 0 {
-			holdUntil(&s.exitLog)
+			r.holdUntil(s.exitLog.nextLog)
 		}
 		s.dirty = s.newLagged > 0 || s.blockedChanged || s.newLateExits > 0
 		if s.dirty {
@@ -148,11 +140,69 @@ func (m *Monitor) report(now time.Time, flush bool) (next time.Time) {
 	}
 	clear(m.dirty[len(keep):])
 	m.dirty = keep
-	keepCancels := m.dirtyCancels[:0]
+	return lags, returns
+}
+
+// entryAttrs are the attributes every record of an entry carries.
+func (s *goroutineStats) entryAttrs(site Site) []slog.Attr {
+	return []slog.Attr{
+		slog.String("site", site.String()), slog.String("function", site.Function),
+		slog.String("name", s.name), slog.String("scope", s.scope),
+	}
+}
+
+// lagRecordLocked returns the lag record of entry s due in round r, if
+// any: new lagging goroutines (with where they are blocked, once known),
+// or where the ones just logged are blocked, which follows at once, once.
+// The caller holds m.mu.
+func (m *Monitor) lagRecordLocked(s *goroutineStats, site Site, r *reportRound) (logRecord, bool) {
+	blocked := m.blockedAtLocked(s, false)
+	waiting := len(blocked) > 0 && blocked[0].Waiting()
+	due := r.flush || s.lagLog.due(r.now)
+	switch {
+	case s.newLagged > 0 && due:
+		a := append(s.entryAttrs(site), slog.Uint64("count", s.newLagged), slog.Uint64("total", s.lagged),
+			slog.String("cause", s.lastCause), slog.Duration("grace", s.lastGrace))
+		if !s.lagLog.logged {
+			if path := m.traceFirstLag(r.now, site); path != "" {
+				a = append(a, slog.String("trace", path))
+			}
+		}
+		rec := logRecord{level: slog.LevelWarn, msg: msgLagging,
+			attrs: appendBlocked(a, blocked, s.blockedOmitted), waiting: waiting, count: s.newLagged, site: site}
+		s.lagLog.logNow(r.now, r.interval)
+		s.newLagged, s.blockedChanged = 0, false
+		s.followedUp = s.followedUp || len(blocked) > 0
+		return rec, true
+	case s.blockedChanged && len(blocked) > 0 && (due || !s.followedUp):
+		rec := logRecord{level: slog.LevelWarn, msg: msgBlocked,
+			attrs: appendBlocked(s.entryAttrs(site), blocked, s.blockedOmitted), waiting: waiting, site: site}
+		if due {
+			s.lagLog.logNow(r.now, r.interval)
+		}
+		s.blockedChanged, s.followedUp = false, true
+		return rec, true
+	case s.blockedChanged && len(blocked) == 0:
+		s.blockedChanged = false // those goroutines have returned
+	}
+	return logRecord{}, false
+}
+
+// returnRecord is the record of s's late exits since its last one.
+func (s *goroutineStats) returnRecord(site Site) logRecord {
+	a := append(s.entryAttrs(site), slog.Uint64("count", s.newLateExits), slog.Uint64("total", s.lateExits),
+		slog.Duration("max_delay", s.newDelayMax))
+	return logRecord{level: slog.LevelWarn, msg: msgReturned, attrs: a, count: s.newLateExits, site: site}
+}
+
+// cancelRecordsLocked returns the records due of the cancel sites with
+// dropped cancels; those held back stay listed. The caller holds m.mu.
+func (m *Monitor) cancelRecordsLocked(r *reportRound) (drops []logRecord) {
+	keep := m.dirtyCancels[:0]
 	for _, s := range m.dirtyCancels {
-		if !flush && !s.due(now) {
-			holdUntil(&s.reporting)
-			keepCancels = append(keepCancels, s)
+		if !r.flush && !s.due(r.now) {
+			r.holdUntil(s.nextLog)
+			keep = append(keep, s)
 			continue
 		}
 		s.dirty = false
@@ -164,20 +214,11 @@ func (m *Monitor) report(now time.Time, flush bool) (next time.Time) {
 				slog.Int("sample_rate", m.cfg.CancelSampleRate),
 			}})
 		s.unreported = 0
-		s.logNow(now, interval)
+		s.logNow(r.now, r.interval)
 	}
-	clear(m.dirtyCancels[len(keepCancels):])
-	m.dirtyCancels = keepCancels
-	scopes, scopesNext := m.reportScopesLocked(now, flush, nil)
-	if !scopesNext.IsZero() && (next.IsZero() || scopesNext.Before(next)) {
-		next = scopesNext
-	}
-	m.mu.Unlock()
-	m.logRecords(lags)
-	m.logRecords(returns)
-	m.logRecords(drops)
-	m.logRecords(scopes)
-	return next
+	clear(m.dirtyCancels[len(keep):])
+	m.dirtyCancels = keep
+	return drops
 }
 
 // appendBlocked adds where lagging goroutines are blocked to attrs, each
