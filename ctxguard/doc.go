@@ -49,10 +49,12 @@
 // [LongLivedLeakCheck] while tracked goroutines live, and on
 // [Monitor.CheckLeaks], and counts the tracked goroutines it proves can
 // never return, blocked on channels or locks that nothing reachable can
-// signal ([GoroutineStats].Leaked). Such a goroutine is a leak whatever
-// its context does: one whose context never ends is never lagging, and
-// may still be leaked. On a release without the profile, Leaked stays 0
-// and lagging is all there is.
+// signal ([GoroutineStats].Leaked). Such a goroutine is a leak whether
+// its context ends or not: one whose context never ends is never lagging,
+// and may still be leaked. (One blocked on its own context's Done channel
+// is not proven leaked: the Monitor holds that context while the
+// goroutine runs.) On a release without the profile, Leaked stays 0 and
+// lagging is all there is.
 //
 // With [Config.WatchUntracked], the Monitor also looks at the goroutines
 // it does not track (started by go statements, libraries, the standard

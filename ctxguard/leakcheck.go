@@ -1,7 +1,6 @@
 package ctxguard
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"encoding/binary"
@@ -69,20 +68,15 @@ func leakedStacks() (map[string]int, error) {
 func parseLeakProfile(text []byte) (map[string]int, error) {
 	out := make(map[string]int)
 	var key []byte
-	sc := bufio.NewScanner(bytes.NewReader(text))
-	sc.Buffer(nil, 1<<20)
-	header := true
-	for sc.Scan() {
-		line := sc.Bytes()
-		if header {
-			header = false
-			if !bytes.Contains(line, []byte("profile: total")) {
-				return nil, errors.New("ctxguard: goroutineleak profile: unexpected header " + strconv.Quote(string(line)))
-			}
-			continue
-		}
+	header, rest, _ := bytes.Cut(text, []byte("\n"))
+	if !bytes.Contains(header, []byte("profile: total")) {
+		return nil, errors.New("ctxguard: goroutineleak profile: unexpected header " + strconv.Quote(string(header)))
+	}
+	for len(rest) > 0 {
+		var line []byte
+		line, rest, _ = bytes.Cut(rest, []byte("\n"))
 		if len(line) == 0 || line[0] == '#' {
-			continue
+			continue // a frame, or labels (of any length)
 		}
 		count, pcs, ok := bytes.Cut(line, []byte(" @ "))
 		n, err := strconv.Atoi(string(bytes.TrimSpace(count)))
@@ -99,7 +93,7 @@ func parseLeakProfile(text []byte) (map[string]int, error) {
 		}
 		out[string(key)] += n
 	}
-	return out, sc.Err()
+	return out, nil
 }
 
 // stackKey is the key of a stack in the maps of leaked stacks: its program
@@ -145,11 +139,27 @@ func (m *Monitor) leakCheckDueLocked(now time.Time, longLived bool) bool {
 // recordsByIdent returns every live record, by identity: the young ones,
 // those whose context ended, the parked ones (in their watches, or in
 // their shard's list of those whose context never ends) and the lagging
-// ones. A record moving between them meanwhile may be missed: a leak check
-// then counts it at the next.
+// ones. Records move between these meanwhile; the watches are read before
+// and after the shards, so that one whose context ends (from its watch to
+// its shard's ended list) or that is parked (from its shard's young list to
+// a watch) is seen in one or the other. One missed all the same is
+// counted by the next check.
 func (m *Monitor) recordsByIdent() map[unsafe.Pointer]*goroutine {
 	out := make(map[unsafe.Pointer]*goroutine)
 	add := func(g *goroutine) { out[unsafe.Pointer(&g.ident)] = g }
+	watched := func() {
+		for i := range m.watchShards {
+			ws := &m.watchShards[i]
+			ws.mu.Lock()
+			for _, w := range ws.watches {
+				for _, g := range w.records {
+					add(g)
+				}
+			}
+			ws.mu.Unlock()
+		}
+	}
+	watched()
 	for i := range m.shards {
 		s := &m.shards[i]
 		s.mu.Lock()
@@ -164,16 +174,7 @@ func (m *Monitor) recordsByIdent() map[unsafe.Pointer]*goroutine {
 		}
 		s.mu.Unlock()
 	}
-	for i := range m.watchShards {
-		ws := &m.watchShards[i]
-		ws.mu.Lock()
-		for _, w := range ws.watches {
-			for _, g := range w.records {
-				add(g)
-			}
-		}
-		ws.mu.Unlock()
-	}
+	watched()
 	m.mu.Lock()
 	for g := range m.lagging {
 		add(g)
@@ -182,13 +183,20 @@ func (m *Monitor) recordsByIdent() map[unsafe.Pointer]*goroutine {
 	return out
 }
 
+// maxLeakedKeys bounds the entries a leak check counts leaks of, per
+// Config.MaxSites; those of more go to the overflow entry. A Snapshot
+// lists MaxSites entries and gives the leaks of the others to its
+// overflow entry.
+const maxLeakedKeys = 10
+
 // msgLeaked is the message of a record about proven leaks.
 const msgLeaked = "ctxguard: goroutines that can never return (proven leaked)"
 
 // leakChecked applies a capture's leak check: the tracked goroutines it
 // proved leaked, counted per entry, replace the last check's, and each
-// entry with more than before is logged. It runs on the loop.
-func (m *Monitor) leakChecked(c *capture, now time.Time) []logRecord {
+// entry with more than before is logged. A check that started before the
+// one last applied (the loop's and CheckLeaks' may overlap) is dropped.
+func (m *Monitor) leakChecked(c *capture) []logRecord {
 	if c.leakErr != nil {
 		if m.leakErrLogged.Swap(true) {
 			return nil
@@ -212,19 +220,23 @@ func (m *Monitor) leakChecked(c *capture, now time.Time) []logRecord {
 			if proven == 0 {
 				continue
 			}
-			if _, ok := leaked[k]; !ok && len(leaked) >= m.cfg.MaxSites {
+			b := at[k]
+			if _, ok := leaked[k]; !ok && len(leaked) >= maxLeakedKeys*m.cfg.MaxSites {
 				k = overflow
 			}
 			leaked[k] += proven
 			if where[k] == nil {
 				where[k] = make(map[blockedKey]int)
 			}
-			where[k][at[k]] += proven
+			where[k][b] += proven
 		}
 	}
 	var records []logRecord
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if c.started.Before(m.leakCheckAt) {
+		return nil // a check that started later (CheckLeaks, or the loop's) was applied first
+	}
 	for k, n := range leaked {
 		before := m.leaked[k]
 		if n <= before {
@@ -249,13 +261,13 @@ func (m *Monitor) leakChecked(c *capture, now time.Time) []logRecord {
 		records = append(records, logRecord{level: slog.LevelError, msg: msgLeaked,
 			attrs: appendBlocked(a, blocked, 0), count: uint64(n - before), site: site})
 	}
-	m.leaked, m.leakCheckAt = leaked, now
+	m.leaked, m.leakCheckAt = leaked, c.started
 	return records
 }
 
-// lookedWhole applies what a capture saw of the whole process (its leak
-// check, its untracked groups), logs what is news, and spaces the next
-// capture, leak check and look by their cost. It runs on the loop.
+// lookedWhole applies what a capture of the loop's saw of the whole
+// process (its leak check, its untracked groups), logs what is news, and
+// spaces the next capture, leak check and look by their cost.
 func (m *Monitor) lookedWhole(c *capture, now time.Time) {
 	sc := &m.stackCapture
 	sc.running = false
@@ -264,11 +276,11 @@ func (m *Monitor) lookedWhole(c *capture, now time.Time) {
 	if c.leaks {
 		sc.leakNext = now.Add(max(interval, captureSpacing*c.leakTook))
 		sc.longLivedNext = now.Add(longLivedLeakCheck)
-		m.logRecords(m.leakChecked(c, now))
+		m.logRecords(m.leakChecked(c))
 	}
 	if c.untracked != nil {
 		sc.untrackedNext = now.Add(max(interval, captureSpacing*c.took))
-		m.logRecords(m.lookedUntracked(c.untracked, c.leaks && c.leakErr == nil, now))
+		m.logRecords(m.lookedUntracked(c.untracked, c.leaks && c.leakErr == nil, c.started))
 	}
 }
 
@@ -299,10 +311,9 @@ func (m *Monitor) CheckLeaks() error {
 	if c.leakErr != nil {
 		return c.leakErr
 	}
-	now := time.Now()
-	m.logRecords(m.leakChecked(c, now))
+	m.logRecords(m.leakChecked(c))
 	if c.untracked != nil {
-		m.logRecords(m.lookedUntracked(c.untracked, true, now))
+		m.logRecords(m.lookedUntracked(c.untracked, true, c.started))
 	}
 	return nil
 }

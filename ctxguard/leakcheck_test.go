@@ -3,6 +3,7 @@ package ctxguard
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"os/exec"
 	"runtime/pprof"
@@ -68,11 +69,14 @@ func TestNeverEndingRecordsAreListed(t *testing.T) {
 		}, 0, nil)
 	}
 	started.Wait()
-	waitUntil(t, "every running record listed", func() bool {
-		m.scan(time.Now().UnixNano())
+	waitUntil(t, "every running record listed, after the loop's scans", func() bool {
 		records := m.recordsByIdent()
 		for _, g := range records {
-			if g.state == exited {
+			s := &m.shards[g.shard]
+			s.mu.Lock()
+			state := g.state
+			s.mu.Unlock()
+			if state == exited {
 				return false
 			}
 		}
@@ -205,4 +209,133 @@ func groupCount(s Snapshot, fn string) int {
 		}
 	}
 	return 0
+}
+
+//go:noinline
+func leakA(Context) { <-make(chan struct{}) }
+
+//go:noinline
+func leakB(Context) { <-make(chan struct{}) }
+
+//go:noinline
+func smallLeak() { <-make(chan struct{}) }
+
+// leakDeep blocks forever on a channel only it holds, depth frames down.
+//
+//go:noinline
+func leakDeep(depth int) {
+	if depth == 0 {
+		<-make(chan struct{})
+	}
+	leakDeep(depth - 1)
+}
+
+// Proven leaks at the edges, in a process of its own since they never
+// end: leaks of an entry beyond MaxSites go to the Snapshot's overflow
+// entry; a group listed for its leaks alone stays listed,
+// and logged once, across looks that check nothing; a leaked goroutine
+// started with a go statement by a healthy tracked one, too deep for the
+// profile to hold its whole stack, is not the tracked one's.
+func TestLeakCheckEdges(t *testing.T) {
+	if !LeakProfileAvailable() {
+		t.Skip("no goroutineleak profile in this build (Go 1.26 without GOEXPERIMENT=goroutineleakprofile)")
+	}
+	if os.Getenv("CTXGUARD_LEAK_EDGES_CHILD") == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestLeakCheckEdges$", "-test.v")
+		cmd.Env = append(os.Environ(), "CTXGUARD_LEAK_EDGES_CHILD=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !bytes.Contains(out, []byte("--- PASS")) {
+			t.Errorf("the leaking process: %v\n%s", err, out)
+		}
+		return
+	}
+	var logs bytes.Buffer
+	var logMu sync.Mutex
+	m := New(Config{MaxSites: 1, WatchUntracked: true, NoLeakCheck: true, ReportInterval: time.Second,
+		Logger: slog.New(slog.NewJSONHandler(lockedWriter{&logMu, &logs}, nil))})
+	defer m.Close()
+	ctx := WithMonitor(context.Background(), m)
+	release := make(chan struct{})
+	defer close(release)
+	for range 3 {
+		goTracked(ctx, leakA, 0, nil)
+		goTracked(ctx, leakB, 0, nil)
+		go smallLeak()
+	}
+	goTracked(ctx, func(Context) {
+		go leakDeep(2 * maxProfileFrames)
+		<-release
+	}, 0, nil)
+	waitUntil(t, "all nine leaks proven", func() bool {
+		if err := m.CheckLeaks(); err != nil {
+			t.Fatal(err)
+		}
+		return m.Snapshot().Leaked == 6 && len(m.Snapshot().Untracked) == 1 && m.Snapshot().Untracked[0].Leaked == 3
+	})
+	s := m.Snapshot()
+	overflow := false
+	for _, g := range s.Goroutines {
+		switch {
+		case g.Site == OverflowSite:
+			overflow = g.Leaked == 3
+		case g.Leaked != 0 && g.Leaked != 3:
+			t.Errorf("entry %s: %d leaked, want 3 or 0", g.Name, g.Leaked)
+		case g.Leaked == 0 && g.Live != 1:
+			t.Errorf("entry %s: %d live, none leaked; want the healthy parent only", g.Name, g.Live)
+		}
+	}
+	if !overflow {
+		t.Errorf("no overflow entry with 3 leaked: %+v", s.Goroutines)
+	}
+
+	// Looks that check nothing keep the group, whose 3 are fewer than
+	// UntrackedMin, and its leaks; a check that finds the same leaks logs
+	// nothing new.
+	records := func() (group, overflow int) {
+		time.Sleep(100 * time.Millisecond) // for the Logger's goroutine
+		logMu.Lock()
+		defer logMu.Unlock()
+		for _, line := range bytes.Split(logs.Bytes(), []byte("\n")) {
+			switch {
+			case bytes.Contains(line, []byte("smallLeak")) && bytes.Contains(line, []byte(msgUntracked)):
+				group++
+			case bytes.Contains(line, []byte(msgLeaked)) && bytes.Contains(line, []byte(`"name":"github.com/ctxguard/ctxguard/ctxguard.leakB"`)):
+				overflow++
+				if !bytes.Contains(line, []byte("leakB (chan receive) x")) {
+					t.Errorf("leakB's record does not say where its goroutines are blocked: %s", line)
+				}
+			}
+		}
+		return group, overflow
+	}
+	group, overflowRecords := records()
+	if group == 0 || overflowRecords == 0 {
+		t.Fatalf("%d records of the group and %d of leakB, want some", group, overflowRecords)
+	}
+	at := s.UntrackedAt
+	waitUntil(t, "two later looks", func() bool {
+		s := m.Snapshot()
+		if len(s.Untracked) != 1 || s.Untracked[0].Leaked != 3 {
+			t.Fatalf("after a look: %+v, want the group of 3 leaked", s.Untracked)
+		}
+		return s.UntrackedAt.After(at.Add(time.Second))
+	})
+	if err := m.CheckLeaks(); err != nil {
+		t.Fatal(err)
+	}
+	if g, o := records(); g != group || o != overflowRecords {
+		t.Errorf("records of the group %d -> %d, of leakB %d -> %d: the same leaks logged again", group, g, overflowRecords, o)
+	}
+}
+
+// lockedWriter serializes writes to w.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

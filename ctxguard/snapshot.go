@@ -72,8 +72,8 @@ type Snapshot struct {
 	// Leaked counts the tracked goroutines the goroutine leak profile
 	// proved can never return, at its last check (LeakCheckAt), lagging or
 	// not: the sum of the entries' Leaked. Always 0 on a Go release
-	// without the profile (see LeakProfileAvailable) or with
-	// Config.NoLeakCheck.
+	// without the profile (see LeakProfileAvailable), and with
+	// Config.NoLeakCheck unless Monitor.CheckLeaks is called.
 	Leaked int
 	// LeakCheckAt is when the last leak check ran; zero if none has.
 	LeakCheckAt time.Time
@@ -130,9 +130,16 @@ type GoroutineStats struct {
 	// goroutine leak profile proved can never return, at its last check
 	// (Snapshot.LeakCheckAt): they are blocked on channels or locks
 	// nothing reachable can signal. Lagging says a goroutine still runs
-	// after its context ended; Leaked, that it never will return. Exact
-	// when the goroutines blocked at one stack all leaked or are all of
-	// one entry; otherwise the fewest that must be this entry's.
+	// after its context ended; Leaked, that it never will return. Where
+	// goroutines of several entries are blocked at the same stack and only
+	// some of them leaked, it counts the fewest that must be this entry's.
+	// It leaves out a goroutine that replaced its profiler labels
+	// (pprof.Do, pprof.SetGoroutineLabels), which the check cannot match to
+	// its entry, and one blocked on something only its context reaches
+	// (its context's Done channel, say, when the cancel func was dropped):
+	// the Monitor holds the context of a tracked goroutine while it runs,
+	// so that channel stays reachable. A goroutine started by a go
+	// statement in the same place is listed by the profile itself.
 	Leaked int
 }
 

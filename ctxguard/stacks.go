@@ -46,6 +46,7 @@ type capture struct {
 	records   map[unsafe.Pointer]*goroutine
 	untracked *untrackedGrouper // nil: untracked goroutines are not grouped
 
+	started  time.Time
 	found    map[*goroutine]*stackInfo
 	leaked   []*leakedStack // with leaks: the stacks of leaked goroutines
 	leakErr  error          // with leaks: why the profile could not be read
@@ -67,6 +68,7 @@ type leakedStack struct {
 // run captures the stacks of c.want and fills in the result.
 func (c *capture) run() {
 	start := time.Now()
+	c.started = start
 	defer func() { c.took = time.Since(start) }()
 	c.found = make(map[*goroutine]*stackInfo)
 	var leakedAt map[string]int
@@ -102,8 +104,19 @@ func (c *capture) run() {
 		}
 		g, record := c.want[label], c.records[label]
 		base := fk.base(stack)
-		if base < 0 && len(stack) >= maxProfileFrames && (g != nil || record != nil) {
-			base = len(stack) // cut short: its label set alone tells
+		if base < 0 && len(stack) >= maxProfileFrames && label != nil {
+			// Cut short, with a label set: a lagging record's (captures
+			// look for those only once, deeper), or maybe that of a record
+			// whose goroutine started another, which inherited it: which
+			// one is not known, so neither is it counted as untracked.
+			if g == nil {
+				if ls != nil {
+					ls.unknown++
+				}
+				continue
+			}
+			base = len(stack)
+			record = nil // not credited with a leak, as the child may be what leaked
 		}
 		if base < 0 { // not a record's goroutine, though it may have inherited a label set
 			if c.untracked != nil {

@@ -142,23 +142,43 @@ func startSite(entry uintptr) Site {
 	return frameSite(runtime.Frame{Function: f.Name(), File: file, Line: line})
 }
 
-// lookedUntracked applies a capture's untracked groups, and returns the
-// records to log for groups that doubled or have newly leaked goroutines.
-// leakChecked says the capture ran the leak profile. It runs on the loop.
-func (m *Monitor) lookedUntracked(u *untrackedGrouper, leakChecked bool, now time.Time) []logRecord {
-	min := m.cfg.UntrackedMin
+// lookedUntracked applies the untracked groups of a capture that started
+// at start, and returns the records to log for groups that doubled or
+// have newly leaked goroutines; leakChecked says the capture ran the leak
+// profile. A capture that started before the one last applied (the loop's
+// and CheckLeaks' may overlap) is dropped. A listed group stays listed
+// while it holds half of UntrackedMin (so that a pool about that size is
+// not listed, and checked for leaks, anew at every look), and while it has
+// goroutines proven leaked: a look without a leak check keeps the last
+// check's count of them.
+func (m *Monitor) lookedUntracked(u *untrackedGrouper, leakChecked bool, start time.Time) []logRecord {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	w := &m.untracked
+	if start.Before(w.at) {
+		return nil
+	}
+	least := m.cfg.UntrackedMin
 	type listed struct {
-		k untrackedKey
-		c *untrackedCount
+		k      untrackedKey
+		c      *untrackedCount
+		leaked int
 	}
 	var list []listed
 	for k, c := range u.counts {
-		if c.count >= min || c.leaked > 0 {
-			list = append(list, listed{k, c})
+		leaked, old := c.leaked, w.groups[k]
+		if !leakChecked {
+			leaked = 0
+			if old != nil {
+				leaked = min(old.stats.Leaked, c.count) // they never resume
+			}
+		}
+		if c.count >= least || leaked > 0 || (old != nil && 2*c.count >= least) {
+			list = append(list, listed{k, c, leaked})
 		}
 	}
 	slices.SortFunc(list, func(a, b listed) int {
-		return cmp.Or(cmp.Compare(b.c.leaked, a.c.leaked), cmp.Compare(b.c.count, a.c.count),
+		return cmp.Or(cmp.Compare(b.leaked, a.leaked), cmp.Compare(b.c.count, a.c.count),
 			cmp.Compare(a.k.at.String(), b.k.at.String()), cmp.Compare(a.k.start, b.k.start))
 	})
 	omitted := u.others
@@ -169,12 +189,9 @@ func (m *Monitor) lookedUntracked(u *untrackedGrouper, leakChecked bool, now tim
 		list = list[:m.cfg.MaxSites]
 	}
 	var records []logRecord
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	w := &m.untracked
 	old := w.groups
 	w.groups = make(map[untrackedKey]*untrackedGroup, len(list))
-	w.live, w.omitted, w.at = u.live, omitted, now
+	w.live, w.omitted, w.at = u.live, omitted, start
 	for _, l := range list {
 		g := old[l.k]
 		if g == nil {
@@ -182,9 +199,9 @@ func (m *Monitor) lookedUntracked(u *untrackedGrouper, leakChecked bool, now tim
 			g.stats = UntrackedStats{Start: startSite(l.k.start),
 				BlockedAt: BlockedAt{Site: l.k.at, Reason: l.k.reason, Frames: l.c.info.frames}}
 		}
-		g.stats.Count, g.stats.BlockedAt.Count = l.c.count, l.c.count
+		g.stats.Count, g.stats.BlockedAt.Count, g.stats.Leaked = l.c.count, l.c.count, l.leaked
 		if leakChecked {
-			g.stats.Leaked, g.checked = l.c.leaked, l.c.count
+			g.checked = l.c.count
 		}
 		w.groups[l.k] = g
 		grew := g.stats.Count >= 2*g.base
