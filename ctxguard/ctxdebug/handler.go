@@ -220,7 +220,9 @@ func untrackedOf(s *ctxguard.Snapshot, maxSites int) Untracked {
 		ug := UntrackedGroup{Start: siteOf(g.Start), BlockedAt: siteOf(b.Site), Reason: b.Reason, Frames: []Site{},
 			Count: g.Count, Leaked: g.Leaked}
 		for _, f := range b.Frames[:min(len(b.Frames), maxFrames)] {
-			ug.Frames = append(ug.Frames, siteOf(f))
+			if f.Function != "runtime.goexit" { // below every goroutine's start: says nothing
+				ug.Frames = append(ug.Frames, siteOf(f))
+			}
 		}
 		u.Groups = append(u.Groups, ug)
 	}

@@ -131,6 +131,9 @@ func TestPageShowsLeaksAndUntrackedGroups(t *testing.T) {
 			len(g.Frames) == 0 || g.Frames[0] != g.BlockedAt {
 			t.Errorf("group %+v: want started as the function it is blocked in, in a chan receive, frames from there", g)
 		}
+		if last := g.Frames[len(g.Frames)-1]; last.Function != g.Start.Function {
+			t.Errorf("group %+v: frames end at %v, want at the function they started with", g, last)
+		}
 	}
 	if g := groups[own]; g.Count != n || g.Leaked != leaked*n {
 		t.Errorf("group blocked at %v: %+v, want %d goroutines, %d leaked", own, g, n, leaked*n)

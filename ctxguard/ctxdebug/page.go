@@ -111,7 +111,8 @@ type UntrackedGroup struct {
 	Start Site `json:"start"`
 	// BlockedAt is the line where they are blocked, Reason what they wait
 	// for (as Blocked.Reason), and Frames the stack from BlockedAt down
-	// to the function they started with (at most 32 frames).
+	// to the function they started with (at most 32 frames; the
+	// runtime's goexit below it left out).
 	BlockedAt Site   `json:"blocked_at"`
 	Reason    string `json:"reason"`
 	Frames    []Site `json:"frames"`
