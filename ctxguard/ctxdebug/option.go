@@ -9,9 +9,9 @@ import (
 // Defaults for the bounds of the page, each changed by an Option.
 const (
 	// DefaultMaxSites bounds the goroutine entries, the dropped-cancel
-	// sites and the untracked groups listed, each: a hundred rows is more than a person reads
-	// during an incident, and the rest are counted, not listed (filter by
-	// scope or name to see them).
+	// sites and the untracked groups listed, each: a hundred rows is more
+	// than a person reads during an incident, and the rest are counted,
+	// not listed (filter by scope or name to see them).
 	DefaultMaxSites = 100
 
 	// DefaultMaxEvents bounds the recent events the handler keeps.
