@@ -50,7 +50,7 @@
 // reasons) are summed. The untracked goroutines of groups beyond
 // Config.MaxSites are counted under start "(other sites)", blocked_at ""
 // (their leaked ones are not exported). Both families are absent until
-// the Monitor has looked.
+// the Monitor has looked, so always without Config.WatchUntracked.
 //
 // Cancel funcs, tracked one in ctxguard_cancel_sample_rate (multiply the
 // counters by it for estimates of all cancel funcs):
