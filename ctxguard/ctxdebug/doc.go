@@ -5,6 +5,12 @@
 // the last minutes. It is to ctxguard what /debug/pprof is to the runtime,
 // but it lists only the goroutines that should have stopped.
 //
+// Goroutines the Monitor's leak check proved can never return (see
+// ctxguard.LeakProfileAvailable) are marked so, apart from lagging ones,
+// which may yet return; the page says when this Go release has no leak
+// profile. With the Monitor's Config.WatchUntracked, it also lists the
+// groups of untracked goroutines piling up at one place.
+//
 // Nothing is registered on import. Mount [Handler] where you like, such as
 // under /debug/ctxguard/ next to /debug/pprof/:
 //

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -163,9 +164,12 @@ func (w *watch) page(f Filter, cfg *config) *Page {
 			DroppedCancels: s.DroppedCancels, CancelsTracked: s.CancelsTracked, CancelSampleRate: s.CancelSampleRate,
 			EventsDropped: s.EventsDropped, LogRecordsDropped: s.LogRecordsDropped,
 			ObserverPanics: s.ObserverPanics, LoggerPanics: s.LoggerPanics, ContextPanics: s.ContextPanics,
+			Leaked: s.Leaked,
 		},
 		Goroutines:         []Entry{},
 		DroppedCancelSites: []SiteCount{},
+		LeakCheck:          LeakCheck{Available: ctxguard.LeakProfileAvailable(), GoVersion: runtime.Version(), Last: timeOrNil(s.LeakCheckAt)},
+		Untracked:          untrackedOf(&s, cfg.maxSites),
 	}
 	for _, sc := range s.DroppedCancelSites {
 		if len(p.DroppedCancelSites) == cfg.maxSites {
@@ -195,6 +199,36 @@ func (w *watch) page(f Filter, cfg *config) *Page {
 	return p
 }
 
+// timeOrNil is t, or nil for the zero time.
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// untrackedOf is the Snapshot's untracked groups, at most maxSites.
+func untrackedOf(s *ctxguard.Snapshot, maxSites int) Untracked {
+	u := Untracked{Watched: !s.UntrackedAt.IsZero(), At: timeOrNil(s.UntrackedAt), Live: s.UntrackedLive,
+		Omitted: s.UntrackedOmitted, Groups: []UntrackedGroup{}}
+	for _, g := range s.Untracked {
+		if len(u.Groups) == maxSites {
+			u.Omitted += g.Count
+			continue
+		}
+		b := g.BlockedAt
+		ug := UntrackedGroup{Start: siteOf(g.Start), BlockedAt: siteOf(b.Site), Reason: b.Reason, Frames: []Site{},
+			Count: g.Count, Leaked: g.Leaked}
+		for _, f := range b.Frames[:min(len(b.Frames), maxFrames)] {
+			if f.Function != "runtime.goexit" { // below every goroutine's start: says nothing
+				ug.Frames = append(ug.Frames, siteOf(f))
+			}
+		}
+		u.Groups = append(u.Groups, ug)
+	}
+	return u
+}
+
 // maxBlockedAt bounds the blocking locations listed per entry, maxFrames
 // the frames of each, maxWaitingFor the entries each waits for.
 const (
@@ -206,7 +240,7 @@ const (
 func (w *watch) entryLocked(g ctxguard.GoroutineStats, now time.Time) Entry {
 	e := Entry{
 		Name: g.Name, Scope: g.Scope, Site: siteOf(g.Site),
-		Live: g.Live, Lagging: g.Lagging, Lagged: g.Lagged, LateExits: g.LateExits, Panics: g.Panics,
+		Live: g.Live, Lagging: g.Lagging, Lagged: g.Lagged, LateExits: g.LateExits, Panics: g.Panics, Leaked: g.Leaked,
 		ExitDelayMaxSeconds: g.ExitDelayMax.Seconds(),
 		Waiting:             g.Waiting(),
 		BlockedAt:           []Blocked{},

@@ -8,10 +8,10 @@ import (
 
 // Defaults for the bounds of the page, each changed by an Option.
 const (
-	// DefaultMaxSites bounds the goroutine entries and the dropped-cancel
-	// sites listed, each: a hundred rows is more than a person reads
-	// during an incident, and the rest are counted, not listed (filter by
-	// scope or name to see them).
+	// DefaultMaxSites bounds the goroutine entries, the dropped-cancel
+	// sites and the untracked groups listed, each: a hundred rows is more
+	// than a person reads during an incident, and the rest are counted,
+	// not listed (filter by scope or name to see them).
 	DefaultMaxSites = 100
 
 	// DefaultMaxEvents bounds the recent events the handler keeps.
@@ -61,9 +61,10 @@ func WithAuth(allow func(*http.Request) bool) Option {
 	return optionFunc(func(c *config) { c.auth = allow })
 }
 
-// WithMaxSites lists at most n goroutine entries and n dropped-cancel
-// sites, instead of DefaultMaxSites; entries beyond it are counted in
-// Page.GoroutinesOmitted and Page.DroppedCancelSitesOmitted. The page's
+// WithMaxSites lists at most n goroutine entries, n dropped-cancel sites
+// and n untracked groups, instead of DefaultMaxSites; entries beyond it are
+// counted in Page.GoroutinesOmitted and Page.DroppedCancelSitesOmitted,
+// the goroutines of groups beyond it in Page.Untracked.Omitted. The page's
 // size grows linearly with n (a lagging entry with every blocking location
 // expanded takes up to some 20 KB). It panics if n is not positive.
 func WithMaxSites(n int) Option {

@@ -54,6 +54,73 @@ type Page struct {
 	// oldest first, taken when the page was served and when events
 	// arrived (at most one a second). Unfiltered.
 	Samples []Sample `json:"samples"`
+
+	// LeakCheck says whether the Monitor can prove goroutines leaked on
+	// this Go release, and when it last checked.
+	LeakCheck LeakCheck `json:"leak_check"`
+	// Untracked are the groups of goroutines ctxguard does not track that
+	// pile up at one place (ctxguard.Config.WatchUntracked). The filter
+	// does not apply to them.
+	Untracked Untracked `json:"untracked"`
+}
+
+// LeakCheck is the state of the Monitor's proof of leaks. Lagging says a
+// goroutine still runs after its context ended, and may yet return;
+// leaked, that Go's goroutine leak profile proved it can never return
+// (it is blocked on a channel or lock nothing reachable can signal).
+type LeakCheck struct {
+	// Available is ctxguard.LeakProfileAvailable: this program's Go
+	// release has the goroutine leak profile (Go 1.27 and later, or Go
+	// 1.26 built with GOEXPERIMENT=goroutineleakprofile). Without it no
+	// goroutine is ever counted as leaked.
+	Available bool `json:"available"`
+	// GoVersion is the program's Go release, as runtime.Version says.
+	GoVersion string `json:"go_version"`
+	// Last is when the Monitor last ran the profile (ctxguard.Snapshot's
+	// LeakCheckAt); null if it has not. It runs when there is something
+	// to prove: goroutines newly lagging, untracked groups not yet
+	// checked, and now and then long-lived goroutines.
+	Last *time.Time `json:"last"`
+}
+
+// Untracked is what the Monitor last saw of the goroutines it does not
+// track, as ctxguard.Snapshot's Untracked fields say.
+type Untracked struct {
+	// Watched is whether the Monitor has looked at them: false when its
+	// Config.WatchUntracked is off, or before its first look.
+	Watched bool `json:"watched"`
+	// At is when it last looked; null if it has not.
+	At *time.Time `json:"at"`
+	// Live counts the untracked goroutines at that look, in groups or not.
+	Live int `json:"live"`
+	// Groups are the groups the Monitor lists (at least its
+	// Config.UntrackedMin goroutines, or some proven leaked), those with
+	// leaked goroutines first, then most goroutines first; at most the
+	// handler's MaxSites. Omitted counts the goroutines of the groups the
+	// Monitor or the handler left out.
+	Groups  []UntrackedGroup `json:"groups"`
+	Omitted int              `json:"omitted"`
+}
+
+// An UntrackedGroup is untracked goroutines that started with the same
+// function and are blocked at the same place (ctxguard.UntrackedStats).
+type UntrackedGroup struct {
+	// Start is the function they started with, at its declaration's line:
+	// for a function literal started by a go statement, the go
+	// statement's line.
+	Start Site `json:"start"`
+	// BlockedAt is the line where they are blocked, Reason what they wait
+	// for (as Blocked.Reason), and Frames the stack from BlockedAt down
+	// to the function they started with (at most 32 frames; the
+	// runtime's goexit below it left out).
+	BlockedAt Site   `json:"blocked_at"`
+	Reason    string `json:"reason"`
+	Frames    []Site `json:"frames"`
+	// Count is how many goroutines the group had at the Monitor's last
+	// look, Leaked how many of them its last leak check proved can never
+	// return.
+	Count  int `json:"count"`
+	Leaked int `json:"leaked"`
 }
 
 // Filter restricts the entries and events listed: those whose scope
@@ -94,6 +161,10 @@ type Totals struct {
 	ObserverPanics uint64 `json:"observer_panics"`
 	LoggerPanics   uint64 `json:"logger_panics"`
 	ContextPanics  uint64 `json:"context_panics"`
+	// Leaked counts the tracked goroutines, lagging or not, that the
+	// Monitor's last leak check proved can never return (see LeakCheck);
+	// always 0 on a Go release without the goroutine leak profile.
+	Leaked int `json:"leaked"`
 }
 
 // An Entry is the goroutines of one name, scope and spawn site, as
@@ -115,6 +186,12 @@ type Entry struct {
 	Lagged    uint64 `json:"lagged"`
 	LateExits uint64 `json:"late_exits"`
 	Panics    uint64 `json:"panics"`
+	// Leaked counts the entry's goroutines, lagging or not, that the
+	// Monitor's last leak check proved can never return
+	// (ctxguard.GoroutineStats.Leaked): a goroutine whose context never
+	// ends can leak too. Always 0 without the goroutine leak profile
+	// (Page.LeakCheck).
+	Leaked int `json:"leaked"`
 	// ExitDelayMaxSeconds and ExitDelayMeanSeconds are over the late
 	// exits: how long after their context ended they returned. 0 without
 	// late exits.

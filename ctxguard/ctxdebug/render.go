@@ -36,7 +36,7 @@ var contentSecurityPolicy = func() string {
 type view struct {
 	*Page
 	Refresh int
-	Lagging []Entry // entries with lagging goroutines, worst first
+	Lagging []Entry // entries with lagging or leaked goroutines, worst first
 	Others  []Entry // the other entries
 	Charts  []chart
 	JSONURL string
@@ -45,7 +45,7 @@ type view struct {
 func renderHTML(w io.Writer, p *Page, q query) error {
 	v := &view{Page: p, Refresh: q.refresh, Charts: charts(p.Samples, p.Time)}
 	for _, e := range p.Goroutines {
-		if e.Lagging > 0 {
+		if e.Lagging > 0 || e.Leaked > 0 {
 			v.Lagging = append(v.Lagging, e)
 		} else {
 			v.Others = append(v.Others, e)

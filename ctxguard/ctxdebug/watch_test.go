@@ -205,6 +205,7 @@ func TestRenderEveryField(t *testing.T) {
 				BlockedAt: []Blocked{{Site: site, Reason: "spawn.Group.Wait", Count: 2, Frames: []Site{},
 					WaitingFor: []Waited{{Name: "worker", Scope: "jobs", Site: site, Count: 5}}}}},
 			{Name: "idle", Scope: "", Site: site, Live: 5, LateExits: 2, ExitDelayMaxSeconds: 75, Causes: []CauseCount{}, BlockedAt: []Blocked{}},
+			{Name: "reader", Scope: "", Site: site, Live: 11, Leaked: 11, Causes: []CauseCount{}, BlockedAt: []Blocked{}},
 		},
 		GoroutinesOmitted: 4, OmittedLive: 6, OmittedLagging: 1,
 		DroppedCancelSites: []SiteCount{{site, 3}}, DroppedCancelSitesOmitted: 2,
@@ -212,7 +213,13 @@ func TestRenderEveryField(t *testing.T) {
 			{Kind: "Panic", Time: t0, FirstTime: t0, Count: 1, Name: "worker", Scope: "jobs", Site: site, Value: "index out of range <3>"},
 			{Kind: "DroppedCancel", Time: t0, FirstTime: t0, Count: 3, Scope: "jobs", Site: site},
 		},
-		Samples: []Sample{{Time: t0.Add(-time.Minute), Live: 10, Lagging: 5}, {Time: t0, Live: 12, Lagging: 7}},
+		Samples:   []Sample{{Time: t0.Add(-time.Minute), Live: 10, Lagging: 5}, {Time: t0, Live: 12, Lagging: 7}},
+		LeakCheck: LeakCheck{Available: false, GoVersion: "go1.26.8"},
+		Untracked: Untracked{Watched: true, At: &ended, Live: 400, Omitted: 30, Groups: []UntrackedGroup{
+			{Start: Site{Function: "example.com/app.pump", File: "example.com/app/pump.go", Line: 7},
+				BlockedAt: site, Reason: "chan send", Frames: []Site{site}, Count: 300, Leaked: 300},
+			{Start: site, BlockedAt: site, Reason: "select", Frames: []Site{}, Count: 120},
+		}},
 	}
 	var b strings.Builder
 	if err := renderHTML(&b, p, query{filter: p.Filter, refresh: 10}); err != nil {
@@ -231,9 +238,58 @@ func TestRenderEveryField(t *testing.T) {
 		`<td class="num">1m15s</td>`, // the idle entry's max exit delay
 		`href="?format=json&amp;scope=jobs"`,
 		`<a href="?refresh=10">clear filter</a>`,
+		// A leaked entry that does not lag is listed with the lagging ones.
+		`<tr class="leaked">
+<td class="num count">0<small class="leaked">11 can never return</small><small>of 11 live</small>`,
+		`title="none of them lags: their context has not ended, or only within their grace">not lagging</span>`,
+		`<b>n/a</b><span>proven leaked</span>`,
+		`Proven leaks: not available on this Go release (go1.26.8), which has no goroutine leak profile`,
+		`400 untracked goroutines at the Monitor's last look, 1m00s ago;`,
+		`30 more are in groups not listed.`,
+		`<tr class="leaked">
+<td class="num count">300<small class="leaked">300 can never return</small></td>
+<td class="site"><span class="mono">example.com/app.pump</span><small class="mono">at example.com/app/pump.go:7</small></td>
+<td class="site"><details open><summary><span class="mono">example.com/app/jobs.go:42</span> <span class="reason">chan send</span></summary>`,
+		`<tr class="pile">
+<td class="num count">120</td>`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the page lacks %s", want)
+		}
+	}
+	if strings.Contains(body, `id="untracked-off"`) {
+		t.Error("the page says untracked goroutines are not watched")
+	}
+
+	// With the profile, before its first run, and without untracked
+	// goroutines watched.
+	p.LeakCheck, p.Untracked, p.Totals.Leaked = LeakCheck{Available: true, GoVersion: "go1.27.3"}, Untracked{Groups: []UntrackedGroup{}}, 11
+	b.Reset()
+	if err := renderHTML(&b, p, query{filter: p.Filter}); err != nil {
+		t.Fatal(err)
+	}
+	body = strings.ReplaceAll(b.String(), "<wbr>", "")
+	for _, want := range []string{
+		`<title>7 lagging · 11 leaked · ctxguard</title>`,
+		`<div class="card bad" id="total-leaked" title="tracked goroutines Go's goroutine leak profile proved can never return"><b>11</b><span>proven leaked</span></div>`,
+		`It has not run yet: the Monitor runs it when goroutines lag or untracked goroutines pile up.`,
+		`<p class="muted" id="untracked-off">Not watched:`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page with the profile lacks %s", want)
+		}
+	}
+	last := t0.Add(-5 * time.Second)
+	p.LeakCheck.Last = &last
+	p.Untracked = Untracked{Watched: true, At: &last, Live: 12, Groups: []UntrackedGroup{}}
+	b.Reset()
+	if err := renderHTML(&b, p, query{filter: p.Filter}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`The profile last ran 5.0s ago.`, `12 untracked goroutines at the Monitor's last look, 5.0s ago;`,
+		`<p class="ok">No pile-up: no group is large enough to list, and none has goroutines proven leaked.</p>`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("the page after a check lacks %s", want)
 		}
 	}
 }

@@ -18,7 +18,8 @@ var goroutineContexts sync.Map
 // spawn.Go, spawn.Group or the middleware, directly or from a context
 // derived from it) that is still running the wait of [WithWait] (default
 // [DefaultWait]) after t's context was cancelled, naming t, the spawn site
-// and where the goroutine is blocked.
+// and where the goroutine is blocked, and, as [Context] does, whether it
+// can never return.
 //
 // Unlike [Context], it does not look for dropped cancel funcs, so it forces
 // no garbage collection: a test whose goroutines have all returned pays one
@@ -44,11 +45,12 @@ func Goroutines(t testing.TB, opts ...Option) context.Context {
 		m.Close()
 		return prev.(context.Context)
 	}
+	ended := endedAt(t.Context())
 	t.Cleanup(func() {
 		t.Helper()
 		defer goroutineContexts.Delete(t)
 		defer m.Close()
-		checkGoroutines(t, m, cfg.wait)
+		checkGoroutines(t, m, cfg.wait, ended())
 	})
 	return ctx
 }

@@ -31,6 +31,9 @@ const (
 	// keyMetricName is the goroutine name on metrics, as on the pprof
 	// labels of Config.ProfileLabels.
 	keyMetricName = attribute.Key("ctxguard.name")
+	// keyStart is the function untracked goroutines started with, on
+	// metrics.
+	keyStart = attribute.Key("ctxguard.start")
 
 	keyFunction   = attribute.Key("code.function.name")
 	keyFile       = attribute.Key("code.file.path")

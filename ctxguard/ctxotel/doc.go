@@ -64,6 +64,11 @@
 //	ctxguard.goroutines.live      up-down counter   {goroutine}  name, scope  (ctxguard_goroutines_live)
 //	ctxguard.goroutines.lagging   up-down counter   {goroutine}  name, scope  (ctxguard_goroutines_lagging)
 //	ctxguard.goroutines.lagged    counter           {goroutine}  name, scope  (ctxguard_goroutines_lagged_total)
+//	ctxguard.goroutines.leaked    up-down counter   {goroutine}  name, scope  (ctxguard_goroutines_leaked)
+//	ctxguard.goroutines.untracked up-down counter   {goroutine}  untracked    (ctxguard_goroutines_untracked)
+//	ctxguard.goroutines.untracked_leaked
+//	                              up-down counter   {goroutine}  untracked    (ctxguard_goroutines_untracked_leaked)
+//	ctxguard.leak_check.time      gauge             s                         (ctxguard_leak_check_timestamp_seconds)
 //	ctxguard.goroutine.exit_delay histogram         s            name, scope  (ctxguard_goroutine_exit_delay_seconds)
 //	ctxguard.goroutine.panics     counter           {goroutine}  name, scope  (ctxguard_goroutine_panics_total)
 //	ctxguard.goroutines.spawned   counter           {goroutine}               (ctxguard_goroutines_spawned_total)
@@ -82,6 +87,28 @@
 // ctxguard.scope (ctxguard.WithScope; left out when empty). code.* are
 // code.function.name, code.file.path and code.line.number, where the
 // cancel funcs were created; distinct call sites on one line are summed.
+// untracked are ctxguard.start, the function the goroutines of an
+// untracked group started with ("main.serve.func1"), and
+// ctxguard.blocked_at, the "file:line" where they are blocked, as on the
+// spans; groups with one pair (blocked at one line for two reasons) are
+// summed, and the goroutines of groups beyond Config.MaxSites are
+// reported under ctxguard.start "(other sites)" alone (their leaked ones
+// are not reported). The untracked instruments have data points only once
+// the Monitor has looked (Config.WatchUntracked), one per group it lists
+// (at least Config.UntrackedMin goroutines, or some proven leaked): at
+// most Config.MaxSites+1, naming places in the program's code.
+//
+// Lagging and leaked say different things: a lagging goroutine is still
+// running Config.Grace after its context ended and may yet return; a
+// leaked one can never return, as Go's goroutine leak profile proved (it
+// is blocked on a channel or lock nothing reachable can signal). The
+// Monitor runs that profile, on a Go release that has it (see
+// [ctxguard.LeakProfileAvailable]), when there is something to prove; the
+// leaked counts are its last check's, lagging goroutines or not. Without
+// the profile they are always 0, and ctxguard.leak_check.time, the Unix
+// time of the last check, is not reported: that tells "none leaked" from
+// "not checked".
+//
 // The exit-delay histogram's buckets are [ctxguard.ExitDelayBounds], 50ms
 // to 1h. Counters are cumulative over the Monitor's life, as
 // Snapshot's counts are.

@@ -41,9 +41,10 @@ type instrument struct {
 // entries folded into series and its dropped cancel funcs summed by code
 // location.
 type reading struct {
-	snap   ctxguard.Snapshot
-	series []*seriesStats
-	sites  map[siteKey]uint64
+	snap      ctxguard.Snapshot
+	series    []*seriesStats
+	sites     map[siteKey]uint64
+	untracked map[untrackedKey]untrackedCounts
 }
 
 var instruments = []instrument{
@@ -66,6 +67,40 @@ var instruments = []instrument{
 		name: "ctxguard.goroutines.lagged", unit: "{goroutine}", kind: counter,
 		description: "Tracked goroutines that ever ran more than their grace period after their context ended (became lagging), by goroutine name and scope.",
 		values:      perSeries(func(st *seriesStats) int64 { return int64(st.lagged) }),
+	},
+	{
+		name: "ctxguard.goroutines.leaked", unit: "{goroutine}", kind: upDownCounter,
+		description: "Tracked goroutines, lagging or not, that Go's goroutine leak profile proved can never return (blocked on channels or locks nothing reachable can signal), at its last check, by goroutine name and scope. Always 0 on a Go release without the profile.",
+		values:      perSeries(func(st *seriesStats) int64 { return int64(st.leaked) }),
+	},
+	{
+		name: "ctxguard.goroutines.untracked", unit: "{goroutine}", kind: upDownCounter,
+		description: "Goroutines ctxguard does not track, in groups that started with the same function and are blocked at the same code location, listed by the Monitor (Config.WatchUntracked) at its last look. ctxguard.start \"(other sites)\" counts those of groups beyond Config.MaxSites.",
+		values: func(r *reading, report func(int64, attribute.Set)) {
+			for k, n := range r.untracked {
+				report(int64(n.count), untrackedAttrs(k))
+			}
+		},
+	},
+	{
+		name: "ctxguard.goroutines.untracked_leaked", unit: "{goroutine}", kind: upDownCounter,
+		description: "Of ctxguard.goroutines.untracked, those Go's goroutine leak profile proved can never return, at its last check. Always 0 on a Go release without the profile.",
+		values: func(r *reading, report func(int64, attribute.Set)) {
+			for k, n := range r.untracked {
+				if k != untrackedOverflow {
+					report(int64(n.leaked), untrackedAttrs(k))
+				}
+			}
+		},
+	},
+	{
+		name: "ctxguard.leak_check.time", unit: "s", kind: gauge,
+		description: "When the Monitor last ran Go's goroutine leak profile, in seconds since the Unix epoch; not reported until it has, and never on a Go release without the profile.",
+		values: func(r *reading, report func(int64, attribute.Set)) {
+			if at := r.snap.LeakCheckAt; !at.IsZero() {
+				report(at.Unix(), *attribute.EmptySet())
+			}
+		},
 	},
 	{
 		name: "ctxguard.goroutine.panics", unit: "{goroutine}", kind: counter,

@@ -80,6 +80,7 @@ type metrics struct {
 func (r *metrics) collect(_ context.Context, o metric.Observer) error {
 	rd := reading{snap: r.m.Snapshot()}
 	rd.series = foldSeries(r.series, rd.snap.Goroutines)
+	rd.untracked = foldUntracked(&rd.snap)
 	rd.sites = make(map[siteKey]uint64, len(rd.snap.DroppedCancelSites))
 	for _, sc := range rd.snap.DroppedCancelSites {
 		rd.sites[siteKey{valid(sc.Site.Function), valid(sc.Site.File), sc.Site.Line}] += sc.Count

@@ -13,9 +13,9 @@ import (
 // Snapshot entries folded into it (package internal/series says which
 // (name, scope) pairs get a series), with the series' attributes.
 type seriesStats struct {
-	attrs          attribute.Set
-	live, lagging  int
-	lagged, panics uint64
+	attrs                 attribute.Set
+	live, lagging, leaked int
+	lagged, panics        uint64
 }
 
 // newSeriesTable returns the table of at most max series.
@@ -32,6 +32,7 @@ func foldSeries(t *series.Table[attribute.Set], gs []ctxguard.GoroutineStats) []
 		for _, e := range g.Entries {
 			st.live += e.Live
 			st.lagging += e.Lagging
+			st.leaked += e.Leaked
 			st.lagged += e.Lagged
 			st.panics += e.Panics
 		}
@@ -72,4 +73,41 @@ func siteAttrSet(k siteKey) attribute.Set {
 // attributes; goroutine names and scopes are arbitrary strings.
 func valid(s string) string {
 	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// untrackedKey is the attributes of an untracked group's data points: the
+// function its goroutines started with and where they are blocked.
+// Groups blocked at one line for different reasons share one.
+type untrackedKey struct{ start, blockedAt string }
+
+// untrackedOverflow is the data point of the untracked goroutines of
+// groups beyond Config.MaxSites.
+var untrackedOverflow = untrackedKey{start: ctxguard.OverflowSite.Function}
+
+// untrackedCounts are an untracked data point's goroutines and leaked ones.
+type untrackedCounts struct{ count, leaked int }
+
+// foldUntracked sums the Snapshot's untracked groups by their attributes,
+// with the overflow point; nil until the Monitor has looked.
+func foldUntracked(s *ctxguard.Snapshot) map[untrackedKey]untrackedCounts {
+	if s.UntrackedAt.IsZero() {
+		return nil
+	}
+	out := make(map[untrackedKey]untrackedCounts, len(s.Untracked)+1)
+	for _, u := range s.Untracked {
+		k := untrackedKey{valid(u.Start.Function), valid(u.BlockedAt.Site.String())}
+		n := out[k]
+		out[k] = untrackedCounts{n.count + u.Count, n.leaked + u.Leaked}
+	}
+	out[untrackedOverflow] = untrackedCounts{count: s.UntrackedOmitted}
+	return out
+}
+
+// untrackedAttrs are the attributes of an untracked data point; the
+// overflow's has no ctxguard.blocked_at.
+func untrackedAttrs(k untrackedKey) attribute.Set {
+	if k.blockedAt == "" {
+		return attribute.NewSet(keyStart.String(k.start))
+	}
+	return attribute.NewSet(keyStart.String(k.start), keyBlockedAt.String(k.blockedAt))
 }

@@ -12,10 +12,11 @@ import (
 const namespace = "ctxguard"
 
 // seriesLabels label every goroutine metric; siteLabels the dropped-cancel
-// counter.
+// counter; untrackedLabels the untracked goroutine groups.
 var (
-	seriesLabels = []string{"name", "scope"}
-	siteLabels   = []string{"site"}
+	seriesLabels    = []string{"name", "scope"}
+	siteLabels      = []string{"site"}
+	untrackedLabels = []string{"start", "blocked_at"}
 )
 
 func newDesc(name, help string, labels []string) *prometheus.Desc {
@@ -32,6 +33,10 @@ type collector struct {
 	live           *prometheus.Desc
 	lagging        *prometheus.Desc
 	lagged         *prometheus.Desc
+	leaked         *prometheus.Desc
+	untracked      *prometheus.Desc
+	untrackedLeak  *prometheus.Desc
+	leakCheck      *prometheus.Desc
 	delay          *prometheus.Desc
 	panics         *prometheus.Desc
 	tracked        *prometheus.Desc
@@ -72,6 +77,18 @@ func NewCollector(m *ctxguard.Monitor, opts ...Option) prometheus.Collector {
 		lagged: newDesc("goroutines_lagged_total",
 			"Tracked goroutines that ever ran more than their grace period after their context ended (became lagging), by goroutine name and scope.",
 			seriesLabels),
+		leaked: newDesc("goroutines_leaked",
+			"Tracked goroutines, lagging or not, that Go's goroutine leak profile proved can never return (blocked on channels or locks nothing reachable can signal), at its last check, by goroutine name and scope. Always 0 on a Go release without the profile.",
+			seriesLabels),
+		untracked: newDesc("goroutines_untracked",
+			"Goroutines ctxguard does not track, in groups that started with the same function and are blocked at the same file:line, listed by the Monitor (Config.WatchUntracked) at its last look. start=\"(other sites)\" counts those of groups beyond Config.MaxSites.",
+			untrackedLabels),
+		untrackedLeak: newDesc("goroutines_untracked_leaked",
+			"Of ctxguard_goroutines_untracked, those Go's goroutine leak profile proved can never return, at its last check. Always 0 on a Go release without the profile.",
+			untrackedLabels),
+		leakCheck: newDesc("leak_check_timestamp_seconds",
+			"When the Monitor last ran Go's goroutine leak profile, in seconds since the Unix epoch; absent until it has, and always on a Go release without the profile.",
+			nil),
 		delay: newDesc("goroutine_exit_delay_seconds",
 			"Time from the end of a lagging goroutine's context to its return, observed as each lagging goroutine returns, by goroutine name and scope.",
 			seriesLabels),
@@ -106,8 +123,8 @@ func NewCollector(m *ctxguard.Monitor, opts ...Option) prometheus.Collector {
 
 // Describe sends the collector's fixed descriptors.
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.spawned, c.live, c.lagging, c.lagged, c.delay,
-		c.panics, c.tracked, c.dropped, c.rate, c.events, c.observerPanics,
+	for _, d := range []*prometheus.Desc{c.spawned, c.live, c.lagging, c.lagged, c.leaked,
+		c.untracked, c.untrackedLeak, c.leakCheck, c.delay, c.panics, c.tracked, c.dropped, c.rate, c.events, c.observerPanics,
 		c.logsDropped, c.loggerPanics, c.contextPanics, c.shed} {
 		ch <- d
 	}
@@ -150,11 +167,43 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		send(ch, c.live, prometheus.GaugeValue, float64(st.live), k.Name, k.Scope)
 		send(ch, c.lagging, prometheus.GaugeValue, float64(st.lagging), k.Name, k.Scope)
 		send(ch, c.lagged, prometheus.CounterValue, float64(st.lagged), k.Name, k.Scope)
+		send(ch, c.leaked, prometheus.GaugeValue, float64(st.leaked), k.Name, k.Scope)
 		send(ch, c.panics, prometheus.CounterValue, float64(st.panics), k.Name, k.Scope)
 		h, err := prometheus.NewConstHistogram(c.delay,
 			st.lateExits, st.delaySum.Seconds(), c.buckets(st.delays), k.Name, k.Scope)
 		ch <- valid(c.delay, h, err)
 	}
+
+	if !s.LeakCheckAt.IsZero() {
+		send(ch, c.leakCheck, prometheus.GaugeValue, float64(s.LeakCheckAt.UnixNano())/1e9)
+	}
+	c.collectUntracked(ch, &s)
+}
+
+// collectUntracked sends the untracked groups, once the Monitor has looked
+// at untracked goroutines. Groups are labelled with the function they
+// started with and the file:line they are blocked at; two groups with one
+// label pair (blocked at one line for different reasons) are summed. The
+// label values are bounded as the Snapshot bounds its groups: at most
+// Config.MaxSites per scrape, and they name places in the program's code,
+// so over time they are as many as the places where goroutines pile up.
+func (c *collector) collectUntracked(ch chan<- prometheus.Metric, s *ctxguard.Snapshot) {
+	if s.UntrackedAt.IsZero() {
+		return
+	}
+	type labels struct{ start, at string }
+	type counts struct{ count, leaked int }
+	groups := make(map[labels]counts, len(s.Untracked))
+	for _, u := range s.Untracked {
+		k := labels{labelValue(u.Start.Function), labelValue(u.BlockedAt.Site.String())}
+		n := groups[k]
+		groups[k] = counts{n.count + u.Count, n.leaked + u.Leaked}
+	}
+	for k, n := range groups {
+		send(ch, c.untracked, prometheus.GaugeValue, float64(n.count), k.start, k.at)
+		send(ch, c.untrackedLeak, prometheus.GaugeValue, float64(n.leaked), k.start, k.at)
+	}
+	send(ch, c.untracked, prometheus.GaugeValue, float64(s.UntrackedOmitted), ctxguard.OverflowSite.Function, "")
 }
 
 // buckets turns the non-cumulative counts of GoroutineStats.ExitDelays into

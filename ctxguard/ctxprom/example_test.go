@@ -29,7 +29,8 @@ func ExampleNewCollector() {
 }
 
 // A request's goroutine that ignores the cancellation of its context shows
-// on /metrics as lagging, under its name and the request's route.
+// on /metrics as lagging, under its name and the request's route; not as
+// leaked, since the channel it waits on can still be closed.
 func ExampleNewCollector_lagging() {
 	m := ctxguard.New(ctxguard.Config{Grace: 10 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
 	defer m.Close()
@@ -63,6 +64,7 @@ func ExampleNewCollector_lagging() {
 	// Output:
 	// ctxguard_goroutines_lagged_total{name="render",scope="GET /report"} 1
 	// ctxguard_goroutines_lagging{name="render",scope="GET /report"} 1
+	// ctxguard_goroutines_leaked{name="render",scope="GET /report"} 0
 	// ctxguard_goroutines_live{name="render",scope="GET /report"} 1
 	// ctxguard_goroutines_spawned_total 1
 }

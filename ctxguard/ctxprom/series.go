@@ -10,7 +10,7 @@ import (
 // Snapshot entries folded into it (see package internal/series for which
 // label pairs get a series).
 type seriesStats struct {
-	live, lagging             int
+	live, lagging, leaked     int
 	lagged, lateExits, panics uint64
 	delaySum                  time.Duration
 	delays                    []uint64 // as GoroutineStats.ExitDelays; nil if no late exits
@@ -22,6 +22,7 @@ func sum(g *series.Group[struct{}]) seriesStats {
 	for _, e := range g.Entries {
 		st.live += e.Live
 		st.lagging += e.Lagging
+		st.leaked += e.Leaked
 		st.lagged += e.Lagged
 		st.lateExits += e.LateExits
 		st.panics += e.Panics

@@ -44,27 +44,8 @@ func TestDebugPageInChromium(t *testing.T) {
 	page := waitForURL(t, out, done)
 	t.Logf("debug page at %s", page)
 
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(browser),
-		chromedp.Headless,
-		chromedp.NoSandbox, // as root, in a container
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1200, 900),
-	)
-	defer cancelAlloc()
-	tab, cancelTab := chromedp.NewContext(alloc)
-	defer cancelTab()
-	tab, cancelTimeout := context.WithTimeout(tab, 2*time.Minute)
-	defer cancelTimeout()
+	tab, closeTab := chromiumTab(t, browser)
+	defer closeTab()
 
 	if err := chromedp.Do(tab, chromedp.Navigate(page), chromedp.WaitVisible("#lagging tbody tr")); err != nil {
 		t.Fatalf("loading %s in Chromium: %v", page, err)
@@ -126,6 +107,35 @@ func TestDebugPageInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot (%d bytes, %v) in %s", len(shot), img.Bounds().Size(), file)
+}
+
+// chromiumTab starts headless Chromium and returns a tab of it, which
+// gives up after two minutes, and the func that closes both.
+func chromiumTab(t *testing.T, browser string) (context.Context, func()) {
+	t.Helper()
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(browser),
+		chromedp.Headless,
+		chromedp.NoSandbox, // as root, in a container
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1200, 900),
+	)
+	tab, cancelTab := chromedp.NewContext(alloc)
+	tab, cancelTimeout := context.WithTimeout(tab, 2*time.Minute)
+	return tab, func() {
+		cancelTimeout()
+		cancelTab()
+		cancelAlloc()
+	}
 }
 
 // findChromium returns the browser's path, or skips the test saying how

@@ -29,7 +29,7 @@ func TestPromtoolAcceptsTheRules(t *testing.T) {
 	if err != nil {
 		t.Fatalf("promtool check rules: %v\n%s", err, out)
 	}
-	if !strings.Contains(string(out), "SUCCESS: 3 rules found") {
+	if !strings.Contains(string(out), "SUCCESS: 5 rules found") {
 		t.Errorf("promtool said:\n%s", out)
 	}
 }

@@ -41,8 +41,9 @@ files as written. In a test, t.Context() (of a *testing.T, B, F or a
 testing.TB) is replaced by ctxguardtest.Goroutines(t): a goroutine started
 under it, or under a context derived from it, that still runs -grace after
 the test's context ended fails that test only, naming the go statement and
-the line where the goroutine is blocked. Goroutines under other contexts
-never fail a test.
+the line where the goroutine is blocked, and, where Go's goroutine leak
+profile proves it, that the goroutine can never return. Goroutines under
+other contexts never fail a test.
 
 	-deps      rewrite the module's dependencies too (not the standard library)
 	-grace d   how long a test's goroutines may run after its context ended (default 1s)

@@ -1,0 +1,197 @@
+package ctxdebug_test
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/ctxguard/ctxdebug"
+	"github.com/ctxguard/ctxguard/spawn"
+)
+
+// The goroutines of TestPageShowsLeaksAndUntrackedGroups; the test finds
+// the lines by the comments.
+
+// reachable is held by a package variable: its waiters can be woken, so
+// they never leak.
+var reachable = make(chan struct{})
+
+//go:noinline
+func waitOnOwnChannel() {
+	<-make(chan struct{}) // blocks: own
+}
+
+//go:noinline
+func waitOnReachableChannel() {
+	<-reachable // blocks: reachable
+}
+
+// leakLine returns the site of the line of leak_test.go marked
+// "// blocks: marker", as the page names it.
+func leakLine(t *testing.T, marker string) ctxdebug.Site {
+	t.Helper()
+	f, err := os.Open("leak_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		if strings.HasSuffix(sc.Text(), "// blocks: "+marker) {
+			fn := map[string]string{"own": "waitOnOwnChannel", "reachable": "waitOnReachableChannel"}[marker]
+			return ctxdebug.Site{Function: "github.com/ctxguard/ctxguard/ctxguard/ctxdebug_test." + fn,
+				File: "github.com/ctxguard/ctxguard/ctxguard/ctxdebug/leak_test.go", Line: n}
+		}
+	}
+	t.Fatalf("no line marked %q", marker)
+	return ctxdebug.Site{}
+}
+
+// In a process of its own, since the goroutines proven leaked never end:
+// 100 untracked goroutines blocked on channels only they hold, 100 on a
+// reachable channel; tracked, one lagging on a channel only it holds, one
+// lagging on a reachable channel, and one whose context never ends
+// blocked on a channel only it holds. The page lists both groups, marks
+// what can never return (on a Go release with the goroutine leak profile;
+// without, it says the profile is not available and marks nothing), and
+// lists the leaked goroutine that does not lag with the lagging ones.
+func TestPageShowsLeaksAndUntrackedGroups(t *testing.T) {
+	const env = "CTXDEBUG_LEAK_CHILD"
+	if os.Getenv(env) == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v")
+		cmd.Env = append(os.Environ(), env+"=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !bytes.Contains(out, []byte("--- PASS: "+t.Name())) {
+			t.Errorf("the leaking process: %v\n%s", err, out)
+		}
+		return
+	}
+	m := ctxguard.New(ctxguard.Config{Grace: 20 * time.Millisecond, ReportInterval: time.Second, WatchUntracked: true,
+		Logger: slog.New(slog.DiscardHandler)})
+	defer m.Close()
+	srv := httptest.NewServer(ctxdebug.Handler(m))
+	defer srv.Close()
+	root := ctxguard.WithMonitor(ctxguard.Background(), m)
+
+	const n = ctxguard.DefaultUntrackedMin
+	for range n {
+		go waitOnOwnChannel()
+		go waitOnReachableChannel()
+	}
+	release := make(chan struct{})
+	defer close(release)
+	ctx, cancel := ctxguard.WithCancel(ctxguard.WithScope(root, "GET /export"))
+	spawn.Go(ctx, func(ctxguard.Context) { <-make(chan struct{}) }, spawn.WithName("exporter"))
+	spawn.Go(ctx, func(ctxguard.Context) { <-release }, spawn.WithName("renderer"))
+	spawn.Go(root, func(ctxguard.Context) { <-make(chan struct{}) }, spawn.WithName("poller"))
+	cancel()
+
+	proven := ctxguard.LeakProfileAvailable()
+	own, shared := leakLine(t, "own"), leakLine(t, "reachable")
+	var p ctxdebug.Page
+	waitFor(t, "both lagging, both groups listed whole, and (with the profile) checked", func() bool {
+		p = getJSON(t, srv.URL+"?format=json")
+		if p.Totals.Lagging != 2 || len(p.Untracked.Groups) != 2 || p.Untracked.Groups[0].Count != n || p.Untracked.Groups[1].Count != n {
+			return false
+		}
+		return !proven || p.Totals.Leaked == 2 && p.Untracked.Groups[0].Leaked == n
+	})
+	leaked := map[bool]int{true: 1}[proven]
+	got := map[string]string{}
+	for _, e := range p.Goroutines {
+		got[e.Name] = fmt.Sprintf("lagging %d, leaked %d", e.Lagging, e.Leaked)
+	}
+	want := map[string]string{
+		"exporter": fmt.Sprintf("lagging 1, leaked %d", leaked),
+		"renderer": "lagging 1, leaked 0",
+		"poller":   fmt.Sprintf("lagging 0, leaked %d", leaked),
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("entries %v, want %v", got, want)
+	}
+	if lc := p.LeakCheck; lc.Available != proven || (lc.Last != nil) != proven || lc.GoVersion == "" {
+		t.Errorf("leak check %+v, want available %v, checked %v", lc, proven, proven)
+	}
+	u := p.Untracked
+	if !u.Watched || u.At == nil || u.Omitted != 0 || u.Live < 2*n {
+		t.Errorf("untracked %+v, want watched, nothing omitted, at least %d live", u, 2*n)
+	}
+	groups := map[ctxdebug.Site]ctxdebug.UntrackedGroup{}
+	for _, g := range u.Groups {
+		groups[g.BlockedAt] = g
+		if g.Start.Function != g.BlockedAt.Function || g.Start.File != g.BlockedAt.File || g.Reason != "chan receive" ||
+			len(g.Frames) == 0 || g.Frames[0] != g.BlockedAt {
+			t.Errorf("group %+v: want started as the function it is blocked in, in a chan receive, frames from there", g)
+		}
+		if last := g.Frames[len(g.Frames)-1]; last.Function != g.Start.Function {
+			t.Errorf("group %+v: frames end at %v, want at the function they started with", g, last)
+		}
+	}
+	if g := groups[own]; g.Count != n || g.Leaked != leaked*n {
+		t.Errorf("group blocked at %v: %+v, want %d goroutines, %d leaked", own, g, n, leaked*n)
+	}
+	if g := groups[shared]; g.Count != n || g.Leaked != 0 {
+		t.Errorf("group blocked at %v: %+v, want %d goroutines, none leaked", shared, g, n)
+	}
+	if proven && u.Groups[0].BlockedAt != own {
+		t.Errorf("groups %+v: want the leaked one first", u.Groups)
+	}
+
+	r := get(t, srv.URL)
+	body := strings.ReplaceAll(r.body, "<wbr>", "")
+	var rows []string
+	for _, row := range tableRows(t, r.body, "lagging") {
+		rows = append(rows, row[0]+" | "+strings.Fields(row[2])[0])
+	}
+	wantRows := []string{"1 of 1 live 1 lagged | exporter", "1 of 1 live 1 lagged | renderer"}
+	if proven {
+		wantRows = []string{"1 1 can never return of 1 live 1 lagged | exporter", "1 of 1 live 1 lagged | renderer",
+			"0 1 can never return of 1 live 0 lagged | poller"}
+	}
+	if fmt.Sprint(rows) != fmt.Sprint(wantRows) {
+		t.Errorf("lagging table rows %q, want %q", rows, wantRows)
+	}
+	rows = nil
+	for _, row := range tableRows(t, r.body, "untracked") {
+		rows = append(rows, row[0]+" | "+row[1]+" | "+strings.Join(strings.Fields(row[2])[:2], " "))
+	}
+	ownRow := fmt.Sprintf("%d | %s at %s:%d | %s chan", n, own.Function, own.File, lineOfFunc(t, "waitOnOwnChannel"), own)
+	sharedRow := fmt.Sprintf("%d | %s at %s:%d | %s chan", n, shared.Function, shared.File, lineOfFunc(t, "waitOnReachableChannel"), shared)
+	if proven {
+		ownRow = strings.Replace(ownRow, fmt.Sprint(n), fmt.Sprintf("%d %d can never return", n, n), 1)
+	}
+	if (rows[0] != ownRow || rows[1] != sharedRow) && (rows[1] != ownRow || rows[0] != sharedRow || proven) {
+		t.Errorf("untracked table rows:\n%q\nwant\n%q\n%q", rows, ownRow, sharedRow)
+	}
+	note := "Proven leaks: not available on this Go release"
+	if proven {
+		note = "The profile last ran "
+	}
+	if !strings.Contains(body, note) {
+		t.Errorf("the page does not say %q", note)
+	}
+}
+
+// lineOfFunc returns the line of leak_test.go that declares fn.
+func lineOfFunc(t *testing.T, fn string) int {
+	t.Helper()
+	b, err := os.ReadFile("leak_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "func "+fn+"(") {
+			return i + 1
+		}
+	}
+	t.Fatalf("no func %s in leak_test.go", fn)
+	return 0
+}

@@ -1,0 +1,229 @@
+package ctxotel_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/ctxguard/ctxotel"
+	"github.com/ctxguard/ctxguard/spawn"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+)
+
+// leakChildEnv marks the child process a leak test runs its scenario in:
+// goroutines proven leaked never end, so they must not outlive a process
+// of their own.
+const leakChildEnv = "CTXOTEL_LEAK_CHILD"
+
+// leakChild reports whether this is the child process of the test, and if
+// not, runs the test in one and fails it if the child does not pass.
+func leakChild(t *testing.T) bool {
+	t.Helper()
+	if os.Getenv(leakChildEnv) != "" {
+		return true
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v")
+	cmd.Env = append(os.Environ(), leakChildEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !bytes.Contains(out, []byte("--- PASS: "+t.Name())) {
+		t.Errorf("the leaking process: %v\n%s", err, out)
+	}
+	return false
+}
+
+// The untracked goroutines of TestMetricsReportLeaksExactly.
+
+// reachable is held by a package variable: its waiters can be woken, so
+// they never leak.
+var reachable = make(chan struct{})
+
+//go:noinline
+func waitOnOwnChannel() {
+	<-make(chan struct{}) // blocks: own
+}
+
+//go:noinline
+func waitOnReachableChannel() {
+	<-reachable // blocks: reachable
+}
+
+// markedLine returns the line of this file that ends with "// blocks: "
+// and marker, as the Monitor names it.
+func markedLine(t *testing.T, marker string) string {
+	t.Helper()
+	f, err := os.Open("leak_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		if strings.HasSuffix(sc.Text(), "// blocks: "+marker) {
+			return fmt.Sprintf("%s:%d", stableFile("leak_test.go"), n)
+		}
+	}
+	t.Fatalf("no line marked %q", marker)
+	return ""
+}
+
+// untrackedStarted returns the Snapshot's group of untracked goroutines
+// started with fn, or a zero one.
+func untrackedStarted(s ctxguard.Snapshot, fn string) ctxguard.UntrackedStats {
+	for _, u := range s.Untracked {
+		if u.Start.Function == fn {
+			return u
+		}
+	}
+	return ctxguard.UntrackedStats{}
+}
+
+// Lagging and leaked are reported apart: a lagging goroutine blocked on a
+// channel only it holds is leaked, one blocked on a reachable channel only
+// lagging; of two groups of 100 untracked goroutines, the one on channels
+// only they hold is leaked whole. On a Go release without the goroutine
+// leak profile, every leaked count is 0 and the check's time is not
+// reported.
+func TestMetricsReportLeaksExactly(t *testing.T) {
+	if !leakChild(t) {
+		return
+	}
+	m := ctxguard.New(ctxguard.Config{Grace: grace, ReportInterval: time.Second, WatchUntracked: true,
+		Logger: slog.New(slog.DiscardHandler)})
+	defer m.Close()
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer mp.Shutdown(context.Background())
+	reg, err := ctxotel.RegisterMetrics(m, ctxotel.WithMeterProvider(mp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Unregister()
+	root := ctxguard.WithMonitor(context.Background(), m)
+
+	const n = ctxguard.DefaultUntrackedMin
+	for range n {
+		go waitOnOwnChannel()
+		go waitOnReachableChannel()
+	}
+	release := make(chan struct{})
+	defer close(release)
+	ctx, cancel := ctxguard.WithCancel(root)
+	spawn.Go(ctx, func(context.Context) {
+		<-make(chan struct{})
+	}, spawn.WithName("leaks"))
+	spawn.Go(ctx, func(context.Context) { <-release }, spawn.WithName("lags"))
+	cancel()
+
+	const own, shared = "github.com/ctxguard/ctxguard/ctxguard/ctxotel_test.waitOnOwnChannel",
+		"github.com/ctxguard/ctxguard/ctxguard/ctxotel_test.waitOnReachableChannel"
+	proven := ctxguard.LeakProfileAvailable()
+	waitFor(t, "both lag, both groups are listed whole, and (with the profile) checked", false, func() bool {
+		s := m.Snapshot()
+		if named(s, "leaks").Lagging != 1 || named(s, "lags").Lagging != 1 ||
+			untrackedStarted(s, own).Count != n || untrackedStarted(s, shared).Count != n {
+			return false
+		}
+		return !proven || s.Leaked == 1 && untrackedStarted(s, own).Leaked == n
+	})
+	var leaked int64
+	if proven {
+		leaked = 1
+	}
+	ms := collectFrom(t, reader)
+	s := m.Snapshot()
+	ownKey := "ctxguard.blocked_at=" + markedLine(t, "own") + ",ctxguard.start=" + own
+	sharedKey := "ctxguard.blocked_at=" + markedLine(t, "reachable") + ",ctxguard.start=" + shared
+	for _, c := range []struct {
+		name string
+		want points
+	}{
+		{"ctxguard.goroutines.lagging", points{"ctxguard.name=leaks": 1, "ctxguard.name=lags": 1}},
+		{"ctxguard.goroutines.leaked", points{"ctxguard.name=leaks": leaked, "ctxguard.name=lags": 0}},
+		{"ctxguard.goroutines.untracked", points{ownKey: n, sharedKey: n, "ctxguard.start=(other sites)": 0}},
+		{"ctxguard.goroutines.untracked_leaked", points{ownKey: leaked * n, sharedKey: 0}},
+	} {
+		if got := int64Points(t, ms, c.name, "{goroutine}", upDown); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s = %v, want %v", c.name, got, c.want)
+		}
+	}
+	_, checked := ms["ctxguard.leak_check.time"]
+	switch {
+	case !proven && checked:
+		t.Errorf("without the leak profile, ctxguard.leak_check.time is reported: %+v", ms["ctxguard.leak_check.time"])
+	case proven:
+		got := int64Points(t, ms, "ctxguard.leak_check.time", "s", gaugeKind)
+		if want := (points{"": s.LeakCheckAt.Unix()}); !reflect.DeepEqual(got, want) {
+			t.Errorf("ctxguard.leak_check.time = %v, want %v (LeakCheckAt %v)", got, want, s.LeakCheckAt)
+		}
+	}
+}
+
+// The untracked goroutines of TestUntrackedGroupsBeyondMaxSitesAreSummed,
+// three groups on one channel the test closes.
+
+//go:noinline
+func waitA(gate chan struct{}) { <-gate }
+
+//go:noinline
+func waitB(gate chan struct{}) { <-gate }
+
+//go:noinline
+func waitC(gate chan struct{}) { <-gate }
+
+// A Monitor listing at most 2 groups (Config.MaxSites) has the two largest
+// reported with their own attributes and the goroutines of the third
+// under ctxguard.start "(other sites)": the untracked data points are
+// bounded by MaxSites+1.
+func TestUntrackedGroupsBeyondMaxSitesAreSummed(t *testing.T) {
+	verifyNoLeaks(t)
+	m := ctxguard.New(ctxguard.Config{ReportInterval: time.Second, WatchUntracked: true, MaxSites: 2, UntrackedMin: 10,
+		Logger: slog.New(slog.DiscardHandler)})
+	defer m.Close()
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer mp.Shutdown(context.Background())
+	reg, err := ctxotel.RegisterMetrics(m, ctxotel.WithMeterProvider(mp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Unregister()
+	gate := make(chan struct{})
+	for range 30 {
+		go waitA(gate)
+	}
+	for range 20 {
+		go waitB(gate)
+	}
+	for range 10 {
+		go waitC(gate)
+	}
+	defer close(gate)
+	const pkg = "github.com/ctxguard/ctxguard/ctxguard/ctxotel_test."
+	waitFor(t, "groups of 30 and 20 listed, 10 omitted", false, func() bool {
+		s := m.Snapshot()
+		return untrackedStarted(s, pkg+"waitA").Count == 30 && untrackedStarted(s, pkg+"waitB").Count == 20 &&
+			s.UntrackedOmitted == 10
+	})
+	s := m.Snapshot()
+	ms := collectFrom(t, reader)
+	want := points{"ctxguard.start=(other sites)": 10}
+	for _, fn := range []string{"waitA", "waitB"} {
+		u := untrackedStarted(s, pkg+fn)
+		want["ctxguard.blocked_at="+u.BlockedAt.Site.String()+",ctxguard.start="+pkg+fn] = int64(u.Count)
+	}
+	if got := int64Points(t, ms, "ctxguard.goroutines.untracked", "{goroutine}", upDown); !reflect.DeepEqual(got, want) {
+		t.Errorf("ctxguard.goroutines.untracked = %v, want %v", got, want)
+	}
+	if got := int64Points(t, ms, "ctxguard.goroutines.untracked_leaked", "{goroutine}", upDown); len(got) != 2 {
+		t.Errorf("ctxguard.goroutines.untracked_leaked = %v, want a point per listed group, 2", got)
+	}
+}
