@@ -32,7 +32,6 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -79,8 +78,8 @@ func WithWait(d time.Duration) Option {
 // Go release with the goroutine leak profile (see
 // ctxguard.LeakProfileAvailable), whether it can never return: a goroutine
 // the profile proves blocked on a channel or lock nothing reachable can
-// signal is a leak for good, not just slow to stop. For that it waits, at
-// most a few seconds, for the Monitor's leak check that follows the lag. It also
+// signal is a leak for good, not just slow to stop. For that it runs a
+// leak check (Monitor.CheckLeaks) once the wait is over. It also
 // fails t for each cancel func created under the context and never called,
 // with the line that created it: a cancel func the code under test drops,
 // which would keep a longer-lived parent's child registered (it forces
@@ -101,35 +100,14 @@ func Context(t testing.TB, opts ...Option) context.Context {
 	}
 	m, collected := newMonitor(t, cfg.wait)
 	ctx := ctxguard.WithMonitor(t.Context(), m)
-	ended := endedAt(t.Context())
 	t.Cleanup(func() {
 		// t.Context() is cancelled by now; t's other Cleanup functions
 		// registered after this call have run.
 		t.Helper()
-		checkGoroutines(t, m, cfg.wait, ended())
+		checkGoroutines(t, m, cfg.wait)
 		checkCancels(t, m, collected)
 	})
 	return ctx
-}
-
-// endedAt returns a func that says when ctx ended (a moment after), or,
-// if it has not, the time of the call.
-func endedAt(ctx context.Context) func() time.Time {
-	var mu sync.Mutex
-	var at time.Time
-	context.AfterFunc(ctx, func() {
-		mu.Lock()
-		at = time.Now()
-		mu.Unlock()
-	})
-	return func() time.Time {
-		mu.Lock()
-		defer mu.Unlock()
-		if at.IsZero() {
-			return time.Now()
-		}
-		return at
-	}
 }
 
 // newMonitor returns a Monitor closed when t ends, whose grace is wait.
@@ -141,24 +119,22 @@ func newMonitor(t testing.TB, wait time.Duration) (*ctxguard.Monitor, func() uin
 }
 
 // checkGoroutines waits up to wait for m's goroutines to return, then
-// fails t for those still running. ended is when the test's context
-// ended.
-func checkGoroutines(t testing.TB, m *ctxguard.Monitor, wait time.Duration, ended time.Time) {
+// fails t for those still running.
+func checkGoroutines(t testing.TB, m *ctxguard.Monitor, wait time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	for m.Snapshot().Live > 0 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
 	if m.Snapshot().Live > 0 {
-		reportLive(t, m, ended, "still running %v after the test's context was cancelled", wait)
+		reportLive(t, m, "still running %v after the test's context was cancelled", wait)
 	}
 }
 
 // reportLive fails t for the goroutines of m still running now, saying
-// where they are blocked once that is known, and which of them can never
-// return once a leak check after ended has run (or a bounded moment
-// later).
-func reportLive(t testing.TB, m *ctxguard.Monitor, ended time.Time, format string, args ...any) {
+// where they are blocked once that is known (or a bounded moment later),
+// and which of them can never return, by a leak check run now.
+func reportLive(t testing.TB, m *ctxguard.Monitor, format string, args ...any) {
 	t.Helper()
 	type key struct {
 		name, scope string
@@ -170,7 +146,7 @@ func reportLive(t testing.TB, m *ctxguard.Monitor, ended time.Time, format strin
 			live[key{g.Name, g.Scope, g.Site}] = g.Live
 		}
 	}
-	for _, g := range leakChecked(m, whereBlocked(m), ended).Goroutines {
+	for _, g := range leakChecked(m, whereBlocked(m)).Goroutines {
 		n, ok := live[key{g.Name, g.Scope, g.Site}]
 		if !ok {
 			continue
@@ -193,35 +169,16 @@ func whereBlocked(m *ctxguard.Monitor) ctxguard.Snapshot {
 	}
 }
 
-// leakCheckWait bounds the wait for a leak check at the end of a test.
-const leakCheckWait = 5 * time.Second
-
 // leakChecked returns a Snapshot of m whose Leaked counts come from a leak
-// check run after the test's context ended (at ended), so that a
-// goroutine blocked for good once the test's code had returned is
-// counted: it asks m for one through track.LeakCheck when that is set,
-// else waits a bounded moment for the one that lagging goroutines bring.
-// It returns s on a Go release without the goroutine leak profile, and
-// when no check comes.
-func leakChecked(m *ctxguard.Monitor, s ctxguard.Snapshot, ended time.Time) ctxguard.Snapshot {
-	if !ctxguard.LeakProfileAvailable() {
+// check run now, after the test's context ended, so that a goroutine
+// blocked for good once the test's code had returned is counted, lagging
+// or not (one whose context never ends does not lag). It returns s on a Go
+// release without the goroutine leak profile.
+func leakChecked(m *ctxguard.Monitor, s ctxguard.Snapshot) ctxguard.Snapshot {
+	if m.CheckLeaks() != nil {
 		return s
 	}
-	if track.LeakCheck != nil {
-		if track.LeakCheck(m, leakCheckWait) {
-			return m.Snapshot()
-		}
-		return s
-	}
-	if s.Lagging == 0 {
-		return s // no lag, no check to wait for
-	}
-	deadline := time.Now().Add(leakCheckWait)
-	for !s.LeakCheckAt.After(ended) && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-		s = m.Snapshot()
-	}
-	return s
+	return m.Snapshot()
 }
 
 // known reports whether every live goroutine of s lags and has a known
@@ -310,7 +267,6 @@ func StopsOnCancel(t testing.TB, fn func(ctx context.Context), within time.Durat
 		fn(ctx)
 	}, callsite.CallerPC(), &track.Options{Func: fn})
 	<-running
-	ended := time.Now()
 	cancel()
 	timer := time.NewTimer(within)
 	defer timer.Stop()
@@ -319,5 +275,5 @@ func StopsOnCancel(t testing.TB, fn func(ctx context.Context), within time.Durat
 		return
 	case <-timer.C:
 	}
-	reportLive(t, m, ended, "did not return within %v of its context's cancel", within)
+	reportLive(t, m, "did not return within %v of its context's cancel", within)
 }

@@ -45,12 +45,11 @@ func Goroutines(t testing.TB, opts ...Option) context.Context {
 		m.Close()
 		return prev.(context.Context)
 	}
-	ended := endedAt(t.Context())
 	t.Cleanup(func() {
 		t.Helper()
 		defer goroutineContexts.Delete(t)
 		defer m.Close()
-		checkGoroutines(t, m, cfg.wait, ended())
+		checkGoroutines(t, m, cfg.wait)
 	})
 	return ctx
 }

@@ -103,18 +103,6 @@ var TestMonitor func(grace time.Duration) (m any, collected func() uint64)
 // initialized.
 var CaptureStacks func(m any) (found int)
 
-// LeakCheck asks the loop of m (a *ctxguard.Monitor) to run the
-// goroutine leak profile at its next turn, whether or not a check is due
-// and however recently one ran, and waits until its result is applied
-// (Snapshot's Leaked and LeakCheckAt) or timeout passes; it reports
-// whether the result was applied. It returns false at once on a Go
-// release without the profile, for a Monitor with Config.NoLeakCheck or
-// made in a testing/synctest bubble, and for a closed one. For package
-// ctxguardtest, at the end of a test: a tracked goroutine whose context
-// never ends does not lag, so no check would come for it. Package
-// ctxguard does not set it yet (issue 27): while it is nil, ctxguardtest
-// waits for the check that lagging goroutines bring.
-var LeakCheck func(m any, timeout time.Duration) (applied bool)
 
 // LoopRunning reports whether the goroutine of m (a *ctxguard.Monitor)
 // exists, from its start to its last instruction: for tests. It is set by
