@@ -103,7 +103,6 @@ var TestMonitor func(grace time.Duration) (m any, collected func() uint64)
 // initialized.
 var CaptureStacks func(m any) (found int)
 
-
 // LoopRunning reports whether the goroutine of m (a *ctxguard.Monitor)
 // exists, from its start to its last instruction: for tests. It is set by
 // package ctxguard when it is initialized.
