@@ -205,30 +205,47 @@ func (m *Monitor) leakChecked(c *capture) []logRecord {
 			attrs: []slog.Attr{slog.String("error", c.leakErr.Error())}}}
 	}
 	leaked := make(map[goroutineStatsKey]int)
-	where := make(map[goroutineStatsKey]map[blockedKey]int)
+	where := make(map[goroutineStatsKey]map[blockedKey]*BlockedAt)
 	overflow := goroutineStatsKey{name: OverflowSite.Function}
 	for _, ls := range c.leaked {
 		mine := make(map[goroutineStatsKey]int)
-		at := make(map[goroutineStatsKey]blockedKey)
+		at := make(map[goroutineStatsKey]*stackInfo)
 		for g, info := range ls.records {
 			k := goroutineStatsKey{g.name(), g.scopeName(), g.site()}
 			mine[k]++
-			at[k] = blockedKey{info.at, info.reason}
+			at[k] = info
 		}
 		for k, n := range mine {
 			proven := provenLeaked(ls.leaked, ls.n, n)
 			if proven == 0 {
 				continue
 			}
-			b := at[k]
+			info := at[k]
 			if _, ok := leaked[k]; !ok && len(leaked) >= maxLeakedKeys*m.cfg.MaxSites {
 				k = overflow
 			}
 			leaked[k] += proven
 			if where[k] == nil {
-				where[k] = make(map[blockedKey]int)
+				where[k] = make(map[blockedKey]*BlockedAt)
 			}
-			where[k][b] += proven
+			b := where[k][blockedKey{info.at, info.reason}]
+			if b == nil {
+				b = &BlockedAt{Site: info.at, Reason: info.reason, Frames: info.frames}
+				where[k][blockedKey{info.at, info.reason}] = b
+			}
+			b.Count += proven
+		}
+	}
+	leakedAt := make(map[goroutineStatsKey][]BlockedAt, len(where))
+	for k, bs := range where {
+		for _, b := range bs {
+			leakedAt[k] = append(leakedAt[k], *b)
+		}
+		slices.SortFunc(leakedAt[k], func(a, b BlockedAt) int {
+			return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.String(), b.String()))
+		})
+		if len(leakedAt[k]) > maxBlockedAt {
+			leakedAt[k] = leakedAt[k][:maxBlockedAt]
 		}
 	}
 	var records []logRecord
@@ -246,22 +263,15 @@ func (m *Monitor) leakChecked(c *capture) []logRecord {
 		if k == overflow {
 			site = OverflowSite
 		}
-		var blocked []BlockedAt
-		for b, count := range where[k] {
-			blocked = append(blocked, BlockedAt{Site: b.site, Reason: b.reason, Count: count})
-		}
-		slices.SortFunc(blocked, func(a, b BlockedAt) int {
-			return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.String(), b.String()))
-		})
 		a := []slog.Attr{
 			slog.String("site", site.String()), slog.String("function", site.Function),
 			slog.String("name", k.name), slog.String("scope", k.scope),
 			slog.Int("count", n-before), slog.Int("leaked", n),
 		}
 		records = append(records, logRecord{level: slog.LevelError, msg: msgLeaked,
-			attrs: appendBlocked(a, blocked, 0), count: uint64(n - before), site: site})
+			attrs: appendBlocked(a, leakedAt[k], 0), count: uint64(n - before), site: site})
 	}
-	m.leaked, m.leakCheckAt = leaked, c.started
+	m.leaked, m.leakedAt, m.leakCheckAt = leaked, leakedAt, c.started
 	return records
 }
 

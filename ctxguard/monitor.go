@@ -87,6 +87,7 @@ type Monitor struct {
 	// leaked counts, per entry, the tracked goroutines the last leak check
 	// proved leaked (leakcheck.go); leakCheckAt is when it ran.
 	leaked      map[goroutineStatsKey]int
+	leakedAt    map[goroutineStatsKey][]BlockedAt // where they are blocked
 	leakCheckAt time.Time
 	untracked   untracked // the untracked goroutines, at the last look (untracked.go)
 

@@ -141,6 +141,11 @@ type GoroutineStats struct {
 	// so that channel stays reachable. A goroutine started by a go
 	// statement in the same place is listed by the profile itself.
 	Leaked int
+	// LeakedAt says where the goroutines counted in Leaked are blocked, as
+	// BlockedAt does for lagging ones (Frames included; at most 8
+	// locations), as of the same check: a leaked goroutine that does not
+	// lag (its context never ends) is in LeakedAt only.
+	LeakedAt []BlockedAt
 }
 
 // Waiting reports whether the entry's lagging goroutines all wait for
@@ -182,6 +187,7 @@ func (m *Monitor) Snapshot() Snapshot {
 	lagging := 0
 	m.mu.Lock()
 	leaked := maps.Clone(m.leaked) // taken off as entries get theirs
+	leakedAt := m.leakedAt         // never changed once made: replaced whole
 	s.LeakCheckAt = m.leakCheckAt
 	for _, n := range leaked {
 		s.Leaked += n
@@ -206,7 +212,7 @@ func (m *Monitor) Snapshot() Snapshot {
 		gs.Lagging = st.laggingNow
 		lagging += st.laggingNow
 		k := goroutineStatsKey{st.name, st.scope, st.pc}
-		gs.Leaked = takeLeaked(leaked, k)
+		gs.Leaked, gs.LeakedAt = takeLeaked(leaked, k), leakedAt[k]
 		if n, ok := live[k]; ok {
 			gs.Live = n
 			delete(live, k)
@@ -224,7 +230,7 @@ func (m *Monitor) Snapshot() Snapshot {
 	m.observers.mu.Unlock()
 	s.EventsDropped, s.LogRecordsDropped = m.events.droppedCount(), m.logs.droppedCount()
 	s.LoggerPanics, s.ContextPanics = m.loggerPanics.Load(), m.contextPanics.Load()
-	m.addLiveOnly(&s, live, leaked)
+	m.addLiveOnly(&s, live, leaked, leakedAt)
 	sortSiteCounts(s.DroppedCancelSites)
 	slices.SortFunc(s.Goroutines, func(a, b GoroutineStats) int {
 		if c := cmp.Compare(rootRank(a), rootRank(b)); c != 0 {
@@ -271,7 +277,7 @@ func rootRank(g GoroutineStats) int {
 // them has lagged or panicked yet), most live first, within the bound of
 // MaxSites entries; the rest are summed into the overflow entry, with the
 // leaked goroutines of entries not listed.
-func (m *Monitor) addLiveOnly(s *Snapshot, live, leaked map[goroutineStatsKey]int) {
+func (m *Monitor) addLiveOnly(s *Snapshot, live, leaked map[goroutineStatsKey]int, leakedAt map[goroutineStatsKey][]BlockedAt) {
 	overflow := slices.IndexFunc(s.Goroutines, func(g GoroutineStats) bool { return g.Site == OverflowSite })
 	room := m.cfg.MaxSites - len(s.Goroutines)
 	if overflow >= 0 {
@@ -280,7 +286,7 @@ func (m *Monitor) addLiveOnly(s *Snapshot, live, leaked map[goroutineStatsKey]in
 	top, rest := mostLive(live, max(room, 0))
 	for _, c := range top {
 		s.Goroutines = append(s.Goroutines, GoroutineStats{Name: c.key.name, Scope: c.key.scope, Site: siteOf(c.key.site), Live: c.n,
-			Leaked: takeLeaked(leaked, c.key)})
+			Leaked: takeLeaked(leaked, c.key), LeakedAt: leakedAt[c.key]})
 	}
 	restLeaked := 0
 	for _, n := range leaked {

@@ -158,7 +158,9 @@ func TestUntrackedGroupsAndProvenLeaks(t *testing.T) {
 	// A goroutine whose context never ends is not lagging, and the
 	// Monitor checks for leaks among those only every LongLivedLeakCheck:
 	// CheckLeaks checks at once.
-	spawn.Go(root, func(context.Context) { <-make(chan struct{}) }, spawn.WithName("never ends"))
+	spawn.Go(root, func(context.Context) {
+		<-make(chan struct{}) // blocks: never ends
+	}, spawn.WithName("never ends"))
 	waitFor(t, "CheckLeaks to prove it leaked", func() bool {
 		if err := m.CheckLeaks(); err != nil {
 			t.Fatal(err)
@@ -166,6 +168,12 @@ func TestUntrackedGroupsAndProvenLeaks(t *testing.T) {
 		s := m.Snapshot()
 		return stats(s, "never ends").Leaked == 1 && s.Leaked == 2 && stats(s, "healthy").Leaked == 0
 	})
+	// Where it is blocked, though it does not lag.
+	at := stats(m.Snapshot(), "never ends").LeakedAt
+	if len(at) != 1 || at[0].Count != 1 || at[0].Reason != "chan receive" ||
+		at[0].Site.Line != markedLineIn(t, "untracked_test.go", "never ends") {
+		t.Errorf("LeakedAt of the goroutine whose context never ends: %v, want one, at its receive", at)
+	}
 }
 
 // Groups are bounded: beyond ten times MaxSites distinct ones a look tells

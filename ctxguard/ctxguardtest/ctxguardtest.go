@@ -207,10 +207,14 @@ func describe(g ctxguard.GoroutineStats, format string, args ...any) string {
 	if g.Leaked > 0 {
 		fmt.Fprintf(&b, "; %d of them can never return (proven leaked: Go's goroutine leak profile found them blocked on a channel or lock that nothing reachable can signal)", min(g.Leaked, g.Live))
 	}
-	if len(g.BlockedAt) == 0 {
+	blocked := g.BlockedAt
+	if len(blocked) == 0 {
+		blocked = g.LeakedAt // leaked, not lagging: its context never ended
+	}
+	if len(blocked) == 0 {
 		b.WriteString("; where blocked is unknown")
 	}
-	for _, at := range g.BlockedAt {
+	for _, at := range blocked {
 		fmt.Fprintf(&b, "\n\t%d blocked at %s", at.Count, at)
 		for _, f := range at.Frames {
 			fmt.Fprintf(&b, "\n\t\t%s\n\t\t\t%s", f.Function, f)
