@@ -22,7 +22,7 @@
 // run each) and the medians compared, so that load which comes and goes on
 // a shared machine does not favour one side.
 //
-// bench is a module of its own (see the README's "Modules"): what it
+// bench is a module of its own (see docs/modules.md): what it
 // compares against (errgroup, conc, goleak, gRPC) is never in the module
 // graph of a program that uses ctxguard.
 package bench

@@ -10,19 +10,30 @@ import (
 	"testing"
 )
 
-// Every Go snippet in the README is taken from a test file of the module
-// (an Example function, mostly), so it compiles and runs with the tests:
-// its lines, trimmed and without blank lines, must appear in that order
-// and adjacent in one _test.go file. An "import x" line stands for the
-// import spec x.
+// Every Go snippet of the README, of the pages in docs/ and of
+// CONTRIBUTING.md is taken from a test file of the repository (an Example
+// function, mostly), so it compiles and runs with the tests: its lines,
+// trimmed and without blank lines, must appear in that order and adjacent
+// in one _test.go file. An "import x" line stands for the import spec x.
 func TestReadmeSnippetsComeFromCompiledExamples(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+	pages, err := filepath.Glob("../docs/*.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	snippets := regexp.MustCompile("(?s)```go\n(.*?)```").FindAllStringSubmatch(string(readme), -1)
-	if len(snippets) == 0 {
-		t.Fatal("the README has no Go snippets")
+	pages = append([]string{"../README.md", "../CONTRIBUTING.md"}, pages...)
+	type snippet struct{ page, code string }
+	var snippets []snippet
+	for _, page := range pages {
+		b, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range regexp.MustCompile("(?s)```go\n(.*?)```").FindAllStringSubmatch(string(b), -1) {
+			snippets = append(snippets, snippet{page, m[1]})
+		}
+		if page == "../README.md" && len(snippets) == 0 {
+			t.Fatal("the README has no Go snippets")
+		}
 	}
 	var sources [][]string
 	err = filepath.WalkDir("..", func(path string, d fs.DirEntry, err error) error {
@@ -37,9 +48,8 @@ func TestReadmeSnippetsComeFromCompiledExamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range snippets {
-		want := lines(s[1])
-		if !foundIn(want, sources) {
-			t.Errorf("README snippet not found in any test file:\n%s", s[1])
+		if !foundIn(lines(s.code), sources) {
+			t.Errorf("%s: snippet not found in any test file:\n%s", s.page, s.code)
 		}
 	}
 }
