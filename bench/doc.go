@@ -6,9 +6,9 @@
 //
 // prints Markdown tables of medians, ours against theirs, with the ratio,
 // the allocations of both and, where the project set one, whether the goal
-// is met; then the detection matrix: which failure pattern of DESIGN.md
-// each detector finds, computed from runs of the programs in package
-// patterns.
+// is met; then the detection matrix: which failure pattern of
+// docs/design.md each detector finds, computed from runs of the programs
+// in package patterns.
 //
 // The package exports nothing: the machinery lives in internal packages,
 // so that nobody comes to depend on it. The comparisons with a testing.B

@@ -17,8 +17,9 @@ const (
 	DefaultGrace = 5 * time.Second
 
 	// DefaultCancelSampleRate tracks one cancel func in 128. Tracking one
-	// adds about 150 ns (a runtime cleanup is registered and, on cancel,
-	// removed again), 2.5x a bare context.WithCancel. At one in 64 the
+	// costs a runtime cleanup, registered and, on cancel, removed again
+	// (bench/RESULTS.md, "Context constructors", track-all, has what that
+	// adds to a bare context.WithCancel). At one in 64 the
 	// cheapest constructor, WithCancel, measured 1.03x to 1.11x package
 	// context from run to run; one in 128 keeps every constructor within
 	// 1.1x (BenchmarkConstructors in cancel_bench_test.go), and a site that

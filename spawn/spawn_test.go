@@ -61,7 +61,8 @@ func stats(s ctxguard.Snapshot, name string) ctxguard.GoroutineStats {
 	return ctxguard.GoroutineStats{}
 }
 
-// Each failure pattern of DESIGN.md, as the goroutine a request would start.
+// Each failure pattern of docs/design.md (P1 to P9), as the goroutine a
+// request would start.
 // release ends whatever the goroutine is stuck on, so tests can end them.
 // The makers are not inlined, so their closures keep the names a goroutine
 // dump shows for them wherever they are called.
