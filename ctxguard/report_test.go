@@ -2,6 +2,9 @@ package ctxguard
 
 import (
 	"context"
+	"reflect"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,4 +129,57 @@ func TestReportFlushWritesWhatWasHeldBack(t *testing.T) {
 		t.Fatalf("%d records, want 2 (the first lag, then the held-back four at Close): %v", len(recs), recs)
 	}
 	want(t, recs[1], map[string]any{"msg": msgLagging, "count": float64(4), "total": float64(5)})
+}
+
+// Where a lagging goroutine is blocked follows its lag record: once the
+// loop's stack capture has found it, the next round writes a record of its
+// own with the location, the wait reason and the count.
+func TestReportFollowsALagWithWhereItIsBlocked(t *testing.T) {
+	var logs logRecords
+	m := New(Config{Grace: time.Second, ReportInterval: time.Minute, Logger: logs.logger()})
+	defer m.Close()
+	withoutLoop(m)
+	release := make(chan struct{})
+	defer close(release)
+	ctx, cancel := context.WithCancel(WithMonitor(context.Background(), m))
+	cancel()
+	fn := func(Context) { <-release }
+	goTracked(ctx, fn, 0, &track.Options{Name: "blocked"})
+	fnName := runtime.FuncForPC(reflect.ValueOf(fn).Pointer()).Name()
+	wait.For(t, "the goroutine to block", func() bool {
+		buf := make([]byte, 1<<20)
+		for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+			if strings.Contains(g, "[chan receive") && strings.Contains(g, fnName+"(") {
+				return true
+			}
+		}
+		return false
+	})
+
+	now := time.Now()
+	m.scan(now.UnixNano() - int64(time.Second))
+	m.scan(now.UnixNano())
+	m.report(now, false)
+	r := m.run.Load()
+	m.maybeCapture(now, r)
+	if !m.stackCapture.running {
+		t.Fatal("no stack capture started for a lagging goroutine with no known stack")
+	}
+	m.captured(<-r.captured, now)
+	m.report(now, false)
+	wait.For(t, "two records", func() bool { return len(logs.records(t)) == 2 })
+
+	recs := logs.records(t)
+	want(t, recs[0], map[string]any{"msg": msgLagging, "name": "blocked", "count": float64(1)})
+	if _, ok := recs[0]["blocked_at"]; ok {
+		t.Errorf("the lag record says where it is blocked before any capture: %v", recs[0])
+	}
+	// fn is of package ctxguard, whose frames a capture takes for the
+	// library's own (stacks.go): the location is named by the function,
+	// with no line, as for a goroutine blocked in library code only.
+	at := fnName[strings.LastIndexByte(fnName, '/')+1:] + " at " + fnName + " (chan receive) x1"
+	want(t, recs[1], map[string]any{"msg": msgBlocked, "name": "blocked"})
+	if got, _ := recs[1]["blocked_at"].([]any); len(got) != 1 || got[0] != at {
+		t.Errorf("blocked_at = %v, want [%s]", recs[1]["blocked_at"], at)
+	}
 }
