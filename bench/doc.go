@@ -6,9 +6,9 @@
 //
 // prints Markdown tables of medians, ours against theirs, with the ratio,
 // the allocations of both and, where the project set one, whether the goal
-// is met; then the detection matrix: which failure pattern of DESIGN.md
-// each detector finds, computed from runs of the programs in package
-// patterns.
+// is met; then the detection matrix: which failure pattern of
+// docs/design.md each detector finds, computed from runs of the programs
+// in package patterns.
 //
 // The package exports nothing: the machinery lives in internal packages,
 // so that nobody comes to depend on it. The comparisons with a testing.B
@@ -22,7 +22,7 @@
 // run each) and the medians compared, so that load which comes and goes on
 // a shared machine does not favour one side.
 //
-// bench is a module of its own (see the README's "Modules"): what it
+// bench is a module of its own (see docs/modules.md): what it
 // compares against (errgroup, conc, goleak, gRPC) is never in the module
 // graph of a program that uses ctxguard.
 package bench

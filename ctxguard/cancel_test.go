@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ctxguard/ctxguard/internal/leakcheck"
+	"github.com/ctxguard/ctxguard/internal/wait"
 )
 
 // A constructor under test, in two one-line forms: one that drops the cancel
@@ -61,20 +62,6 @@ func lineOf(f any) (string, int) {
 	return stablePath(fn.Name(), file), line
 }
 
-// waitUntil runs garbage collections until cond holds, and fails the test
-// if it does not within a generous deadline.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		runtime.GC()
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // settle runs a few more collections so that a count that should stay
 // where it is has every chance to move.
 func settle() {
@@ -111,7 +98,7 @@ func TestDroppedCancelsAreCountedExactly(t *testing.T) {
 			repeat(ended, parent, c.drop)
 			cancelParent()
 
-			waitUntil(t, "every uncalled cancel func is collected", func() bool {
+			wait.Collecting(t, "every uncalled cancel func is collected", func() bool {
 				return m.cancelsCollected.Load() == dropped+ended
 			})
 			settle()
@@ -155,7 +142,7 @@ func TestCancelEndedByDeadlineIsNotDropped(t *testing.T) {
 					<-ctx.Done()
 				}
 			}()
-			waitUntil(t, "every cancel func is collected", func() bool { return m.cancelsCollected.Load() == n })
+			wait.Collecting(t, "every cancel func is collected", func() bool { return m.cancelsCollected.Load() == n })
 			settle()
 			if s := m.Snapshot(); s.DroppedCancels != 0 {
 				t.Errorf("DroppedCancels = %d, want 0: the deadline ended these contexts", s.DroppedCancels)
@@ -213,7 +200,7 @@ func TestSampledTrackingCountsOneInRate(t *testing.T) {
 	if tracked < 290 || tracked > 710 {
 		t.Fatalf("CancelsTracked = %d of %d at rate %d, want about %d", tracked, n, rate, n/rate)
 	}
-	waitUntil(t, "every tracked cancel func is collected", func() bool { return m.cancelsCollected.Load() == tracked })
+	wait.Collecting(t, "every tracked cancel func is collected", func() bool { return m.cancelsCollected.Load() == tracked })
 	if s := m.Snapshot(); s.DroppedCancels != tracked {
 		t.Errorf("DroppedCancels = %d, want every tracked one, %d", s.DroppedCancels, tracked)
 	}

@@ -17,8 +17,9 @@ const (
 	DefaultGrace = 5 * time.Second
 
 	// DefaultCancelSampleRate tracks one cancel func in 128. Tracking one
-	// adds about 150 ns (a runtime cleanup is registered and, on cancel,
-	// removed again), 2.5x a bare context.WithCancel. At one in 64 the
+	// costs a runtime cleanup, registered and, on cancel, removed again
+	// (bench/RESULTS.md, "Context constructors", track-all, has what that
+	// adds to a bare context.WithCancel). At one in 64 the
 	// cheapest constructor, WithCancel, measured 1.03x to 1.11x package
 	// context from run to run; one in 128 keeps every constructor within
 	// 1.1x (BenchmarkConstructors in cancel_bench_test.go), and a site that
@@ -98,8 +99,11 @@ type Config struct {
 	// to a new file in TraceDir, named by time, process ID and site
 	// (ctxguard-20260102T150405.000Z-4242-<site>.trace, the site's last 64
 	// file-name-safe bytes), and the record carries its path as "trace".
-	// The lagging goroutine's "ctxguard.lagging" task is in it; open it
-	// with go tool trace. One file is written per ReportInterval at most
+	// Open it with go tool trace: the lagging goroutine's
+	// "ctxguard.lagging" task (under "User-defined tasks") begins with a
+	// message giving its name, spawn site, scope, cause and how long ago
+	// its context ended, and the window reaches back to that moment, so
+	// the goroutine view shows what it and its neighbours did then. One file is written per ReportInterval at most
 	// (sites whose first lag is reported in the same round share it), and
 	// MaxTraceFiles over the Monitor's life. The file is written off the
 	// Monitor's loop, by a goroutine that ends when it is done, so it is
@@ -134,7 +138,9 @@ type Config struct {
 	// statement measured 1.45x: the cost is the tracer's, per event, so
 	// code that does more between events pays less. Under saturating
 	// loopback traffic the trace grew by 4 MB a second, so the window held
-	// the last 3 s, and its file (13 MB) took 8 ms to write.
+	// the last 3 s, and its file (13 MB) took 8 ms to write. So TraceDir
+	// suits a canary, a staging environment or the hunt for a known leak
+	// better than every replica all the time.
 	TraceDir string
 
 	// WatchUntracked makes the Monitor look at the goroutines it does not

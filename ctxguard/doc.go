@@ -24,10 +24,11 @@
 // A constructor costs what package context's costs plus a few nanoseconds
 // for a sampling decision. One call in [Config.CancelSampleRate] (default
 // 128) is tracked: its cancel func is wrapped and gets a runtime cleanup
-// (runtime.AddCleanup), about 250 ns and 4 allocations more on 2 cores
-// (go run ./bench/cmd/compare, "track-all"), removed again when cancel is
-// called. Detection happens in the garbage collector's cleanup goroutines;
-// symbolizing sites happens in the Monitor's background goroutine, which
+// (runtime.AddCleanup), removed again when cancel is called; what that
+// adds, in time and allocations, is measured by go run ./bench/cmd/compare
+// (bench/RESULTS.md, "Context constructors", track-all). Detection
+// happens in the garbage collector's cleanup goroutines; symbolizing sites
+// happens in the Monitor's background goroutine, which
 // runs only while there is something to watch or report. Log records and
 // events are written by goroutines of their own that run only while some
 // are waiting, so a slow logger or observer never delays detection.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ctxguard/ctxguard/internal/leakcheck"
 	"github.com/ctxguard/ctxguard/internal/track"
+	"github.com/ctxguard/ctxguard/internal/wait"
 )
 
 // lagOnce spawns a goroutine named name under m that ignores its context,
@@ -31,7 +32,7 @@ func lagOnce(t *testing.T, m *Monitor, logs *logRecords, name string) (record ma
 	stop := make(chan struct{})
 	track.Go(ctx, func(context.Context) { <-stop }, pc, &track.Options{Name: name})
 	cancel()
-	waitUntil(t, name+"'s lag is logged", func() bool {
+	wait.Collecting(t, name+"'s lag is logged", func() bool {
 		record = lagLogged(t, logs, name)
 		return record != nil
 	})
@@ -129,7 +130,7 @@ func TestTraceAtFirstLag(t *testing.T) {
 	if !name.MatchString(filepath.Base(path)) || !strings.HasSuffix(path, "_ctxguard_flightrecorder_test.go_"+siteLine(record)+".trace") {
 		t.Errorf("trace file name %s: want ctxguard-<time>-<pid>-<site>.trace ending in the site", filepath.Base(path))
 	}
-	waitUntil(t, "the trace is written", func() bool { return len(m.TraceStatus().Files) == 1 })
+	wait.Collecting(t, "the trace is written", func() bool { return len(m.TraceStatus().Files) == 1 })
 	if s := m.TraceStatus(); s.Files[0] != path || s.Err != nil || s.Skipped != 0 {
 		t.Errorf("TraceStatus = %+v, want Files [%s]", s, path)
 	}
@@ -184,7 +185,7 @@ func TestTraceOncePerReportInterval(t *testing.T) {
 	if second["trace"] != nil {
 		t.Errorf("a second file within ReportInterval: %v", second)
 	}
-	waitUntil(t, "the trace is written", func() bool { return len(m.TraceStatus().Files) == 1 })
+	wait.Collecting(t, "the trace is written", func() bool { return len(m.TraceStatus().Files) == 1 })
 	if s := m.TraceStatus(); s.Skipped != 1 || len(s.Files) != 1 {
 		t.Errorf("TraceStatus = %+v, want one file and one skipped", s)
 	}
@@ -205,7 +206,7 @@ func TestTraceFilesBounded(t *testing.T) {
 	t0 := time.Now()
 	written := func(n int) {
 		t.Helper()
-		waitUntil(t, "the trace is written", func() bool { return len(m.TraceStatus().Files) == n })
+		wait.Collecting(t, "the trace is written", func() bool { return len(m.TraceStatus().Files) == n })
 	}
 
 	flightRecorder.writeMu.Lock() // holds the first write
@@ -268,7 +269,7 @@ func TestTraceFilesBounded(t *testing.T) {
 	if p := m.traceFirstLag(t0.Add(200*interval), site); p != "" {
 		t.Errorf("a file reserved after Close: %s", p)
 	}
-	waitUntil(t, "the recorder stops", func() bool { return recorderStopped(t) })
+	wait.Collecting(t, "the recorder stops", func() bool { return recorderStopped(t) })
 }
 
 // Close waits for a trace file being written for a second at most; past
@@ -288,7 +289,7 @@ func TestCloseGivesUpOnATraceWrite(t *testing.T) {
 		t.Error("the recorder stopped under a write")
 	}
 	flightRecorder.writeMu.Unlock()
-	waitUntil(t, "the write stops the recorder", func() bool { return !trace.IsEnabled() && recorderStopped(t) })
+	wait.Collecting(t, "the write stops the recorder", func() bool { return !trace.IsEnabled() && recorderStopped(t) })
 	if s := m.TraceStatus(); len(s.Files) != 1 || s.Files[0] != path {
 		t.Errorf("TraceStatus = %+v, want %s written", s, path)
 	}
@@ -360,7 +361,7 @@ func TestTraceDirUnusable(t *testing.T) {
 		if path == "" {
 			t.Fatalf("lag record without a trace: %v", record)
 		}
-		waitUntil(t, "the failure is logged", func() bool { return len(recordsWith(t, &logs, msgTraceFailed)) == 1 })
+		wait.Collecting(t, "the failure is logged", func() bool { return len(recordsWith(t, &logs, msgTraceFailed)) == 1 })
 		failed := recordsWith(t, &logs, msgTraceFailed)[0]
 		s := m.TraceStatus()
 		if failed["trace"] != path || failed["level"] != "ERROR" || !errors.Is(s.Err, os.ErrNotExist) || len(s.Files) != 0 {
@@ -432,7 +433,7 @@ func TestTraceRecorderSharedByMonitors(t *testing.T) {
 	if record["trace"] == nil {
 		t.Fatalf("lag record without a trace: %v", record)
 	}
-	waitUntil(t, "the trace is written", func() bool { return len(m2.TraceStatus().Files) == 1 })
+	wait.Collecting(t, "the trace is written", func() bool { return len(m2.TraceStatus().Files) == 1 })
 	if !strings.Contains(parseTrace(t, record["trace"].(string)), "lag start: second spawned at") {
 		t.Error("the trace does not show the lag")
 	}

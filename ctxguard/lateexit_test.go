@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ctxguard/ctxguard/internal/track"
+	"github.com/ctxguard/ctxguard/internal/wait"
 )
 
 // Goroutines that return while the scan that found them lagging is still
@@ -38,8 +39,8 @@ func TestLateExitsRecordedAfterTheirLagStart(t *testing.T) {
 		runtime.Gosched()
 	}
 	close(release) // while the loop is still recording them
-	waitUntil(t, "every goroutine returns", func() bool { return m.Snapshot().Live == 0 })
-	waitUntil(t, "every late exit is recorded", func() bool {
+	wait.Collecting(t, "every goroutine returns", func() bool { return m.Snapshot().Live == 0 })
+	wait.Collecting(t, "every late exit is recorded", func() bool {
 		var lateExits uint64
 		for _, g := range m.Snapshot().Goroutines {
 			lateExits += g.LateExits

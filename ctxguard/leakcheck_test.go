@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ctxguard/ctxguard/internal/leakcheck"
+	"github.com/ctxguard/ctxguard/internal/wait"
 )
 
 func TestParseLeakProfile(t *testing.T) {
@@ -69,7 +70,7 @@ func TestNeverEndingRecordsAreListed(t *testing.T) {
 		}, 0, nil)
 	}
 	started.Wait()
-	waitUntil(t, "every running record listed, after the loop's scans", func() bool {
+	wait.For(t, "every running record listed, after the loop's scans", func() bool {
 		records := m.recordsByIdent()
 		for _, g := range records {
 			s := &m.shards[g.shard]
@@ -84,7 +85,7 @@ func TestNeverEndingRecordsAreListed(t *testing.T) {
 	})
 	close(release)
 	done.Wait()
-	waitUntil(t, "no record listed", func() bool { return len(m.recordsByIdent()) == 0 && m.liveRecords() == 0 })
+	wait.For(t, "no record listed", func() bool { return len(m.recordsByIdent()) == 0 && m.liveRecords() == 0 })
 	for i := range m.shards {
 		if s := &m.shards[i]; len(s.forever) != 0 {
 			t.Errorf("shard %d still lists %d never-ending records", i, len(s.forever))
@@ -123,7 +124,7 @@ func TestLongLivedGoroutinesAreChecked(t *testing.T) {
 		goTracked(ctx, parkedForever, 0, nil)
 		goTracked(ctx, func(Context) { <-release }, 0, nil)
 	}
-	waitUntil(t, "a check to prove the three leaked", func() bool {
+	wait.For(t, "a check to prove the three leaked", func() bool {
 		s := m.Snapshot()
 		for _, g := range s.Goroutines {
 			if want := map[bool]int{true: 3, false: 0}[g.Name == pcName(funcPC(parkedForever))]; g.Leaked > want {
@@ -181,7 +182,7 @@ func TestCloseDuringChecksAndProfilesAlongside(t *testing.T) {
 		goTracked(ctx, func(Context) { <-release }, 0, nil)
 		cancel()
 		if i%2 == 1 {
-			waitUntil(t, "a look", func() bool { return !m.Snapshot().UntrackedAt.IsZero() })
+			wait.For(t, "a look", func() bool { return !m.Snapshot().UntrackedAt.IsZero() })
 		}
 		checked := make(chan error, 1)
 		go func() { checked <- m.CheckLeaks() }()
@@ -266,7 +267,7 @@ func TestLeakCheckEdges(t *testing.T) {
 		go leakDeep(2 * maxProfileFrames)
 		<-release
 	}, 0, nil)
-	waitUntil(t, "all nine leaks proven", func() bool {
+	wait.For(t, "all nine leaks proven", func() bool {
 		if err := m.CheckLeaks(); err != nil {
 			t.Fatal(err)
 		}
@@ -313,7 +314,7 @@ func TestLeakCheckEdges(t *testing.T) {
 		t.Fatalf("%d records of the group and %d of leakB, want some", group, overflowRecords)
 	}
 	at := s.UntrackedAt
-	waitUntil(t, "two later looks", func() bool {
+	wait.For(t, "two later looks", func() bool {
 		s := m.Snapshot()
 		if len(s.Untracked) != 1 || s.Untracked[0].Leaked != 3 {
 			t.Fatalf("after a look: %+v, want the group of 3 leaked", s.Untracked)

@@ -69,6 +69,22 @@ type Monitor struct {
 	// Panics recovered from user code that ctxguard's own goroutines call.
 	loggerPanics, contextPanics atomic.Uint64
 
+	// mu guards the fields from here to closeMu, and what they point to:
+	// the statistics entries (stats.go) with their blocking locations
+	// (blocked.go), and the scopes' counts that are not atomic
+	// (scopes.go).
+	//
+	// Lock order: closeMu, then mu; mu, then traces.mu (report names the
+	// trace file of a site's first lag; flightrecorder.go orders the locks
+	// after it). A shard's mutex (the registry, goroutines.go) and a watch
+	// shard's (watch.go) are never held with mu, nor with each other: code
+	// that needs two of them takes one, lets it go, then takes the other,
+	// as scan marks records lagging under their shard's lock and then
+	// records the lags under mu. So whoever holds a shard's lock never
+	// waits for mu (a report or a Snapshot's statistics): a shard's lock
+	// is held only briefly, by spawns and exits, the scan, parking and
+	// contextEnded, and the copies of its counts that Snapshot, Health and
+	// the loop make.
 	mu             sync.Mutex
 	cancelSites    boundedTable[uintptr, siteStats]
 	goroutineStats boundedTable[goroutineStatsKey, goroutineStats]

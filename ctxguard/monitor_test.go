@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ctxguard/ctxguard/internal/leakcheck"
+	"github.com/ctxguard/ctxguard/internal/wait"
 )
 
 func TestNewPanicsOnNegativeFields(t *testing.T) {
@@ -70,7 +71,7 @@ func TestSetDefault(t *testing.T) {
 		t.Fatal("Default() is not the Monitor passed to SetDefault")
 	}
 	repeat(10, context.Background(), constructors[0].drop)
-	waitUntil(t, "the default Monitor counts drops from Background", func() bool {
+	wait.Collecting(t, "the default Monitor counts drops from Background", func() bool {
 		return m.Snapshot().DroppedCancels == 10
 	})
 }
@@ -111,10 +112,10 @@ func TestReportsAreAggregatedPerSite(t *testing.T) {
 	m := New(Config{CancelSampleRate: 1, ReportInterval: time.Hour, Logger: logs.logger()})
 	root := WithMonitor(context.Background(), m)
 	repeat(1, root, constructors[0].drop)
-	waitUntil(t, "the first drop is logged", func() bool { return len(logs.records(t)) == 1 })
+	wait.Collecting(t, "the first drop is logged", func() bool { return len(logs.records(t)) == 1 })
 	const n = 100_000
 	repeat(n-1, root, constructors[0].drop)
-	waitUntil(t, "every drop is counted", func() bool { return m.Snapshot().DroppedCancels == n })
+	wait.Collecting(t, "every drop is counted", func() bool { return m.Snapshot().DroppedCancels == n })
 	m.Close() // logs the last report
 
 	recs := logs.records(t)
@@ -153,7 +154,7 @@ func TestReportsBoundLinesAcrossSites(t *testing.T) {
 		}
 	}
 	m.report(time.Now(), false)
-	waitUntil(t, "the round is written", func() bool { return len(logs.records(t)) >= maxReportLines+1 })
+	wait.Collecting(t, "the round is written", func() bool { return len(logs.records(t)) >= maxReportLines+1 })
 	recs := logs.records(t)
 	if len(recs) != maxReportLines+1 {
 		t.Fatalf("%d sites gave %d records, want %d", sites, len(recs), maxReportLines+1)
@@ -197,7 +198,7 @@ func TestCloseStopsTheReporter(t *testing.T) {
 	var logs logRecords
 	m := New(Config{ReportInterval: time.Millisecond, Logger: logs.logger()})
 	m.recordDroppedCancel(context.Background(), 1)
-	waitUntil(t, "the reporter logs", func() bool { return len(logs.records(t)) == 1 })
+	wait.Collecting(t, "the reporter logs", func() bool { return len(logs.records(t)) == 1 })
 	m.recordDroppedCancel(context.Background(), 1)
 	var wg sync.WaitGroup
 	for range 4 {

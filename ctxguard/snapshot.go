@@ -113,7 +113,8 @@ type GoroutineStats struct {
 	// BlockedAt says where the entry's lagging goroutines are blocked, as
 	// read from their stacks: exact per goroutine, for those whose stack
 	// has been captured (a capture follows a lag within a few scans, or
-	// longer when captures are costly: see Config.Grace). Locations where
+	// later when captures are costly: none starts within 100 times the
+	// last one's duration, see the package documentation). Locations where
 	// goroutines wait for other lagging goroutines come last; the others
 	// most goroutines first. At most 8 locations are kept per entry;
 	// BlockedAtOmitted counts the lagging goroutines blocked elsewhere.

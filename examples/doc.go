@@ -1,4 +1,5 @@
 // Package examples holds ctxguard's runnable examples, one command per
-// directory (start with leakdemo), and a test that keeps the README's code
-// snippets compiling.
+// directory (start with leakdemo), and the tests that keep the code
+// snippets of the README, docs/ and CONTRIBUTING.md compiling, and the log
+// output the README shows true.
 package examples

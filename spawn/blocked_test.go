@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/internal/wait"
 	"github.com/ctxguard/ctxguard/spawn"
 )
 
@@ -51,7 +52,7 @@ func markedLineIn(t *testing.T, file, marker string) int {
 func blockedAt(t *testing.T, m *ctxguard.Monitor, name string, lagging int) ctxguard.GoroutineStats {
 	t.Helper()
 	var g ctxguard.GoroutineStats
-	waitFor(t, name+"'s stacks are captured", func() bool {
+	wait.For(t, name+"'s stacks are captured", func() bool {
 		g = stats(m.Snapshot(), name)
 		n := g.BlockedAtOmitted
 		for _, b := range g.BlockedAt {
@@ -232,7 +233,7 @@ func TestTaskTreeReportsTheStuckLeafFirst(t *testing.T) {
 	spawn.Go(ctx, func(ctx context.Context) { runTask(ctx, 2, release) }, spawn.WithName("request"))
 	// The whole tree runs before its context ends, so that one scan
 	// finds all of it lagging, however late its goroutines start.
-	waitFor(t, "the tree runs", func() bool { return m.Snapshot().Live == 3 })
+	wait.For(t, "the tree runs", func() bool { return m.Snapshot().Live == 3 })
 	cancel()
 
 	node := blockedAt(t, m, "github.com/ctxguard/ctxguard/spawn_test.runTask.func1", 2)
@@ -255,7 +256,7 @@ func TestTaskTreeReportsTheStuckLeafFirst(t *testing.T) {
 	}
 
 	// The log says the same, the leaf's entry first.
-	waitFor(t, "the where-blocked records", func() bool { return len(logs.withMsg(t, msgBlocked)) == 2 })
+	wait.For(t, "the where-blocked records", func() bool { return len(logs.withMsg(t, msgBlocked)) == 2 })
 	recs := logs.withMsg(t, msgBlocked)
 	if recs[0]["name"] != node.Name || !strings.Contains(recs[1]["blocked_at"].([]any)[0].(string), "waiting for 1 lagging "+node.Name) {
 		t.Errorf("where-blocked records %v, want the nodes first, then the request waiting for them", recs)
@@ -313,7 +314,7 @@ func TestBlockingLocationsPerEntryAreBounded(t *testing.T) {
 		t.Errorf("%d locations, %d omitted; want 8 and 2", len(g.BlockedAt), g.BlockedAtOmitted)
 	}
 	close(release)
-	waitFor(t, "the goroutines return", func() bool {
+	wait.For(t, "the goroutines return", func() bool {
 		g := stats(m.Snapshot(), "github.com/ctxguard/ctxguard/spawn_test.manyPlaces.func1")
 		return g.Live == 0 && g.LateExits == 10
 	})
@@ -347,7 +348,7 @@ func TestExitsRacingCapturesLeaveNoLocations(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	waitFor(t, "every goroutine returned", func() bool { s := m.Snapshot(); return s.Live == 0 && lateExits(s)+lagFree(s) == n })
+	wait.For(t, "every goroutine returned", func() bool { s := m.Snapshot(); return s.Live == 0 && lateExits(s)+lagFree(s) == n })
 	for _, g := range m.Snapshot().Goroutines {
 		if g.BlockedAtOmitted != 0 {
 			t.Errorf("%s: %d omitted after every goroutine returned", g.Name, g.BlockedAtOmitted)
@@ -444,15 +445,15 @@ func TestLaggingSinceFollowsTheOldest(t *testing.T) {
 		spawn.Go(ctx, func(context.Context) { <-release }, spawn.WithName("since"))
 	}
 	cancelFirst(errors.New("first"))
-	waitFor(t, "the first to lag", func() bool { return stats(m.Snapshot(), "since").Lagging == 1 })
+	wait.For(t, "the first to lag", func() bool { return stats(m.Snapshot(), "since").Lagging == 1 })
 	firstSince := stats(m.Snapshot(), "since").LaggingSince
 	cancelSecond(errors.New("second"))
-	waitFor(t, "both to lag", func() bool { return stats(m.Snapshot(), "since").Lagging == 2 })
+	wait.For(t, "both to lag", func() bool { return stats(m.Snapshot(), "since").Lagging == 2 })
 	if g := stats(m.Snapshot(), "since"); !g.LaggingSince.Equal(firstSince) || g.LastCause != "second" {
 		t.Errorf("both lagging: since %v, last cause %q; want %v (the first's), second", g.LaggingSince, g.LastCause, firstSince)
 	}
 	close(releaseFirst)
-	waitFor(t, "the first to return", func() bool { return stats(m.Snapshot(), "since").Lagging == 1 })
+	wait.For(t, "the first to return", func() bool { return stats(m.Snapshot(), "since").Lagging == 1 })
 	if g := stats(m.Snapshot(), "since"); !g.LaggingSince.After(firstSince) {
 		t.Errorf("after the oldest returned: since %v, want after %v", g.LaggingSince, firstSince)
 	}

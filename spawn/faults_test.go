@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/internal/wait"
 	"github.com/ctxguard/ctxguard/spawn"
 )
 
@@ -143,5 +144,5 @@ func runFaults(t *testing.T, logger, observer func()) {
 			latencies[n-1].Round(time.Millisecond), s.LogRecordsDropped, s.EventsDropped, s.LoggerPanics, s.ObserverPanics)
 	}
 	close(release)
-	waitFor(t, "everything returns", func() bool { return m.Snapshot().Live == 0 })
+	wait.For(t, "everything returns", func() bool { return m.Snapshot().Live == 0 })
 }

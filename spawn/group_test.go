@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/internal/wait"
 	"github.com/ctxguard/ctxguard/spawn"
 )
 
@@ -30,12 +31,12 @@ func TestGroupGoroutinesAreTracked(t *testing.T) {
 	if got := context.Cause(ctx); got != failure {
 		t.Fatalf("Cause = %v, want the first error", got)
 	}
-	waitFor(t, "the goroutine ignoring the group's context lags", func() bool { return m.Snapshot().Lagging == 1 })
+	wait.For(t, "the goroutine ignoring the group's context lags", func() bool { return m.Snapshot().Lagging == 1 })
 	close(release)
 	if err := g.Wait(); err != failure {
 		t.Fatalf("Wait = %v, want %v", err, failure)
 	}
-	waitFor(t, "the late exit", func() bool { s := m.Snapshot(); return s.Live == 0 && lateExits(s) == 1 })
+	wait.For(t, "the late exit", func() bool { s := m.Snapshot(); return s.Live == 0 && lateExits(s) == 1 })
 	s := m.Snapshot()
 	name := "github.com/ctxguard/ctxguard/spawn_test.ignoresGroupContext.func1"
 	if e := stats(s, name); e.Lagged != 1 || e.LateExits != 1 {
@@ -55,7 +56,7 @@ func TestDroppedGroupIsReportedAtItsCaller(t *testing.T) {
 	_, _, line, _ := runtime.Caller(0)
 	spawn.WithContext(root) //ctxvet:ignore lostcancel dropped on purpose; line++ below is this line
 	line++
-	waitFor(t, "the drop is collected", func() bool { runtime.GC(); return m.Snapshot().DroppedCancels == 1 })
+	wait.For(t, "the drop is collected", func() bool { runtime.GC(); return m.Snapshot().DroppedCancels == 1 })
 	site := m.Snapshot().DroppedCancelSites[0].Site
 	if !strings.HasSuffix(site.File, "spawn/group_test.go") || site.Line != line {
 		t.Errorf("dropped at %s, want group_test.go:%d", site, line)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ctxguard/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/internal/track"
+	"github.com/ctxguard/ctxguard/internal/wait"
 	"github.com/ctxguard/ctxguard/spawn"
 )
 
@@ -73,7 +74,7 @@ func lagOne(t *testing.T, m *ctxguard.Monitor, release <-chan struct{}, want int
 	ctx, cancel := context.WithCancel(ctxguard.WithMonitor(context.Background(), m))
 	spawn.Go(ctx, func(context.Context) { <-release })
 	cancel()
-	waitFor(t, "lagging "+strconv.Itoa(want), func() bool { return m.Snapshot().Lagging == want })
+	wait.For(t, "lagging "+strconv.Itoa(want), func() bool { return m.Snapshot().Lagging == want })
 }
 
 // A slog handler that panics is recovered and counted; the process lives.
@@ -82,7 +83,7 @@ func TestPanickingLoggerDoesNotCrash(t *testing.T) {
 		m := ctxguard.New(ctxguard.Config{Grace: grace, Logger: slog.New(handler{func() { panic("broken handler") }})})
 		release := make(chan struct{})
 		lagOne(t, m, release, 1)
-		waitFor(t, "the handler's panic", func() bool { return m.Snapshot().LoggerPanics > 0 })
+		wait.For(t, "the handler's panic", func() bool { return m.Snapshot().LoggerPanics > 0 })
 		close(release)
 		m.Close()
 	})
@@ -107,7 +108,7 @@ func TestBlockedLoggerDoesNotStallDetection(t *testing.T) {
 	lagOne(t, m, release, 1)
 	<-entered // the handler is stuck on the first record
 	lagOne(t, m, release, 2)
-	waitFor(t, "where both are blocked", func() bool {
+	wait.For(t, "where both are blocked", func() bool {
 		g := m.Snapshot().Goroutines[0]
 		return len(g.BlockedAt) == 1 && g.BlockedAt[0].Count == 2
 	})
@@ -203,7 +204,7 @@ func TestPanickingContextDoesNotCrash(t *testing.T) {
 		spawn.Go(ctx, func(context.Context) { <-release })
 		ctx.over.Store(true)
 		cancel()
-		waitFor(t, "lagging, with the panic counted", func() bool {
+		wait.For(t, "lagging, with the panic counted", func() bool {
 			s := m.Snapshot()
 			return s.Lagging == 1 && s.ContextPanics > 0
 		})
@@ -225,7 +226,7 @@ func TestHugeGraceNeverRunsOut(t *testing.T) {
 	spawn.Go(ctx, func(context.Context) { <-release }, spawn.WithName("250 years"), spawn.WithGrace(250*365*24*time.Hour))
 	spawn.Go(ctx, func(context.Context) { <-release }, spawn.WithName("control"), spawn.WithGrace(grace))
 	cancel()
-	waitFor(t, "the control lags", func() bool { return stats(m.Snapshot(), "control").Lagging == 1 })
+	wait.For(t, "the control lags", func() bool { return stats(m.Snapshot(), "control").Lagging == 1 })
 	time.Sleep(3 * grace) // further scans
 	if s := m.Snapshot(); s.Lagging != 1 {
 		t.Errorf("Lagging = %d, want only the control: %v", s.Lagging, names(s))

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/internal/wait"
 	"github.com/ctxguard/ctxguard/spawn"
 )
 
@@ -38,9 +39,9 @@ func TestExecutionTraceShowsLagging(t *testing.T) {
 	release := make(chan struct{})
 	spawn.Go(ctx, func(context.Context) { <-release }, spawn.WithName("traced"))
 	cancel()
-	waitFor(t, "lagging", func() bool { return m.Snapshot().Lagging == 1 })
+	wait.For(t, "lagging", func() bool { return m.Snapshot().Lagging == 1 })
 	close(release)
-	waitFor(t, "exit", func() bool { return m.Snapshot().Live == 0 })
+	wait.For(t, "exit", func() bool { return m.Snapshot().Live == 0 })
 	trace.Stop()
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
@@ -78,7 +79,7 @@ func TestProfileLabelsGroupGoroutines(t *testing.T) {
 	for range n {
 		spawn.Go(root, func(context.Context) { <-release }, spawn.WithName("labelled"))
 	}
-	waitFor(t, "the goroutines run", func() bool { return labelled(t) == n })
+	wait.For(t, "the goroutines run", func() bool { return labelled(t) == n })
 }
 
 // labelled counts goroutines in the profile carrying the test's labels.

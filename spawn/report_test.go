@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/internal/wait"
 	"github.com/ctxguard/ctxguard/spawn"
 )
 
@@ -34,12 +35,12 @@ func TestFirstLagIsLoggedAtOnce(t *testing.T) {
 		<-release // blocks: first lag
 	}, spawn.WithName("slow"), spawn.WithGrace(ownGrace))
 	cancel()
-	waitFor(t, "the lag is logged", func() bool { return len(logs.withMsg(t, msgLagging)) == 1 })
+	wait.For(t, "the lag is logged", func() bool { return len(logs.withMsg(t, msgLagging)) == 1 })
 	r := logs.withMsg(t, msgLagging)[0]
 	if r["name"] != "slow" || r["count"] != 1.0 || r["grace"] != float64(ownGrace) {
 		t.Errorf("record %v, want name slow, count 1, grace %v (the goroutine's, not the Monitor's)", r, ownGrace)
 	}
-	waitFor(t, "where it is blocked is logged", func() bool { return len(logs.withMsg(t, msgBlocked)) == 1 })
+	wait.For(t, "where it is blocked is logged", func() bool { return len(logs.withMsg(t, msgBlocked)) == 1 })
 	at := logs.withMsg(t, msgBlocked)[0]["blocked_at"].([]any)
 	if want := "spawn_test.TestFirstLagIsLoggedAtOnce.func1 at " + thisFileLine(t, "first lag", "report_test.go") + " (chan receive) x1"; len(at) != 1 || at[0] != want {
 		t.Errorf("blocked_at %v, want [%s]", at, want)
@@ -60,7 +61,7 @@ func TestFirstDropIsLoggedAtOnce(t *testing.T) {
 	defer m.Close()
 	dropCancel(ctxguard.WithMonitor(context.Background(), m))
 	runtime.GC()
-	waitFor(t, "the drop is logged", func() bool {
+	wait.For(t, "the drop is logged", func() bool {
 		runtime.GC() // cleanups run after the collection that finds the cancel func unreachable
 		return len(logs.withMsg(t, msgDropped)) == 1
 	})
@@ -88,12 +89,12 @@ func TestManyLaggingGiveAHandfulOfRecords(t *testing.T) {
 		spawn.Go(ctx, func(context.Context) { <-release })
 	}
 	cancel()
-	waitFor(t, "all lag, and a first capture says where", func() bool {
+	wait.For(t, "all lag, and a first capture says where", func() bool {
 		s := m.Snapshot()
 		return s.Lagging == n && len(s.Goroutines[0].BlockedAt) == 1
 	})
 	releaseOnce()
-	waitFor(t, "all return", func() bool { s := m.Snapshot(); return s.Live == 0 && lateExits(s) == n })
+	wait.For(t, "all return", func() bool { s := m.Snapshot(); return s.Live == 0 && lateExits(s) == n })
 	m.Close()
 	lags, returns := logs.withMsg(t, msgLagging), logs.withMsg(t, msgReturned)
 	total := len(lags) + len(returns) + len(logs.withMsg(t, msgBlocked))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ctxguard/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/internal/leakcheck"
+	"github.com/ctxguard/ctxguard/internal/wait"
 	"github.com/ctxguard/ctxguard/spawn"
 )
 
@@ -27,18 +28,6 @@ func newMonitor(t *testing.T) (*ctxguard.Monitor, context.Context) {
 	m := ctxguard.New(ctxguard.Config{Grace: grace, Logger: slog.New(slog.DiscardHandler), ReportInterval: time.Hour})
 	t.Cleanup(func() { m.Close() })
 	return m, ctxguard.WithMonitor(context.Background(), m)
-}
-
-// waitFor polls cond until it holds or a generous deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // lateExits sums the late exits of a Snapshot's entries: the Monitor's
@@ -61,7 +50,8 @@ func stats(s ctxguard.Snapshot, name string) ctxguard.GoroutineStats {
 	return ctxguard.GoroutineStats{}
 }
 
-// Each failure pattern of DESIGN.md, as the goroutine a request would start.
+// Each failure pattern of docs/design.md (P1 to P9), as the goroutine a
+// request would start.
 // release ends whatever the goroutine is stuck on, so tests can end them.
 // The makers are not inlined, so their closures keep the names a goroutine
 // dump shows for them wherever they are called.
@@ -165,7 +155,7 @@ func TestFailurePatternsAreLaggingWithTheirNames(t *testing.T) {
 	}
 	cancel()
 	want := perPattern * len(cases)
-	waitFor(t, "the patterns are lagging", func() bool { return m.Snapshot().Lagging == want })
+	wait.For(t, "the patterns are lagging", func() bool { return m.Snapshot().Lagging == want })
 	time.Sleep(3 * grace) // any further (wrong) lagging would show by now
 	s := m.Snapshot()
 	if s.Lagging != want || s.Lagged != uint64(want) || s.Live != want+perPattern {
@@ -186,7 +176,7 @@ func TestFailurePatternsAreLaggingWithTheirNames(t *testing.T) {
 
 	close(release)
 	close(p8ch)
-	waitFor(t, "the lagging goroutines return", func() bool {
+	wait.For(t, "the lagging goroutines return", func() bool {
 		s := m.Snapshot()
 		return s.Live == perPattern && lateExits(s) == uint64(want)
 	})
@@ -210,9 +200,9 @@ func TestDeadlineStartsTheGraceClock(t *testing.T) {
 	defer cancel()
 	release := make(chan struct{})
 	spawn.Go(ctx, func(context.Context) { <-release }, spawn.WithName("ignores-deadline"))
-	waitFor(t, "lagging after the deadline", func() bool { return m.Snapshot().Lagging == 1 })
+	wait.For(t, "lagging after the deadline", func() bool { return m.Snapshot().Lagging == 1 })
 	close(release)
-	waitFor(t, "the late exit", func() bool { s := m.Snapshot(); return s.Live == 0 && lateExits(s) == 1 })
+	wait.For(t, "the late exit", func() bool { s := m.Snapshot(); return s.Live == 0 && lateExits(s) == 1 })
 	s := m.Snapshot()
 	g := stats(s, "ignores-deadline")
 	if g.Lagged != 1 || g.LateExits != 1 || s.Spawned != 1 {
@@ -245,7 +235,7 @@ func TestExitWithinGraceIsNeverLagging(t *testing.T) {
 		}, spawn.WithGrace(time.Second))
 		cancel()
 	}
-	waitFor(t, "all exit", func() bool { return m.Snapshot().Live == 0 })
+	wait.For(t, "all exit", func() bool { return m.Snapshot().Live == 0 })
 	if s := m.Snapshot(); s.Lagged != 0 {
 		t.Errorf("Lagged = %d, want 0", s.Lagged)
 	}
@@ -274,7 +264,7 @@ func TestStressCancelsRacingExits(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	waitFor(t, "every goroutine returns", func() bool { return m.Snapshot().Live == 0 })
+	wait.For(t, "every goroutine returns", func() bool { return m.Snapshot().Live == 0 })
 	if s := m.Snapshot(); s.Lagging != 0 || s.Lagged != 0 || s.Spawned != spawners*each {
 		t.Errorf("Lagging = %d, Lagged = %d, Spawned = %d; want 0, 0, %d", s.Lagging, s.Lagged, s.Spawned, spawners*each)
 	}
@@ -301,14 +291,14 @@ func TestHundredThousandLaggingAreCountedExactly(t *testing.T) {
 	cancel()
 	ended := time.Now()
 	close(quick)
-	waitFor(t, "all are lagging", func() bool { return m.Snapshot().Lagging == want })
+	wait.For(t, "all are lagging", func() bool { return m.Snapshot().Lagging == want })
 	t.Logf("%d lagging %v after cancel (grace %v)", want, time.Since(ended), grace)
 	time.Sleep(3 * grace)
 	if s := m.Snapshot(); s.Lagging != want || s.Lagged != uint64(want) || s.Live != want {
 		t.Errorf("Lagging = %d, Lagged = %d, Live = %d; want %d each", s.Lagging, s.Lagged, s.Live, want)
 	}
 	close(release)
-	waitFor(t, "all return", func() bool { return m.Snapshot().Live == 0 })
+	wait.For(t, "all return", func() bool { return m.Snapshot().Live == 0 })
 }
 
 func TestNilArgumentsPanicAtTheCallSite(t *testing.T) {
@@ -339,7 +329,7 @@ func TestRecoveredPanicIsRecorded(t *testing.T) {
 	if v := <-got; v != "boom" {
 		t.Fatalf("recovered %v, want boom", v)
 	}
-	waitFor(t, "the panic event", func() bool { mu.Lock(); defer mu.Unlock(); return len(events) == 1 })
+	wait.For(t, "the panic event", func() bool { mu.Lock(); defer mu.Unlock(); return len(events) == 1 })
 	s := m.Snapshot()
 	if s.Panics != 1 || stats(s, "panicker").Panics != 1 || s.Live != 0 {
 		t.Errorf("Panics = %d, entry = %+v, Live = %d", s.Panics, stats(s, "panicker"), s.Live)
@@ -352,7 +342,7 @@ func TestRecoveredPanicIsRecorded(t *testing.T) {
 func TestGoexitUnregisters(t *testing.T) {
 	m, root := newMonitor(t)
 	spawn.Go(root, func(context.Context) { runtime.Goexit() })
-	waitFor(t, "Goexit unregisters", func() bool { return m.Snapshot().Live == 0 })
+	wait.For(t, "Goexit unregisters", func() bool { return m.Snapshot().Live == 0 })
 	if s := m.Snapshot(); s.Panics != 0 {
 		t.Errorf("Panics = %d after Goexit, want 0", s.Panics)
 	}
@@ -466,9 +456,9 @@ func TestLateExitIsDeliveredAfterLagStart(t *testing.T) {
 		spawn.Go(ctx, func(context.Context) { <-release })
 	}
 	cancel()
-	waitFor(t, "the first lagging", func() bool { return m.Snapshot().Lagged > 0 })
+	wait.For(t, "the first lagging", func() bool { return m.Snapshot().Lagged > 0 })
 	close(release) // while the scan may still be recording the rest
-	waitFor(t, "every late exit delivered", func() bool {
+	wait.For(t, "every late exit delivered", func() bool {
 		s := m.Snapshot()
 		mu.Lock()
 		defer mu.Unlock()

@@ -16,6 +16,7 @@ import (
 	"github.com/ctxguard/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/internal/leakcheck"
 	"github.com/ctxguard/ctxguard/internal/track"
+	"github.com/ctxguard/ctxguard/internal/wait"
 	"github.com/ctxguard/ctxguard/spawn"
 )
 
@@ -119,7 +120,7 @@ func TestStress(t *testing.T) {
 			t.Logf("last Snapshot: Lagging %d, Live %d, Lagged %d; %d planted", last.Lagging, last.Live, last.Lagged, want)
 		}
 	}()
-	waitFor(t, "the planted goroutines lag, the others return", func() bool {
+	wait.For(t, "the planted goroutines lag, the others return", func() bool {
 		last = m.Snapshot()
 		return last.Lagging == want && last.Live == want
 	})
@@ -128,7 +129,7 @@ func TestStress(t *testing.T) {
 		t.Errorf("Spawned %d, Lagged %d; want %d, %d", s.Spawned, s.Lagged, spawned.Load(), want)
 	}
 	close(release)
-	waitFor(t, "every goroutine returns", func() bool {
+	wait.For(t, "every goroutine returns", func() bool {
 		s := m.Snapshot()
 		return s.Live == 0 && lateExits(s) == uint64(want)
 	})
@@ -173,7 +174,7 @@ func TestBurstsAfterIdleRestartTheLoop(t *testing.T) {
 	const rounds = 20
 	for round := range rounds {
 		if round%2 == 0 {
-			waitFor(t, "the loop returns", func() bool { return !track.LoopRunning(m) })
+			wait.For(t, "the loop returns", func() bool { return !track.LoopRunning(m) })
 		} else {
 			time.Sleep(time.Duration(rand.IntN(60)) * time.Millisecond) // around the moment it returns
 		}
@@ -193,9 +194,9 @@ func TestBurstsAfterIdleRestartTheLoop(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		waitFor(t, "this round's goroutines lag", func() bool { return m.Snapshot().Lagging == 4 })
+		wait.For(t, "this round's goroutines lag", func() bool { return m.Snapshot().Lagging == 4 })
 		close(release)
-		waitFor(t, "they return", func() bool { return m.Snapshot().Live == 0 })
+		wait.For(t, "they return", func() bool { return m.Snapshot().Live == 0 })
 	}
 	// The stuck ones, by name: a healthy goroutine that a busy machine
 	// kept from running within grace may lag too, and is not the point.

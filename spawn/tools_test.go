@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ctxguard/ctxguard/internal/wait"
 	"github.com/ctxguard/ctxguard/spawn"
 )
 
@@ -56,7 +57,7 @@ func TestGoroutineProfileGroupsTrackedGoroutines(t *testing.T) {
 	defer func() {
 		close(release)
 		control.Wait()
-		waitFor(t, "the goroutines to return", func() bool { return m.Snapshot().Live == 0 })
+		wait.For(t, "the goroutines to return", func() bool { return m.Snapshot().Live == 0 })
 	}()
 	const n = 300
 	for i := range n {
@@ -75,7 +76,7 @@ func TestGoroutineProfileGroupsTrackedGoroutines(t *testing.T) {
 	const worker = "github.com/ctxguard/ctxguard/spawn_test.parkedWorker.func1"
 	var tracked, plain []string
 	var profile bytes.Buffer
-	waitFor(t, "one entry of 300 of each kind", func() bool {
+	wait.For(t, "one entry of 300 of each kind", func() bool {
 		profile.Reset()
 		if err := pprof.Lookup("goroutine").WriteTo(&profile, 1); err != nil {
 			t.Fatal(err)
@@ -115,7 +116,7 @@ func TestLeakProfileGroupsTrackedGoroutines(t *testing.T) {
 	// is on the profile itself.
 	var got []string
 	var profile bytes.Buffer
-	waitFor(t, "the leak profile to list them all", func() bool {
+	wait.For(t, "the leak profile to list them all", func() bool {
 		profile.Reset()
 		if err := leaks.WriteTo(&profile, 1); err != nil {
 			t.Fatal(err)
@@ -137,7 +138,7 @@ func TestDumpsShowAtMostTwoFramesOfCtxguard(t *testing.T) {
 		spawn.Go(root, parkedWorker(release))
 	}
 	var workers []string
-	waitFor(t, "the goroutines to block", func() bool {
+	wait.For(t, "the goroutines to block", func() bool {
 		workers = workers[:0]
 		for _, g := range strings.Split(allStacks(), "\n\n") {
 			// "[chan receive" or, on a slow machine, "[chan receive, 1 minutes]"
@@ -205,15 +206,15 @@ func TestRelabelledGoroutinesAreFoundByTheirFunction(t *testing.T) {
 	}
 }
 
-// The README's and the package documentation's sample dump name the frames
-// of ctxguard's own that a real dump shows.
+// The package documentation's sample dump names the frames of ctxguard's
+// own that a real dump shows.
 func TestSampleDumpsAreTrue(t *testing.T) {
 	_, root := newMonitor(t)
 	release := make(chan struct{})
 	defer close(release)
 	spawn.Go(root, parkedWorker(release))
 	var dump string
-	waitFor(t, "the goroutine to block", func() bool {
+	wait.For(t, "the goroutine to block", func() bool {
 		for _, g := range strings.Split(allStacks(), "\n\n") {
 			if strings.Contains(g, "[chan receive") && strings.Contains(g, "spawn_test.parkedWorker.func1") {
 				dump = g
@@ -223,7 +224,7 @@ func TestSampleDumpsAreTrue(t *testing.T) {
 		return false
 	})
 	want := ownFrames(dump)
-	for _, file := range []string{"../README.md", "doc.go"} {
+	for _, file := range []string{"doc.go"} {
 		b, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/internal/wait"
 	"github.com/ctxguard/ctxguard/spawn"
 )
 
@@ -67,7 +68,7 @@ func TestUntrackedGroupsAndProvenLeaks(t *testing.T) {
 	}
 	const own, shared = "github.com/ctxguard/ctxguard/spawn_test.waitOnOwnChannel",
 		"github.com/ctxguard/ctxguard/spawn_test.waitOnSharedChannel"
-	waitFor(t, "both groups to be seen whole", func() bool {
+	wait.For(t, "both groups to be seen whole", func() bool {
 		s := m.Snapshot()
 		return untrackedGroup(s, own).Count == n && untrackedGroup(s, shared).Count == n
 	})
@@ -88,7 +89,7 @@ func TestUntrackedGroupsAndProvenLeaks(t *testing.T) {
 
 	proven := ctxguard.LeakProfileAvailable()
 	var s ctxguard.Snapshot
-	waitFor(t, "a leak check after the lag", func() bool {
+	wait.For(t, "a leak check after the lag", func() bool {
 		s = m.Snapshot()
 		if u := untrackedGroup(s, shared); u.Leaked != 0 {
 			t.Fatalf("%d goroutines waiting on a reachable channel counted as leaked", u.Leaked)
@@ -161,7 +162,7 @@ func TestUntrackedGroupsAndProvenLeaks(t *testing.T) {
 	spawn.Go(root, func(context.Context) {
 		<-make(chan struct{}) // blocks: never ends
 	}, spawn.WithName("never ends"))
-	waitFor(t, "CheckLeaks to prove it leaked", func() bool {
+	wait.For(t, "CheckLeaks to prove it leaked", func() bool {
 		if err := m.CheckLeaks(); err != nil {
 			t.Fatal(err)
 		}
@@ -193,7 +194,7 @@ func TestUntrackedGroupsAreBounded(t *testing.T) {
 	defer close(release)
 	m := ctxguard.New(ctxguard.Config{WatchUntracked: true, Logger: slog.New(slog.DiscardHandler), UntrackedMin: each, MaxSites: 2, ReportInterval: time.Second})
 	defer m.Close()
-	waitFor(t, "a look at all of them", func() bool {
+	wait.For(t, "a look at all of them", func() bool {
 		s := m.Snapshot()
 		listed := 0
 		for _, u := range s.Untracked {

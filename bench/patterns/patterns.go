@@ -1,4 +1,4 @@
-// Package patterns holds the failure patterns of DESIGN.md as small
+// Package patterns holds the failure patterns of docs/design.md as small
 // programs, for the detection matrix of package bench: each one is run under
 // ctxguard, goleak and Go's goroutine leak profile, and its source is given
 // to go vet.
@@ -31,7 +31,7 @@ type Env struct {
 // A Pattern is one failure pattern as a program.
 type Pattern struct {
 	ID     string // file name without .go, and prefix of its functions
-	Design string // its number in DESIGN.md's table
+	Design string // its number, P1 to P9, in docs/design.md's table
 	What   string
 	// Run runs the pattern once, as a request that starts and ends (or, for
 	// the dropped cancels, as a call under Root), and returns.

@@ -5,6 +5,15 @@
 // the last minutes. It is to ctxguard what /debug/pprof is to the runtime,
 // but it lists only the goroutines that should have stopped.
 //
+// The lagging goroutines are listed by route (scope), name and spawn site,
+// worst first, each with its count, how long ago the oldest one's context
+// ended, the cause, and where they are blocked (each location expands to
+// its frames); then the dropped cancel funcs by site, the recent events
+// (LagStart, LateExit, DroppedCancel, Panic, Blocked), and the chart, drawn
+// on the server as SVG. go run ./examples/leakdemo -serve (from a checkout
+// of the repository) mounts it and prints its URL; docs/debugpage.png
+// there is a picture of that page.
+//
 // Goroutines the Monitor's leak check proved can never return (see
 // ctxguard.LeakProfileAvailable) are marked so, apart from lagging ones,
 // which may yet return; the page says when this Go release has no leak
