@@ -40,7 +40,7 @@ type BlockedAt struct {
 	// WaitingFor lists, for goroutines blocked in spawn.Group.Wait, the
 	// lagging goroutines of the Groups they wait for: those are the ones
 	// to fix. Empty when none of them is lagging (yet).
-	WaitingFor []Waited
+	WaitingFor []LaggingEntry
 }
 
 // Waiting reports whether the goroutines blocked here wait for other
@@ -65,9 +65,9 @@ func (b BlockedAt) String() string {
 	return s
 }
 
-// A Waited is a group of lagging goroutines that other lagging goroutines
-// wait for, by entry.
-type Waited struct {
+// A LaggingEntry is the lagging goroutines of one statistics entry that
+// other lagging goroutines wait for (in spawn.Group.Wait).
+type LaggingEntry struct {
 	Name, Scope string
 	Site        Site
 	Count       int
@@ -214,21 +214,21 @@ func (m *Monitor) blockedAtLocked(s *goroutineStats, past bool) []BlockedAt {
 
 // waitedLocked lists the lagging goroutines of groups, by entry, most
 // first.
-func (m *Monitor) waitedLocked(groups map[uint64]int) []Waited {
-	var out []Waited
+func (m *Monitor) waitedLocked(groups map[uint64]int) []LaggingEntry {
+	var out []LaggingEntry
 	for group := range groups {
 		for s, n := range m.groupLagging[group] {
-			i := slices.IndexFunc(out, func(w Waited) bool {
+			i := slices.IndexFunc(out, func(w LaggingEntry) bool {
 				return w.Name == s.name && w.Scope == s.scope && w.Site == s.resolve()
 			})
 			if i < 0 {
-				out = append(out, Waited{Name: s.name, Scope: s.scope, Site: s.resolve()})
+				out = append(out, LaggingEntry{Name: s.name, Scope: s.scope, Site: s.resolve()})
 				i = len(out) - 1
 			}
 			out[i].Count += n
 		}
 	}
-	slices.SortFunc(out, func(a, b Waited) int {
+	slices.SortFunc(out, func(a, b LaggingEntry) int {
 		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Name, b.Name),
 			strings.Compare(a.Site.String(), b.Site.String()))
 	})
@@ -270,7 +270,7 @@ func (m *Monitor) captured(c *capture, now time.Time) {
 	}
 	events := make([]Event, len(found))
 	for i, f := range found {
-		events[i] = m.event(f.g, Blocked, f.id, now, m.cause(f.g.ctx))
+		events[i] = m.event(f.g, EventBlocked, f.id, now, m.cause(f.g.ctx))
 		events[i].BlockedAt = &f.b
 	}
 	m.queue(events...)

@@ -41,7 +41,7 @@ const (
 	// DefaultMaxSites bounds how many distinct sites (and, for goroutines,
 	// names) a Monitor keeps statistics for. Sites come from the program's
 	// code, so a thousand covers real programs; beyond it, events fold into
-	// one overflow entry (see [OverflowSite]) and memory stays bounded.
+	// one overflow entry (see [OverflowName]) and memory stays bounded.
 	DefaultMaxSites = 1000
 
 	// maxReportLines bounds the records of each kind one report writes;

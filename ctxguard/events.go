@@ -8,30 +8,31 @@ import (
 	"time"
 )
 
-// An EventKind says what an [Event] reports.
+// An EventKind says what an [Event] reports. Its String is the kind's name
+// without the Event prefix ("LagStart"), as events are named in prose.
 type EventKind uint8
 
 const (
-	// LagStart: a tracked goroutine is still running Grace after its
+	// EventLagStart: a tracked goroutine is still running Grace after its
 	// context ended.
-	LagStart EventKind = iota + 1
-	// LateExit: a goroutine that was lagging has returned.
-	LateExit
-	// DroppedCancel: a tracked cancel func was collected uncalled while its
+	EventLagStart EventKind = iota + 1
+	// EventLateExit: a goroutine that was lagging has returned.
+	EventLateExit
+	// EventDroppedCancel: a tracked cancel func was collected uncalled while its
 	// context was not done.
-	DroppedCancel
-	// Panic: a tracked goroutine panicked. Without spawn.WithRecover the
+	EventDroppedCancel
+	// EventPanic: a tracked goroutine panicked. Without spawn.WithRecover the
 	// program is about to crash.
-	Panic
-	// Blocked: the stack of a lagging goroutine was captured; BlockedAt
+	EventPanic
+	// EventBlocked: the stack of a lagging goroutine was captured; BlockedAt
 	// says where it is blocked. It comes after the goroutine's LagStart
 	// (with the same ID) and before its LateExit, if it is captured before
 	// it returns.
-	Blocked
+	EventBlocked
 )
 
-var eventKindNames = [...]string{LagStart: "LagStart", LateExit: "LateExit", DroppedCancel: "DroppedCancel",
-	Panic: "Panic", Blocked: "Blocked"}
+var eventKindNames = [...]string{EventLagStart: "LagStart", EventLateExit: "LateExit", EventDroppedCancel: "DroppedCancel",
+	EventPanic: "Panic", EventBlocked: "Blocked"}
 
 // String returns the kind's name, such as "LagStart".
 func (k EventKind) String() string {

@@ -206,7 +206,7 @@ func (m *Monitor) leakChecked(c *capture) []logRecord {
 	}
 	leaked := make(map[goroutineStatsKey]int)
 	where := make(map[goroutineStatsKey]map[blockedKey]*BlockedAt)
-	overflow := goroutineStatsKey{name: OverflowSite.Function}
+	overflow := goroutineStatsKey{name: OverflowName}
 	for _, ls := range c.leaked {
 		mine := make(map[goroutineStatsKey]int)
 		at := make(map[goroutineStatsKey]*stackInfo)
@@ -261,7 +261,7 @@ func (m *Monitor) leakChecked(c *capture) []logRecord {
 		}
 		site := siteOf(k.site)
 		if k == overflow {
-			site = OverflowSite
+			site = otherSites
 		}
 		a := []slog.Attr{
 			slog.String("site", site.String()), slog.String("function", site.Function),

@@ -277,7 +277,7 @@ func TestLeakCheckEdges(t *testing.T) {
 	overflow := false
 	for _, g := range s.Goroutines {
 		switch {
-		case g.Site == OverflowSite:
+		case g.Site.IsOverflow():
 			overflow = g.Leaked == 3
 		case g.Leaked != 0 && g.Leaked != 3:
 			t.Errorf("entry %s: %d leaked, want 3 or 0", g.Name, g.Leaked)

@@ -135,7 +135,7 @@ func newMonitor(cfg Config, bubbled bool) *Monitor {
 	}
 	m.unscoped.m = m
 	m.unscoped.state = &scopeState{}
-	m.overflowScope.name = OverflowSite.Function
+	m.overflowScope.name = OverflowName
 	m.lagging = make(map[*goroutine]*lagRecord)
 	m.returnedUnrecorded = make(map[*goroutine]struct{})
 	m.groupLagging = make(groupLagging)
@@ -246,7 +246,7 @@ func (m *Monitor) recordDroppedCancel(ctx Context, pc uintptr) {
 	}
 	m.wakeLoop() // the first drop of a site is logged at once
 	if m.observed.Load() {
-		m.queue(Event{Kind: DroppedCancel, Site: siteOf(pc), Context: ctx, Time: time.Now()})
+		m.queue(Event{Kind: EventDroppedCancel, Site: siteOf(pc), Context: ctx, Time: time.Now()})
 	}
 }
 

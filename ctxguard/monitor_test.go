@@ -185,7 +185,7 @@ func TestSitesBeyondMaxSitesFoldIntoOverflow(t *testing.T) {
 	if len(s.DroppedCancelSites) != 4 {
 		t.Fatalf("DroppedCancelSites has %d entries, want 3 sites and the overflow", len(s.DroppedCancelSites))
 	}
-	if got := s.DroppedCancelSites[0]; got.Site != OverflowSite || got.Count != 7 {
+	if got := s.DroppedCancelSites[0]; !got.Site.IsOverflow() || got.Count != 7 {
 		t.Errorf("first entry = %+v, want the overflow site with 7", got)
 	}
 	if s.DroppedCancels != 10 {

@@ -21,7 +21,7 @@ import (
 
 // A ScopeStats is what a Snapshot says of one scope.
 type ScopeStats struct {
-	// Scope is the scope's name; OverflowSite.Function for the scopes
+	// Scope is the scope's name; OverflowName for the scopes
 	// beyond Config.MaxSites, counted together.
 	Scope string
 	// Lagging is the number of the scope's goroutines lagging now: request

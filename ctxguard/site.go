@@ -26,9 +26,18 @@ type Site struct {
 	Line int
 }
 
-// OverflowSite stands for every site beyond [Config.MaxSites]: their events
-// are counted under it instead of under a site of their own.
-var OverflowSite = Site{Function: "(other sites)"}
+// OverflowName is the Function of the site that stands for every site
+// beyond [Config.MaxSites] (see [Site.IsOverflow]): their events are
+// counted under it instead of under a site of their own, and exporters
+// label them with it.
+const OverflowName = "(other sites)"
+
+// otherSites is the site named OverflowName.
+var otherSites = Site{Function: OverflowName}
+
+// IsOverflow reports whether s is the site that stands for every site
+// beyond [Config.MaxSites], named [OverflowName].
+func (s Site) IsOverflow() bool { return s == otherSites }
 
 // String returns "file:line", or the Function for sites without a file.
 func (s Site) String() string {
@@ -154,7 +163,7 @@ func (l *lazySite) resolve() Site {
 }
 
 // overflowSite is the lazySite of overflow entries.
-var overflowSite = lazySite{site: OverflowSite, resolved: true}
+var overflowSite = lazySite{site: otherSites, resolved: true}
 
 // siteStats counts the dropped cancels of one creation site.
 type siteStats struct {

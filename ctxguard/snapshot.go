@@ -35,7 +35,7 @@ type Snapshot struct {
 	DroppedCancels uint64
 	// DroppedCancelSites breaks DroppedCancels down by the site that created
 	// the cancel func, most drops first. Sites beyond Config.MaxSites are
-	// summed under OverflowSite.
+	// summed under a site named OverflowName.
 	DroppedCancelSites []SiteCount
 
 	// Panics counts tracked goroutines that panicked.
@@ -48,8 +48,8 @@ type Snapshot struct {
 	// site: first the entries with lagging goroutines, those that do not
 	// wait for other lagging goroutines first (the root causes), most
 	// lagging first; then the others, most live first. It has at most
-	// Config.MaxSites entries plus one named OverflowSite.Function (with
-	// Site OverflowSite) summing the rest, so exporters can use names and
+	// Config.MaxSites entries plus one named OverflowName (with
+	// a Site that IsOverflow) summing the rest, so exporters can use names and
 	// scopes as labels.
 	Goroutines []GoroutineStats
 
@@ -279,7 +279,7 @@ func rootRank(g GoroutineStats) int {
 // MaxSites entries; the rest are summed into the overflow entry, with the
 // leaked goroutines of entries not listed.
 func (m *Monitor) addLiveOnly(s *Snapshot, live, leaked map[goroutineStatsKey]int, leakedAt map[goroutineStatsKey][]BlockedAt) {
-	overflow := slices.IndexFunc(s.Goroutines, func(g GoroutineStats) bool { return g.Site == OverflowSite })
+	overflow := slices.IndexFunc(s.Goroutines, func(g GoroutineStats) bool { return g.Site.IsOverflow() })
 	room := m.cfg.MaxSites - len(s.Goroutines)
 	if overflow >= 0 {
 		room++
@@ -298,7 +298,7 @@ func (m *Monitor) addLiveOnly(s *Snapshot, live, leaked map[goroutineStatsKey]in
 	}
 	if overflow < 0 {
 		overflow = len(s.Goroutines)
-		s.Goroutines = append(s.Goroutines, GoroutineStats{Name: OverflowSite.Function, Site: OverflowSite})
+		s.Goroutines = append(s.Goroutines, GoroutineStats{Name: OverflowName, Site: otherSites})
 	}
 	s.Goroutines[overflow].Live += rest
 	s.Goroutines[overflow].Leaked += restLeaked

@@ -54,7 +54,7 @@ func (m *Monitor) statsLocked(g *goroutine) *goroutineStats {
 
 func newGoroutineStats(k goroutineStatsKey, overflow bool) *goroutineStats {
 	if overflow {
-		return &goroutineStats{name: OverflowSite.Function, lazySite: overflowSite}
+		return &goroutineStats{name: OverflowName, lazySite: overflowSite}
 	}
 	return &goroutineStats{name: k.name, scope: k.scope, lazySite: lazySite{pc: k.site}}
 }
@@ -111,7 +111,7 @@ func (m *Monitor) recordLagging(gs []*goroutine, now int64) {
 	}
 	events := make([]Event, len(gs))
 	for i, g := range gs {
-		events[i] = m.event(g, LagStart, ids[i], time.Unix(0, now), causes[i])
+		events[i] = m.event(g, EventLagStart, ids[i], time.Unix(0, now), causes[i])
 	}
 	m.queue(events...)
 }
@@ -219,7 +219,7 @@ func (m *Monitor) recordLateExit(x lateExit) {
 	m.mu.Unlock()
 	m.traceLateExit(x.g, id, delay)
 	if m.observed.Load() {
-		m.queue(m.event(x.g, LateExit, id, x.at, m.cause(x.g.ctx)))
+		m.queue(m.event(x.g, EventLateExit, id, x.at, m.cause(x.g.ctx)))
 	}
 }
 
@@ -260,7 +260,7 @@ func (m *Monitor) recordPanic(g *goroutine, v any, crashing bool) {
 	m.mu.Unlock()
 	if !crashing {
 		if m.observed.Load() {
-			e := m.event(g, Panic, 0, time.Now(), m.cause(g.ctx))
+			e := m.event(g, EventPanic, 0, time.Now(), m.cause(g.ctx))
 			e.Value = v
 			m.queue(e)
 		}
@@ -270,7 +270,7 @@ func (m *Monitor) recordPanic(g *goroutine, v any, crashing bool) {
 		attrs: []slog.Attr{slog.String("name", g.name()), slog.String("scope", g.scopeName()),
 			slog.String("site", site.String())}}, crashWait)
 	if m.observed.Load() {
-		m.events.putAndWait(m.event(g, Panic, 0, time.Now(), m.cause(g.ctx)), crashWait)
+		m.events.putAndWait(m.event(g, EventPanic, 0, time.Now(), m.cause(g.ctx)), crashWait)
 	}
 }
 
@@ -283,7 +283,7 @@ func (m *Monitor) event(g *goroutine, kind EventKind, id uint64, at time.Time, c
 		Site: siteOf(g.site()), Context: g.ctx, Time: at, Grace: g.grace(),
 		Cause: cause,
 	}
-	if kind == LagStart || kind == LateExit {
+	if kind == EventLagStart || kind == EventLateExit {
 		e.Ended = time.Unix(0, g.endedAt)
 	}
 	return e

@@ -239,7 +239,7 @@ func TestCloseFromAnObserver(t *testing.T) {
 	m := ctxguard.New(ctxguard.Config{Grace: grace, Logger: slog.New(slog.DiscardHandler)})
 	closed := make(chan error, 1)
 	m.Observe(func(e ctxguard.Event) {
-		if e.Kind == ctxguard.LagStart {
+		if e.Kind == ctxguard.EventLagStart {
 			closed <- m.Close()
 		}
 	})

@@ -334,7 +334,7 @@ func TestRecoveredPanicIsRecorded(t *testing.T) {
 	if s.Panics != 1 || stats(s, "panicker").Panics != 1 || s.Live != 0 {
 		t.Errorf("Panics = %d, entry = %+v, Live = %d", s.Panics, stats(s, "panicker"), s.Live)
 	}
-	if e := events[0]; e.Kind != ctxguard.Panic || e.Value != "boom" || e.Name != "panicker" {
+	if e := events[0]; e.Kind != ctxguard.EventPanic || e.Value != "boom" || e.Name != "panicker" {
 		t.Errorf("event = %+v", e)
 	}
 }
@@ -390,7 +390,7 @@ func TestObserversSeeLagStartAndLateExit(t *testing.T) {
 	start := <-events
 	close(release)
 	exit := <-events
-	if start.Kind != ctxguard.LagStart || exit.Kind != ctxguard.LateExit || start.ID != exit.ID || start.ID == 0 {
+	if start.Kind != ctxguard.EventLagStart || exit.Kind != ctxguard.EventLateExit || start.ID != exit.ID || start.ID == 0 {
 		t.Fatalf("events %v/%d, %v/%d; want LagStart and LateExit with one ID", start.Kind, start.ID, exit.Kind, exit.ID)
 	}
 	if start.Name != "slow-writer" || start.Scope != "GET /slow" || start.Cause != cause || start.Context != ctx || start.Delay() < grace {
@@ -440,9 +440,9 @@ func TestLateExitIsDeliveredAfterLagStart(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		switch e.Kind {
-		case ctxguard.LagStart:
+		case ctxguard.EventLagStart:
 			started[e.ID] = true
-		case ctxguard.LateExit:
+		case ctxguard.EventLateExit:
 			exits++
 			if !started[e.ID] {
 				misordered++

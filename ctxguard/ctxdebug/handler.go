@@ -274,12 +274,12 @@ func (w *watch) entryLocked(g ctxguard.GoroutineStats, now time.Time) Entry {
 			e.BlockedAtOmitted += b.Count
 			continue
 		}
-		bl := Blocked{Site: siteOf(b.Site), Reason: b.Reason, Count: b.Count, Returned: b.Returned, Frames: []Site{}, WaitingFor: []Waited{}}
+		bl := Blocked{Site: siteOf(b.Site), Reason: b.Reason, Count: b.Count, Returned: b.Returned, Frames: []Site{}, WaitingFor: []LaggingEntry{}}
 		for _, f := range b.Frames[:min(len(b.Frames), maxFrames)] {
 			bl.Frames = append(bl.Frames, siteOf(f))
 		}
 		for _, wf := range b.WaitingFor[:min(len(b.WaitingFor), maxWaitingFor)] {
-			bl.WaitingFor = append(bl.WaitingFor, Waited{wf.Name, wf.Scope, siteOf(wf.Site), wf.Count})
+			bl.WaitingFor = append(bl.WaitingFor, LaggingEntry{wf.Name, wf.Scope, siteOf(wf.Site), wf.Count})
 		}
 		e.BlockedAt = append(e.BlockedAt, bl)
 	}

@@ -250,11 +250,11 @@ type Blocked struct {
 	Frames []Site `json:"frames"`
 	// WaitingFor lists, for goroutines in spawn.Group.Wait, the lagging
 	// goroutines they wait for: the ones to fix.
-	WaitingFor []Waited `json:"waiting_for"`
+	WaitingFor []LaggingEntry `json:"waiting_for"`
 }
 
-// A Waited is a group of lagging goroutines that others wait for.
-type Waited struct {
+// A LaggingEntry is the lagging goroutines of one entry that others wait for.
+type LaggingEntry struct {
 	Name  string `json:"name"`
 	Scope string `json:"scope"`
 	Site  Site   `json:"site"`

@@ -95,9 +95,9 @@ func (w *watch) observe(e ctxguard.Event) {
 	now := time.Now()
 	w.mu.Lock()
 	switch e.Kind {
-	case ctxguard.LagStart:
+	case ctxguard.EventLagStart:
 		w.lagStartLocked(e, ev.Cause, now)
-	case ctxguard.LateExit:
+	case ctxguard.EventLateExit:
 		w.lateExitLocked(e, ev.Cause)
 	}
 	w.addEventLocked(ev)
@@ -277,7 +277,7 @@ func eventOf(e ctxguard.Event) Event {
 		Kind: e.Kind.String(), Time: e.Time, FirstTime: e.Time, Count: 1,
 		Name: e.Name, Scope: e.Scope, Site: siteOf(e.Site),
 	}
-	if e.Kind == ctxguard.LagStart || e.Kind == ctxguard.LateExit {
+	if e.Kind == ctxguard.EventLagStart || e.Kind == ctxguard.EventLateExit {
 		ev.DelaySeconds = e.Delay().Seconds()
 	}
 	if e.Cause != nil {

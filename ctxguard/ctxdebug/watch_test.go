@@ -32,7 +32,7 @@ func TestOldestLagIsKeptPerEntry(t *testing.T) {
 	k := entryKey{"w", "GET /x", ctxguard.Site{File: "x.go", Line: 1}}
 	ids := rand.Perm(100)
 	for _, i := range ids { // out of order: the oldest 16 are kept whatever the order
-		w.observe(lagEvent(ctxguard.LagStart, uint64(i), "w", t0.Add(time.Duration(i)*time.Second), errCanceled))
+		w.observe(lagEvent(ctxguard.EventLagStart, uint64(i), "w", t0.Add(time.Duration(i)*time.Second), errCanceled))
 	}
 	if n := len(w.lags[k].known); n != maxKnownLags {
 		t.Fatalf("%d lags known, want %d", n, maxKnownLags)
@@ -41,12 +41,12 @@ func TestOldestLagIsKeptPerEntry(t *testing.T) {
 	if !oldest.Equal(t0) || fmt.Sprint(causes) != "[{context canceled 100}]" {
 		t.Errorf("oldest %v, causes %v; want %v and 100 context canceled", oldest, causes, t0)
 	}
-	w.observe(lagEvent(ctxguard.LateExit, 0, "w", t0, errCanceled))
+	w.observe(lagEvent(ctxguard.EventLateExit, 0, "w", t0, errCanceled))
 	if oldest, causes := w.lagOfLocked(k); !oldest.Equal(t0.Add(time.Second)) || causes[0].Count != 99 {
 		t.Errorf("after the oldest returned: oldest %v, causes %v; want %v and 99", oldest, causes, t0.Add(time.Second))
 	}
 	for i := 1; i < 100; i++ {
-		w.observe(lagEvent(ctxguard.LateExit, uint64(i), "w", t0.Add(time.Duration(i)*time.Second), errCanceled))
+		w.observe(lagEvent(ctxguard.EventLateExit, uint64(i), "w", t0.Add(time.Duration(i)*time.Second), errCanceled))
 	}
 	if len(w.lags) != 0 {
 		t.Errorf("every lagging goroutine returned, and %d entries are kept", len(w.lags))
@@ -59,15 +59,15 @@ func TestCausesAreBounded(t *testing.T) {
 	w := newTestWatch(10)
 	k := entryKey{"w", "GET /x", ctxguard.Site{File: "x.go", Line: 1}}
 	for i := range 7 {
-		w.observe(lagEvent(ctxguard.LagStart, uint64(i), "w", t0, fmt.Errorf("cause %d", i%6)))
+		w.observe(lagEvent(ctxguard.EventLagStart, uint64(i), "w", t0, fmt.Errorf("cause %d", i%6)))
 	}
 	_, causes := w.lagOfLocked(k)
 	want := "[{cause 0 2} {cause 1 1} {cause 2 1} {cause 3 1} {(other causes) 2}]"
 	if fmt.Sprint(causes) != want {
 		t.Errorf("causes %v, want %s", causes, want)
 	}
-	w.observe(lagEvent(ctxguard.LateExit, 5, "w", t0, fmt.Errorf("cause 5")))
-	w.observe(lagEvent(ctxguard.LateExit, 0, "w", t0, fmt.Errorf("cause 0")))
+	w.observe(lagEvent(ctxguard.EventLateExit, 5, "w", t0, fmt.Errorf("cause 5")))
+	w.observe(lagEvent(ctxguard.EventLateExit, 0, "w", t0, fmt.Errorf("cause 0")))
 	_, causes = w.lagOfLocked(k)
 	if want := "[{cause 0 1} {cause 1 1} {cause 2 1} {cause 3 1} {(other causes) 1}]"; fmt.Sprint(causes) != want {
 		t.Errorf("after two late exits, causes %v, want %s", causes, want)
@@ -77,7 +77,7 @@ func TestCausesAreBounded(t *testing.T) {
 func TestLagEntriesAreBounded(t *testing.T) {
 	w := newTestWatch(10)
 	for i := range 2 * maxLagEntries {
-		w.observe(lagEvent(ctxguard.LagStart, uint64(i), fmt.Sprint("w", i), t0, errCanceled))
+		w.observe(lagEvent(ctxguard.EventLagStart, uint64(i), fmt.Sprint("w", i), t0, errCanceled))
 	}
 	if len(w.lags) != maxLagEntries {
 		t.Errorf("%d entries kept, want %d", len(w.lags), maxLagEntries)
@@ -95,12 +95,12 @@ func TestEventsAreCoalescedAndBounded(t *testing.T) {
 		return ctxguard.Event{Kind: kind, Name: name, Time: t0.Add(at), Ended: t0, Cause: errCanceled}
 	}
 	for i := range 5 { // a burst: one row
-		w.observe(ev(ctxguard.LagStart, "a", time.Duration(i)*100*time.Millisecond))
+		w.observe(ev(ctxguard.EventLagStart, "a", time.Duration(i)*100*time.Millisecond))
 	}
-	w.observe(ev(ctxguard.LagStart, "a", 3*time.Second)) // later: a row of its own
-	w.observe(ev(ctxguard.LateExit, "a", 3*time.Second)) // another kind
-	w.observe(ev(ctxguard.LagStart, "b", 3*time.Second)) // another name
-	w.observe(ev(ctxguard.LagStart, "b", 3100*time.Millisecond))
+	w.observe(ev(ctxguard.EventLagStart, "a", 3*time.Second)) // later: a row of its own
+	w.observe(ev(ctxguard.EventLateExit, "a", 3*time.Second)) // another kind
+	w.observe(ev(ctxguard.EventLagStart, "b", 3*time.Second)) // another name
+	w.observe(ev(ctxguard.EventLagStart, "b", 3100*time.Millisecond))
 	var got []string
 	for _, e := range w.recentLocked(Filter{}) {
 		got = append(got, fmt.Sprintf("%s %s x%d %.1fs", e.Kind, e.Name, e.Count, e.DelaySeconds))
@@ -117,7 +117,7 @@ func TestEventsAreCoalescedAndBounded(t *testing.T) {
 // Formatting a cause or a panic value runs the program's code: its panic
 // is contained and its length bounded.
 func TestEventStringsAreContained(t *testing.T) {
-	ev := eventOf(ctxguard.Event{Kind: ctxguard.Panic, Cause: panickyError{}, Value: strings.Repeat("x", 10_000)})
+	ev := eventOf(ctxguard.Event{Kind: ctxguard.EventPanic, Cause: panickyError{}, Value: strings.Repeat("x", 10_000)})
 	if ev.Cause != "(panicked while formatting)" {
 		t.Errorf("cause %q", ev.Cause)
 	}
@@ -200,10 +200,10 @@ func TestRenderEveryField(t *testing.T) {
 			{Name: "worker", Scope: "jobs", Site: site, Live: 5, Lagging: 5, Lagged: 6, OldestEnded: &ended, LaggingForSeconds: 60,
 				Causes: []CauseCount{{"deadline <exceeded>", 4}, {"context canceled", 1}},
 				BlockedAt: []Blocked{{Site: site, Reason: "chan receive", Count: 3, Frames: []Site{site, site},
-					WaitingFor: []Waited{}}}, BlockedAtOmitted: 1, NotCaptured: 1},
+					WaitingFor: []LaggingEntry{}}}, BlockedAtOmitted: 1, NotCaptured: 1},
 			{Name: "waiter", Scope: "jobs", Site: site, Live: 2, Lagging: 2, Waiting: true, Causes: []CauseCount{},
 				BlockedAt: []Blocked{{Site: site, Reason: "spawn.Group.Wait", Count: 2, Frames: []Site{},
-					WaitingFor: []Waited{{Name: "worker", Scope: "jobs", Site: site, Count: 5}}}}},
+					WaitingFor: []LaggingEntry{{Name: "worker", Scope: "jobs", Site: site, Count: 5}}}}},
 			{Name: "idle", Scope: "", Site: site, Live: 5, LateExits: 2, ExitDelayMaxSeconds: 75, Causes: []CauseCount{}, BlockedAt: []Blocked{}},
 			{Name: "reader", Scope: "", Site: site, Live: 11, Leaked: 11, Causes: []CauseCount{}, BlockedAt: []Blocked{}},
 		},

@@ -115,7 +115,7 @@
 //
 // Attribute values are bounded as ctxprom's label values are. The Monitor
 // keeps at most Config.MaxSites sites and sums the rest into
-// [ctxguard.OverflowSite], reported with code.function.name "(other
+// [ctxguard.OverflowName], reported with code.function.name "(other
 // sites)" and no file or line. Goroutine entries are summed over spawn
 // sites into one data point per (name, scope); the first [WithMaxSeries]
 // pairs seen keep their own data point for the registration's lifetime,

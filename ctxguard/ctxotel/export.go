@@ -99,15 +99,15 @@ func (e *Exporter) handle(ev ctxguard.Event) {
 		return // an event already on its way when Stop was called
 	}
 	switch ev.Kind {
-	case ctxguard.LagStart:
+	case ctxguard.EventLagStart:
 		e.lagStart(ev)
-	case ctxguard.LateExit:
+	case ctxguard.EventLateExit:
 		e.lateExit(ev)
-	case ctxguard.DroppedCancel:
+	case ctxguard.EventDroppedCancel:
 		e.droppedCancel(ev)
-	case ctxguard.Panic:
+	case ctxguard.EventPanic:
 		e.panicked(ev)
-	case ctxguard.Blocked:
+	case ctxguard.EventBlocked:
 		e.blocked(ev)
 	}
 }

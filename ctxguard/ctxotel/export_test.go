@@ -55,17 +55,17 @@ func TestLaggingGoroutinesBecomeLinkedRootSpans(t *testing.T) {
 
 	cancel(errors.New("client went away"))
 	waitFor(t, "both lagging spans are started", false, func() bool { return h.started.count(lagging) == 2 })
-	waitFor(t, "where both are blocked is known", false, func() bool { return len(h.events.of(ctxguard.Blocked)) == 2 })
+	waitFor(t, "where both are blocked is known", false, func() bool { return len(h.events.of(ctxguard.EventBlocked)) == 2 })
 	close(release)
 	waitFor(t, "both lagging spans have ended and both exits are logged", false, func() bool {
-		return len(h.named(lagging)) == 2 && len(h.events.of(ctxguard.LateExit)) == 2
+		return len(h.named(lagging)) == 2 && len(h.events.of(ctxguard.EventLateExit)) == 2
 	})
 	request.End()
 
 	if got := len(h.spans.GetSpans()); got != 3 {
 		t.Errorf("%d spans exported, want 3: the request and two lagging", got)
 	}
-	starts, exits := h.events.of(ctxguard.LagStart), h.events.of(ctxguard.LateExit)
+	starts, exits := h.events.of(ctxguard.EventLagStart), h.events.of(ctxguard.EventLateExit)
 	if len(starts) != 2 || !starts[0].Ended.Equal(starts[1].Ended) {
 		t.Fatalf("LagStart events %+v, want two with one Ended", starts)
 	}
@@ -179,7 +179,7 @@ func TestRecoveredPanicIsAnErrorSpan(t *testing.T) {
 
 	span := h.named(panicked)[0]
 	checkRootLinkedTo(t, span, request.SpanContext())
-	ev := h.events.of(ctxguard.Panic)[0]
+	ev := h.events.of(ctxguard.EventPanic)[0]
 	if !span.StartTime.Equal(ev.Time) || !span.EndTime.Equal(ev.Time) {
 		t.Errorf("span from %v to %v, want zero length at %v", span.StartTime, span.EndTime, ev.Time)
 	}
@@ -235,11 +235,11 @@ func TestStopEndsOpenSpansAndStopsExporting(t *testing.T) {
 	release2 := make(chan struct{})
 	spawnStuck(ctx2, release2)
 	cancel2()
-	waitFor(t, "the second goroutine lags", false, func() bool { return len(h.events.of(ctxguard.LagStart)) == 2 })
+	waitFor(t, "the second goroutine lags", false, func() bool { return len(h.events.of(ctxguard.EventLagStart)) == 2 })
 	close(release2)
 	dropCancel(h.root)
 	waitFor(t, "both exits and the drop are observed", true, func() bool {
-		return len(h.events.of(ctxguard.LateExit)) == 2 && len(h.events.of(ctxguard.DroppedCancel)) == 1
+		return len(h.events.of(ctxguard.EventLateExit)) == 2 && len(h.events.of(ctxguard.EventDroppedCancel)) == 1
 	})
 	h.m.Close() // every event has been delivered when Close returns
 
@@ -265,7 +265,7 @@ func TestOpenSpansAreBounded(t *testing.T) {
 		return h.started.count(lagging) == 2 && h.exp.Dropped() == 3
 	})
 	close(release)
-	waitFor(t, "all five exits are observed", false, func() bool { return len(h.events.of(ctxguard.LateExit)) == 5 })
+	waitFor(t, "all five exits are observed", false, func() bool { return len(h.events.of(ctxguard.EventLateExit)) == 5 })
 	h.m.Close()
 	request.End()
 

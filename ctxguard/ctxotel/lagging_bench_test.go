@@ -29,8 +29,8 @@ func lagEvents(id uint64) (start, exit ctxguard.Event) {
 		Ended: ended, Grace: 5 * time.Second, Cause: context.Canceled,
 	}
 	start, exit = ev, ev
-	start.Kind, start.Time = ctxguard.LagStart, ended.Add(5*time.Second)
-	exit.Kind, exit.Time = ctxguard.LateExit, ended.Add(7*time.Second)
+	start.Kind, start.Time = ctxguard.EventLagStart, ended.Add(5*time.Second)
+	exit.Kind, exit.Time = ctxguard.EventLateExit, ended.Add(7*time.Second)
 	return start, exit
 }
 

@@ -96,7 +96,7 @@ func (r *metrics) collect(_ context.Context, o metric.Observer) error {
 
 // observe records late exits in the histogram; other kinds are ignored.
 func (r *metrics) observe(ev ctxguard.Event) {
-	if ev.Kind != ctxguard.LateExit {
+	if ev.Kind != ctxguard.EventLateExit {
 		return
 	}
 	_, attrs := r.series.Lookup(ev.Name, ev.Scope)

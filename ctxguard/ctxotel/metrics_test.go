@@ -322,7 +322,7 @@ func TestMetricsFoldNamesBeyondTheBound(t *testing.T) {
 				sets = append(sets, k)
 			}
 			slices.Sort(sets)
-			if len(sets) != maxSites+1 || !slices.Contains(sets, "ctxguard.name="+ctxguard.OverflowSite.Function) {
+			if len(sets) != maxSites+1 || !slices.Contains(sets, "ctxguard.name="+ctxguard.OverflowName) {
 				t.Errorf("%s: %s has attribute sets %v, want %d of them, one the overflow", when, name, sets, maxSites+1)
 			}
 			if keep == nil {
@@ -431,7 +431,7 @@ func TestUnregisterStopsReporting(t *testing.T) {
 	// the first one still been registered, it would have been called too.
 	exited := make(chan struct{})
 	stop := h.m.Observe(func(ev ctxguard.Event) {
-		if ev.Kind == ctxguard.LateExit {
+		if ev.Kind == ctxguard.EventLateExit {
 			close(exited)
 		}
 	})

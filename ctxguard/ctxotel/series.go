@@ -82,7 +82,7 @@ type untrackedKey struct{ start, blockedAt string }
 
 // untrackedOverflow is the data point of the untracked goroutines of
 // groups beyond Config.MaxSites.
-var untrackedOverflow = untrackedKey{start: ctxguard.OverflowSite.Function}
+var untrackedOverflow = untrackedKey{start: ctxguard.OverflowName}
 
 // untrackedCounts are an untracked data point's goroutines and leaked ones.
 type untrackedCounts struct{ count, leaked int }

@@ -203,7 +203,7 @@ func (c *collector) collectUntracked(ch chan<- prometheus.Metric, s *ctxguard.Sn
 		send(ch, c.untracked, prometheus.GaugeValue, float64(n.count), k.start, k.at)
 		send(ch, c.untrackedLeak, prometheus.GaugeValue, float64(n.leaked), k.start, k.at)
 	}
-	send(ch, c.untracked, prometheus.GaugeValue, float64(s.UntrackedOmitted), ctxguard.OverflowSite.Function, "")
+	send(ch, c.untracked, prometheus.GaugeValue, float64(s.UntrackedOmitted), ctxguard.OverflowName, "")
 }
 
 // buckets turns the non-cumulative counts of GoroutineStats.ExitDelays into

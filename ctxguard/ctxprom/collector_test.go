@@ -283,13 +283,13 @@ func TestNamesBeyondTheBoundFoldIntoOverflow(t *testing.T) {
 					t.Errorf("%s: %s has scope %q, want \"\"", when, family, s)
 				}
 			}
-			if len(values) != maxSites+1 || !values[ctxguard.OverflowSite.Function] {
+			if len(values) != maxSites+1 || !values[ctxguard.OverflowName] {
 				t.Errorf("%s: %s has names %v, want %d of them, one %q",
-					when, family, values, maxSites+1, ctxguard.OverflowSite.Function)
+					when, family, values, maxSites+1, ctxguard.OverflowName)
 			}
 			var own []string
 			for v := range values {
-				if v != ctxguard.OverflowSite.Function {
+				if v != ctxguard.OverflowName {
 					own = append(own, v)
 				}
 			}

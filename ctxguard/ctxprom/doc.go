@@ -76,7 +76,7 @@
 //
 // Names, scopes and sites come from the program's code and route patterns,
 // and they are bounded. The Monitor keeps at most Config.MaxSites entries
-// and sums the rest into one named [ctxguard.OverflowSite].Function,
+// and sums the rest into one named [ctxguard.OverflowName],
 // "(other sites)": the site label takes at most MaxSites+1 values. Which
 // goroutine names get their own Snapshot entry can change from one
 // Snapshot to the next (live-only ones are ranked by how many are live),

@@ -210,14 +210,14 @@ func TestUntrackedGroupsBeyondMaxSitesAreSummed(t *testing.T) {
 			s.UntrackedOmitted == 10
 	})
 	s := m.Snapshot()
-	want := map[string]float64{pkg + "waitA": 30, pkg + "waitB": 20, ctxguard.OverflowSite.Function: 10}
+	want := map[string]float64{pkg + "waitA": 30, pkg + "waitB": 20, ctxguard.OverflowName: 10}
 	got := map[string]float64{}
 	c := ctxprom.NewCollector(m)
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(c)
 	for _, mt := range families(t, reg, "ctxguard_goroutines_untracked") {
 		got[label(mt, "start")] = value(mt)
-		if at := label(mt, "blocked_at"); (at == "") != (label(mt, "start") == ctxguard.OverflowSite.Function) {
+		if at := label(mt, "blocked_at"); (at == "") != (label(mt, "start") == ctxguard.OverflowName) {
 			t.Errorf("series %v: blocked_at %q", mt.GetLabel(), at)
 		}
 	}

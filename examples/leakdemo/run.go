@@ -218,7 +218,7 @@ func observeLagStarts(m *ctxguard.Monitor) func() map[string]lagStart {
 	var mu sync.Mutex
 	first := make(map[string]lagStart)
 	m.Observe(func(e ctxguard.Event) {
-		if e.Kind != ctxguard.LagStart {
+		if e.Kind != ctxguard.EventLagStart {
 			return
 		}
 		mu.Lock()

@@ -24,7 +24,7 @@ type Key struct{ Name, Scope string }
 
 // Overflow is the series of every pair beyond the bound. It is the
 // Monitor's own overflow entry too, so the two fold into one series.
-var Overflow = Key{Name: ctxguard.OverflowSite.Function}
+var Overflow = Key{Name: ctxguard.OverflowName}
 
 // A Table chooses the series and keeps, per series, a V the exporter makes
 // once (its attributes, say). Safe for concurrent use.
