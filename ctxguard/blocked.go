@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // A BlockedAt is where some lagging goroutines of one [GoroutineStats]
@@ -233,45 +232,4 @@ func (m *Monitor) waitedLocked(groups map[uint64]int) []LaggingEntry {
 			strings.Compare(a.Site.String(), b.Site.String()))
 	})
 	return out
-}
-
-// captured applies a finished capture: the records found get their
-// stacks, its leak check and look at untracked goroutines are applied,
-// and the next capture may start. It runs on the loop.
-func (m *Monitor) captured(c *capture, now time.Time) {
-	type blockedRecord struct {
-		g  *goroutine
-		id uint64
-		b  BlockedAt
-	}
-	var found []blockedRecord
-	observed := m.observed.Load()
-	m.mu.Lock()
-	for g, info := range c.found {
-		r := m.lagging[g]
-		if r == nil || r.info != nil {
-			continue // returned meanwhile
-		}
-		r.info, r.kept = info, r.stats.addBlocked(info)
-		m.unknownStacks--
-		m.dirtyLocked(r.stats)
-		if observed {
-			b := BlockedAt{Site: info.at, Reason: info.reason, Count: 1, Frames: info.frames}
-			if info.group != 0 {
-				b.WaitingFor = m.waitedLocked(map[uint64]int{info.group: 1})
-			}
-			found = append(found, blockedRecord{g, r.id, b})
-		}
-	}
-	m.mu.Unlock()
-	m.lookedWhole(c, now)
-	if len(found) == 0 {
-		return
-	}
-	events := make([]Event, len(found))
-	for i, f := range found {
-		events[i] = m.event(f.g, EventBlocked, f.id, now, m.cause(f.g.ctx))
-		events[i].BlockedAt = &f.b
-	}
-	m.queue(events...)
 }

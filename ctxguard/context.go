@@ -2,8 +2,9 @@ package ctxguard
 
 import (
 	"context"
-	"github.com/ctxguard/ctxguard/internal/callsite"
 	"time"
+
+	"github.com/ctxguard/ctxguard/internal/callsite"
 )
 
 // A Context carries a deadline, a cancellation signal, and other values across

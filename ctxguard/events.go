@@ -154,16 +154,6 @@ func (m *Monitor) queue(events ...Event) {
 	m.events.put(events...)
 }
 
-// wakeLoop has the loop record late exits and report soon.
-func (m *Monitor) wakeLoop() {
-	if r := m.run.Load(); r != nil {
-		select {
-		case r.wake <- struct{}{}:
-		default:
-		}
-	}
-}
-
 // notify calls every observer with e, on the observers' goroutine.
 func (m *Monitor) notify(e Event) {
 	o := &m.observers
@@ -184,4 +174,19 @@ func (m *Monitor) callObserver(f func(Event), e Event) {
 		}
 	}()
 	f(e)
+}
+
+// event describes g, whose context's cause is given; it reads only fields
+// that never change after spawn and endedAt, which is final once g is
+// lagging.
+func (m *Monitor) event(g *goroutine, kind EventKind, id uint64, at time.Time, cause error) Event {
+	e := Event{
+		Kind: kind, ID: id, Name: g.name(), Scope: g.scopeName(),
+		Site: siteOf(g.site()), Context: g.ctx, Time: at, Grace: g.grace(),
+		Cause: cause,
+	}
+	if kind == EventLagStart || kind == EventLateExit {
+		e.Ended = time.Unix(0, g.endedAt)
+	}
+	return e
 }

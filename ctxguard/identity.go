@@ -8,7 +8,7 @@ import (
 // Goroutine identity.
 //
 // To say where a lagging goroutine is blocked, the Monitor reads the stacks
-// of all goroutines from the runtime (see stacks.go) and must pick out the
+// of all goroutines from the runtime (see capture.go) and must pick out the
 // ones of its lagging records, exactly, among healthy goroutines that may
 // run the same function from the same site and be blocked on the same line.
 // There is no public goroutine ID, and the stack itself must say nothing:
@@ -29,7 +29,7 @@ import (
 // packages outside the standard library, so they are linked by name
 // (identity_linkname.go), on the Go releases this package is tested with;
 // elsewhere identity_none.go leaves goroutines without identity, and a
-// capture falls back to what their function tells (see stacks.go). A
+// capture falls back to what their function tells (see capture.go). A
 // goroutine whose function replaces its labels (pprof.Do,
 // pprof.SetGoroutineLabels) loses its identity the same way, from then on.
 // Goroutines it starts with a go statement inherit the pointer; a capture

@@ -9,7 +9,7 @@ import (
 
 // Goroutines have no identity on a release identity_linkname.go is not
 // built for: a capture tells them apart only by their function (see
-// stacks.go).
+// capture.go).
 
 const labelIdentity = false
 

@@ -24,7 +24,7 @@ import (
 // sync.Cond...) that nothing still reachable can ever signal: those can
 // never resume, and it lists their stacks. A leaked goroutine stays blocked
 // where it is, so a goroutine profile taken afterwards still holds it, at
-// the same stack: the Monitor's captures (stacks.go) match the two.
+// the same stack: the Monitor's captures (capture.go) match the two.
 //
 // The profile is asked for only through runtime/pprof's API: its runtime
 // side cannot be linked by name. Its text form (debug=1) lists each

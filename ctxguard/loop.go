@@ -2,7 +2,6 @@ package ctxguard
 
 import (
 	"time"
-	"unsafe"
 )
 
 // The loop is the Monitor's goroutine. It runs while there is something to
@@ -12,7 +11,7 @@ import (
 // next one starts it again; Close stops it for good. While it runs it scans
 // the goroutine registry every scanInterval (and at the earliest grace
 // deadline), records late exits, starts stack captures of lagging
-// goroutines (stacks.go) and writes the reports that are due (report.go).
+// goroutines (capture.go) and writes the reports that are due (report.go).
 // It never calls user code that could block it: log records and events go
 // to outboxes (outbox.go), and the few context methods it calls are
 // contained (contain.go).
@@ -43,26 +42,9 @@ func (m *Monitor) startLoop() {
 	go m.loop(r)
 }
 
-// stackCapture is the loop's state of stack captures, and of the leak
-// checks and looks at untracked goroutines they make.
-type stackCapture struct {
-	running      bool
-	next         time.Time // no capture starts before
-	waitingSince time.Time // for wanted goroutines to start
-
-	leakNext      time.Time // no leak check starts before
-	longLivedNext time.Time // a leak check for long-lived goroutines is due
-	leakCheckedID uint64    // lagging records up to this Event.ID have been checked
-	untrackedNext time.Time // no look at untracked goroutines starts before
-}
-
 // watchesUntracked reports whether the Monitor looks at untracked
 // goroutines.
 func (m *Monitor) watchesUntracked() bool { return m.cfg.WatchUntracked && !m.bubbled }
-
-// startWait bounds how long a capture waits for lagging goroutines that
-// have not started yet (a burst of spawns on a busy machine).
-const startWait = 2 * time.Second
 
 func (m *Monitor) loop(r *loopRun) {
 	defer m.loops.Done()
@@ -186,69 +168,12 @@ func (m *Monitor) stop(r *loopRun) bool {
 	return m.closing || !m.run.CompareAndSwap(nil, r)
 }
 
-// wantedStacksLocked returns, by identity, the lagging records whose stacks a
-// capture is to find (all, or only those with no known stack yet) among
-// those whose goroutine has started, and how many of those have not. The
-// caller holds m.mu.
-func (m *Monitor) wantedStacksLocked(all bool) (want map[unsafe.Pointer]*goroutine, unstarted int) {
-	want = make(map[unsafe.Pointer]*goroutine, m.unknownStacks)
-	for g, lr := range m.lagging {
-		switch {
-		case lr.info != nil && !all:
-		case g.started.Load():
-			want[unsafe.Pointer(&g.ident)] = g
+// wakeLoop has the loop record late exits and report soon.
+func (m *Monitor) wakeLoop() {
+	if r := m.run.Load(); r != nil {
+		select {
+		case r.wake <- struct{}{}:
 		default:
-			unstarted++
 		}
 	}
-	return want, unstarted
-}
-
-// maybeCapture starts a stack capture if lagging goroutines have no known
-// stack, a leak check is due (leakCheckDueLocked) or a look at untracked
-// goroutines, none is running, and the last one's cost allows. A
-// goroutine still waiting to be scheduled runs with no identity yet: while
-// some of those it wants have not started, it waits for them, up to
-// startWait, so that one capture finds them all.
-func (m *Monitor) maybeCapture(now time.Time, r *loopRun) {
-	c := &m.stackCapture
-	if c.running || now.Before(c.next) {
-		return
-	}
-	longLived := m.leakChecks() && !now.Before(c.longLivedNext) && m.liveRecords() > 0
-	look := m.watchesUntracked() && !now.Before(c.untrackedNext)
-	m.mu.Lock()
-	var want map[unsafe.Pointer]*goroutine
-	unstarted := 0
-	if m.unknownStacks > 0 {
-		want, unstarted = m.wantedStacksLocked(false)
-	}
-	leaks := m.leakCheckDueLocked(now, longLived)
-	m.mu.Unlock()
-	look = look || (leaks && m.watchesUntracked()) // the untracked groups' leaked goroutines too
-	if unstarted > 0 {
-		if c.waitingSince.IsZero() {
-			c.waitingSince = now
-		}
-		if now.Sub(c.waitingSince) < startWait {
-			return
-		}
-	}
-	c.waitingSince = time.Time{}
-	if len(want) == 0 && !leaks && !look {
-		return
-	}
-	c.running = true
-	job := &capture{want: want, leaks: leaks}
-	if leaks {
-		job.records = m.recordsByIdent()
-		c.leakCheckedID = m.lastLagID
-	}
-	if look {
-		job.untracked = newUntrackedGrouper(m.cfg.MaxSites)
-	}
-	go func() {
-		job.run()
-		r.captured <- job
-	}()
 }

@@ -205,3 +205,26 @@ func (m *Monitor) scopeStatsLocked() []ScopeStats {
 	})
 	return out
 }
+
+// tracking is what a context carries for ctxguard: the Monitor and the
+// scope. One key holds both, so spawning costs a single ctx.Value lookup.
+type tracking struct {
+	m     *Monitor // never nil
+	scope string
+	state *scopeState // the scope's counts, shared beyond MaxSites scopes
+}
+
+type trackingKey struct{}
+
+func trackingOf(ctx Context) *tracking {
+	tr, _ := ctx.Value(trackingKey{}).(*tracking)
+	return tr
+}
+
+// monitor returns the tracking's Monitor, Default if tr is nil.
+func (tr *tracking) monitor() *Monitor {
+	if tr == nil {
+		return Default()
+	}
+	return tr.m
+}

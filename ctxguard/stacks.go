@@ -4,25 +4,13 @@ import (
 	"encoding/binary"
 	"runtime"
 	"slices"
-	"time"
-	"unsafe"
 )
 
-// Stack capture: where lagging goroutines are blocked.
-//
-// The Monitor's loop asks for a capture when lagging goroutines have no
-// known stack yet. A capture runs on a goroutine of its own, reads every
-// goroutine's stack and label set pointer from the runtime's goroutine
-// profile (concurrent: the world is stopped only for a few microseconds,
-// whatever the goroutine count), picks out the wanted records by their
-// label sets (identity.go), and symbolizes each distinct stack once.
-// Captures are spaced by their own cost: one that took d is not followed
-// by another within captureSpacing·d, so that on average they use at most
-// about 1% of a core.
-
-// captureSpacing is how many times its own duration the Monitor waits after
-// a capture before the next one.
-const captureSpacing = 100
+// Stacks: what a captured stack says. Each frame's function is classified
+// once per capture (a record's own frame, ctxguard's, the runtime's
+// goexit), and each distinct stack is symbolized once into where its
+// goroutine is blocked and why: the innermost frame of the program's own
+// code, and the wait the standard library frames inside it name.
 
 // maxFrames bounds the frames kept per blocking location.
 const maxFrames = 32
@@ -33,177 +21,6 @@ type stackInfo struct {
 	reason string // why it waits, from the frames inside at
 	frames []Site // from at down to the tracked function, at most maxFrames
 	group  uint64 // nonzero: it waits in spawn.Group.Wait for this Group
-}
-
-// A capture is one stack capture's request and result. Besides the
-// lagging records it wants, it may run the goroutine leak profile first
-// (leakcheck.go) and group the untracked goroutines (untracked.go).
-type capture struct {
-	want map[unsafe.Pointer]*goroutine // wanted records, lagging, by identity
-	// leaks runs the goroutine leak profile; records are then every live
-	// record, by identity, to tell whose goroutines it lists.
-	leaks     bool
-	records   map[unsafe.Pointer]*goroutine
-	untracked *untrackedGrouper // nil: untracked goroutines are not grouped
-
-	started  time.Time
-	found    map[*goroutine]*stackInfo
-	leaked   []*leakedStack // with leaks: the stacks of leaked goroutines
-	leakErr  error          // with leaks: why the profile could not be read
-	took     time.Duration
-	leakTook time.Duration // of it, the leak profile's
-}
-
-// A leakedStack is one stack the leak profile listed, and the goroutines
-// at it in the capture's goroutine profile: the profile says how many of
-// them leaked, not which.
-type leakedStack struct {
-	leaked  int                       // how many of its goroutines leaked
-	records map[*goroutine]*stackInfo // tracked goroutines at it
-	unknown int                       // tracked goroutines at it whose record is unknown
-	group   *untrackedCount           // untracked goroutines at it are in it
-	n       int                       // goroutines at it
-}
-
-// run captures the stacks of c.want and fills in the result.
-func (c *capture) run() {
-	start := time.Now()
-	c.started = start
-	defer func() { c.took = time.Since(start) }()
-	c.found = make(map[*goroutine]*stackInfo)
-	var leakedAt map[string]int
-	if c.leaks {
-		leakedAt, c.leakErr = leakedStacks()
-		c.leakTook = time.Since(start)
-	}
-	byStack := make(map[string]*leakedStack, len(leakedAt))
-	waits := make(map[unsafe.Pointer]*groupWait)
-	groupWaits.Range(func(p, w any) bool {
-		waits[p.(unsafe.Pointer)] = w.(*groupWait)
-		return true
-	})
-	stacks, labels := goroutineProfile()
-	s := symbolizer{byStack: make(map[string]*stackInfo)}
-	var fk frameKinds
-	var key []byte
-	for i, stack := range stacks {
-		var ls *leakedStack
-		if len(leakedAt) > 0 {
-			key = stackKey(key, stack)
-			if n := leakedAt[string(key)]; n > 0 {
-				if ls = byStack[string(key)]; ls == nil {
-					ls = &leakedStack{leaked: n}
-					byStack[string(key)] = ls
-				}
-				ls.n++
-			}
-		}
-		label, group := labels[i], uint64(0)
-		if w := waits[label]; w != nil {
-			label, group = w.prev, w.group
-		}
-		g, record := c.want[label], c.records[label]
-		base := fk.base(stack)
-		if base < 0 && len(stack) >= maxProfileFrames && label != nil {
-			// Cut short, with a label set: a lagging record's (captures
-			// look for those only once, deeper), or maybe that of a record
-			// whose goroutine started another, which inherited it: which
-			// one is not known, so neither is it counted as untracked.
-			if g == nil {
-				if ls != nil {
-					ls.unknown++
-				}
-				continue
-			}
-			base = len(stack)
-			record = nil // not credited with a leak, as the child may be what leaked
-		}
-		if base < 0 { // not a record's goroutine, though it may have inherited a label set
-			if c.untracked != nil {
-				counted := c.untracked.add(stack, &s, &fk)
-				if ls != nil {
-					ls.group = counted
-				}
-			}
-			continue
-		}
-		if g != nil {
-			c.found[g] = s.info(stack[:base], group)
-		}
-		switch {
-		case ls == nil:
-		case record != nil:
-			if ls.records == nil {
-				ls.records = make(map[*goroutine]*stackInfo)
-			}
-			ls.records[record] = s.info(stack[:base], group)
-		default:
-			ls.unknown++
-		}
-	}
-	for _, ls := range byStack {
-		ls.leaked = min(ls.leaked, ls.n)
-		c.leaked = append(c.leaked, ls)
-		if ls.group != nil {
-			untracked := ls.n - len(ls.records) - ls.unknown
-			ls.group.leaked += provenLeaked(ls.leaked, ls.n, untracked)
-		}
-	}
-	if len(c.found) < len(c.want) {
-		c.findByFunction(stacks, labels, &s, &fk)
-	}
-}
-
-// provenLeaked is how many of some n goroutines at one stack, of which
-// leaked have leaked, belong to a class of mine of them, at least: all of
-// theirs if all leaked, and otherwise those that the goroutines of other
-// classes cannot account for.
-func provenLeaked(leaked, n, mine int) int {
-	return max(0, leaked-(n-mine))
-}
-
-// findByFunction looks for the wanted records not found by identity (their
-// goroutine replaced its label set, or this release gives none) by the
-// function they run: their stacks are among those of the goroutines
-// running it from a record's frame. If all of those are blocked at one
-// place, so are the records; otherwise where they are stays unknown.
-func (c *capture) findByFunction(stacks [][]uintptr, labels []unsafe.Pointer, s *symbolizer, fk *frameKinds) {
-	lost := make(map[uintptr][]*goroutine) // by the entry of the function they run
-	for _, g := range c.want {
-		if _, ok := c.found[g]; !ok && g.live.key.namePC != 0 {
-			lost[g.live.key.namePC] = append(lost[g.live.key.namePC], g)
-		}
-	}
-	if len(lost) == 0 {
-		return
-	}
-	at := make(map[uintptr]*stackInfo) // by function: where all its goroutines are; nil if in several places
-	for i, stack := range stacks {
-		if _, found := c.want[labels[i]]; found {
-			continue
-		}
-		base := fk.base(stack)
-		if base < 0 {
-			continue
-		}
-		fn := fk.function(stack[:base])
-		if lost[fn] == nil {
-			continue
-		}
-		info := s.info(stack[:base], 0)
-		if prev, seen := at[fn]; !seen {
-			at[fn] = info
-		} else if prev != nil && (prev.at != info.at || prev.reason != info.reason) {
-			at[fn] = nil
-		}
-	}
-	for fn, gs := range lost {
-		if info := at[fn]; info != nil {
-			for _, g := range gs {
-				c.found[g] = info
-			}
-		}
-	}
 }
 
 // frameKinds caches, per return address, what a capture needs to know of

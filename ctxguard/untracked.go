@@ -10,7 +10,7 @@ import (
 
 // The whole process: goroutines ctxguard does not track.
 //
-// With Config.WatchUntracked, the Monitor's stack captures (stacks.go)
+// With Config.WatchUntracked, the Monitor's stack captures (capture.go)
 // also group the goroutines that run without a record (started by a go
 // statement, by a library, by the standard library) by the function they
 // started with and the place they are blocked at, as Uber's LeakProf does
