@@ -31,3 +31,30 @@ func TestConstructorAllocationBudget(t *testing.T) {
 		}
 	}
 }
+
+// Allocation budget of a tracked cancel func (CancelSampleRate 1): the
+// tracker and the cancel func that wraps it, two allocations beyond package
+// context's; its finalizer's record comes from the runtime's own fixed-size
+// allocator and is not counted (runtime.AddCleanup cost two more).
+func TestTrackedCancelAllocationBudget(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	m := New(Config{CancelSampleRate: 1, Logger: discardLogger})
+	defer m.Close()
+	parent := WithMonitor(context.Background(), m)
+	for _, c := range []struct {
+		name        string
+		ours, their func()
+	}{
+		{"WithCancel", func() { _, c := WithCancel(parent); c() }, func() { _, c := context.WithCancel(parent); c() }},
+		{"WithCancelCause", func() { _, c := WithCancelCause(parent); c(nil) }, func() { _, c := context.WithCancelCause(parent); c(nil) }},
+		{"WithTimeout", func() { _, c := WithTimeout(parent, time.Hour); c() }, func() { _, c := context.WithTimeout(parent, time.Hour); c() }},
+	} {
+		ours, theirs := testing.AllocsPerRun(1000, c.ours), testing.AllocsPerRun(1000, c.their)
+		t.Logf("%s: ctxguard %.2f, context %.2f allocations", c.name, ours, theirs)
+		if ours != theirs+2 {
+			t.Errorf("%s allocates %.2f, context's %.2f: want exactly 2 more", c.name, ours, theirs)
+		}
+	}
+}

@@ -17,7 +17,7 @@ const (
 	DefaultGrace = 5 * time.Second
 
 	// DefaultCancelSampleRate tracks one cancel func in 128. Tracking one
-	// adds about 150 ns (a runtime cleanup is registered and, on cancel,
+	// adds about 150 ns (a finalizer is set and, on cancel,
 	// removed again), 2.5x a bare context.WithCancel. At one in 64 the
 	// cheapest constructor, WithCancel, measured 1.03x to 1.11x package
 	// context from run to run; one in 128 keeps every constructor within

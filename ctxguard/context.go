@@ -73,7 +73,8 @@ func Cause(c Context) error { return context.Cause(c) }
 // dropped cancel and reports the site of this call.
 //
 // Cost: that of [context.WithCancel] plus a few nanoseconds; one call in
-// CancelSampleRate also pays for a runtime cleanup (about 150 ns).
+// CancelSampleRate also pays for a tracker with a finalizer: two
+// allocations and about 1,950 instructions more, counted with cachegrind.
 //
 //go:noinline
 func WithCancel(parent Context) (ctx Context, cancel CancelFunc) {
