@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // Allocation budget of the constructors under the default sampling: what
@@ -56,5 +57,14 @@ func TestTrackedCancelAllocationBudget(t *testing.T) {
 		if ours != theirs+2 {
 			t.Errorf("%s allocates %.2f, context's %.2f: want exactly 2 more", c.name, ours, theirs)
 		}
+	}
+}
+
+// A record is what a tracked goroutine costs in memory beyond a go
+// statement: 112 bytes, a size class of its own, within the 128 bytes per
+// goroutine the idle goal allows with a shared context (bench/RESULTS.md).
+func TestRecordSize(t *testing.T) {
+	if got := unsafe.Sizeof(goroutine{}); got != 112 {
+		t.Errorf("a record is %d bytes, want 112", got)
 	}
 }

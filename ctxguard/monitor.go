@@ -452,10 +452,11 @@ func MonitorFrom(ctx Context) *Monitor {
 }
 
 // shardBits spreads the goroutine registry over a few shards per thread:
-// it returns log2 of the shard count.
+// it returns log2 of the shard count, at most 16 (a record keeps its
+// shard's index in 16 bits).
 func shardBits() uint8 {
 	b := uint8(0)
-	for 1<<b < 4*runtime.GOMAXPROCS(0) {
+	for 1<<b < 4*runtime.GOMAXPROCS(0) && b < 16 {
 		b++
 	}
 	return b
