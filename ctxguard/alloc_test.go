@@ -2,6 +2,7 @@ package ctxguard
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
 	"unsafe"
@@ -68,3 +69,24 @@ func TestRecordSize(t *testing.T) {
 		t.Errorf("a record is %d bytes, want 112", got)
 	}
 }
+
+// funcPC reads what reflect says a func's pointer is, for closures, method
+// values and plain functions.
+func TestFuncPCIsReflects(t *testing.T) {
+	x := 0
+	for name, fn := range map[string]func(Context){
+		"closure":      func(Context) { x++ },
+		"func":         pcProbeFunc,
+		"method value": pcProbe{}.run,
+	} {
+		if got, want := funcPC(fn), reflect.ValueOf(fn).Pointer(); got != want {
+			t.Errorf("%s: funcPC %#x, reflect %#x", name, got, want)
+		}
+	}
+}
+
+type pcProbe struct{}
+
+func (pcProbe) run(Context) {}
+
+func pcProbeFunc(Context) {}
