@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,7 +27,7 @@ import (
 // instrN are the two iteration counts the helper runs at; the median of
 // instrRounds differences is taken (they agree within about 1% when the
 // operation does not depend on time; see SpawnGoYield for one that did).
-var instrN = [2]int{2_000, 12_000}
+var instrN = [2]int{1_000, 6_000}
 
 const instrRounds = 3
 
@@ -73,26 +74,53 @@ func (r *runner) instructions(c Comparison) (ours, theirs float64, err error) {
 	if r.instr.err != nil {
 		return 0, 0, r.instr.err
 	}
-	var per [2]float64
-	for i, side := range []string{"ours", "theirs"} {
-		var counts []float64
-		for range instrRounds {
-			var irs [2]float64
-			for j, n := range instrN {
-				out, err := r.commandIn(r.tmp, []string{"GOMAXPROCS=1"}, "valgrind", "--tool=cachegrind",
-					"--cache-sim=no", "--cachegrind-out-file=/dev/null", "--log-fd=1", r.instr.bin,
-					"-name", c.Name, "-side", side, "-n", strconv.Itoa(n))
-				if err != nil {
-					return 0, 0, err
-				}
-				if irs[j], err = instructionRefs(out); err != nil {
-					return 0, 0, err
-				}
+	// Every run at once, as many as there are cores: each runs on one
+	// thread, and its count does not depend on what else runs.
+	type run struct {
+		side, round, j int
+		ir             float64
+		err            error
+	}
+	var runs []*run
+	for side := range 2 {
+		for round := range instrRounds {
+			for j := range instrN {
+				runs = append(runs, &run{side: side, round: round, j: j})
 			}
-			counts = append(counts, (irs[1]-irs[0])/float64(instrN[1]-instrN[0]))
+		}
+	}
+	sem := make(chan struct{}, max(1, runtime.NumCPU()))
+	var wg sync.WaitGroup
+	for _, x := range runs {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			out, err := r.commandIn(r.tmp, []string{"GOMAXPROCS=1"}, "valgrind", "--tool=cachegrind",
+				"--cache-sim=no", "--cachegrind-out-file=/dev/null", "--log-fd=1", r.instr.bin,
+				"-name", c.Name, "-side", []string{"ours", "theirs"}[x.side], "-n", strconv.Itoa(instrN[x.j]))
+			if err != nil {
+				x.err = err
+				return
+			}
+			x.ir, x.err = instructionRefs(out)
+		})
+	}
+	wg.Wait()
+	var irs [2][instrRounds][2]float64
+	for _, x := range runs {
+		if x.err != nil {
+			return 0, 0, x.err
+		}
+		irs[x.side][x.round][x.j] = x.ir
+	}
+	var per [2]float64
+	for side := range 2 {
+		var counts []float64
+		for _, ir := range irs[side] {
+			counts = append(counts, (ir[1]-ir[0])/float64(instrN[1]-instrN[0]))
 		}
 		slices.Sort(counts)
-		per[i] = counts[len(counts)/2]
+		per[side] = counts[len(counts)/2]
 	}
 	return per[0], per[1], nil
 }

@@ -151,7 +151,7 @@ func (r *runner) group(g Group) error {
 			rs := probe.Interleave(rounds, benchtime, c.Ours.Bench, c.Theirs.Bench)
 			results[c.Name] = [2]probe.Result{rs[0], rs[1]}
 			crows := c.rows(rs[0], rs[1])
-			if c.Instr && r.opts.Mode != "smoke" {
+			if c.Instr && r.opts.Instr {
 				ours, theirs, err := r.instructions(c)
 				if err != nil {
 					crows[0].Instr = "n/a"
