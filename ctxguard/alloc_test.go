@@ -2,8 +2,10 @@ package ctxguard
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // Allocation budget of the constructors under the default sampling: what
@@ -31,3 +33,60 @@ func TestConstructorAllocationBudget(t *testing.T) {
 		}
 	}
 }
+
+// Allocation budget of a tracked cancel func (CancelSampleRate 1): the
+// tracker and the cancel func that wraps it, two allocations beyond package
+// context's; its finalizer's record comes from the runtime's own fixed-size
+// allocator and is not counted (runtime.AddCleanup cost two more).
+func TestTrackedCancelAllocationBudget(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	m := New(Config{CancelSampleRate: 1, Logger: discardLogger})
+	defer m.Close()
+	parent := WithMonitor(context.Background(), m)
+	for _, c := range []struct {
+		name        string
+		ours, their func()
+	}{
+		{"WithCancel", func() { _, c := WithCancel(parent); c() }, func() { _, c := context.WithCancel(parent); c() }},
+		{"WithCancelCause", func() { _, c := WithCancelCause(parent); c(nil) }, func() { _, c := context.WithCancelCause(parent); c(nil) }},
+		{"WithTimeout", func() { _, c := WithTimeout(parent, time.Hour); c() }, func() { _, c := context.WithTimeout(parent, time.Hour); c() }},
+	} {
+		ours, theirs := testing.AllocsPerRun(1000, c.ours), testing.AllocsPerRun(1000, c.their)
+		t.Logf("%s: ctxguard %.2f, context %.2f allocations", c.name, ours, theirs)
+		if ours != theirs+2 {
+			t.Errorf("%s allocates %.2f, context's %.2f: want exactly 2 more", c.name, ours, theirs)
+		}
+	}
+}
+
+// A record is what a tracked goroutine costs in memory beyond a go
+// statement: 112 bytes, a size class of its own, within the 128 bytes per
+// goroutine the idle goal allows with a shared context (bench/RESULTS.md).
+func TestRecordSize(t *testing.T) {
+	if got := unsafe.Sizeof(goroutine{}); got != 112 {
+		t.Errorf("a record is %d bytes, want 112", got)
+	}
+}
+
+// funcPC reads what reflect says a func's pointer is, for closures, method
+// values and plain functions.
+func TestFuncPCIsReflects(t *testing.T) {
+	x := 0
+	for name, fn := range map[string]func(Context){
+		"closure":      func(Context) { x++ },
+		"func":         pcProbeFunc,
+		"method value": pcProbe{}.run,
+	} {
+		if got, want := funcPC(fn), reflect.ValueOf(fn).Pointer(); got != want {
+			t.Errorf("%s: funcPC %#x, reflect %#x", name, got, want)
+		}
+	}
+}
+
+type pcProbe struct{}
+
+func (pcProbe) run(Context) {}
+
+func pcProbeFunc(Context) {}

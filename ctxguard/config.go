@@ -17,7 +17,7 @@ const (
 	DefaultGrace = 5 * time.Second
 
 	// DefaultCancelSampleRate tracks one cancel func in 128. Tracking one
-	// costs a runtime cleanup, registered and, on cancel, removed again
+	// costs a tracker with a finalizer, set and, on cancel, removed again
 	// (bench/RESULTS.md, "Context constructors", track-all, has what that
 	// adds to a bare context.WithCancel). At one in 64 the
 	// cheapest constructor, WithCancel, measured 1.03x to 1.11x package

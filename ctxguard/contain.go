@@ -3,7 +3,7 @@ package ctxguard
 import "errors"
 
 // Calls into user code from ctxguard's own goroutines (the loop, the
-// runtime's cleanup goroutines) are contained: a panic there is recovered
+// runtime's finalizer goroutine) are contained: a panic there is recovered
 // and counted in Snapshot.ContextPanics, never crashing the host, which a
 // go statement would not have done either. Slog handlers and observers are
 // contained where the outboxes call them.

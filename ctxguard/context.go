@@ -74,7 +74,7 @@ func Cause(c Context) error { return context.Cause(c) }
 // dropped cancel and reports the site of this call.
 //
 // Cost: that of [context.WithCancel] plus a few nanoseconds; one call in
-// CancelSampleRate also pays for a runtime cleanup (measured in
+// CancelSampleRate also pays for a tracker with a finalizer (measured in
 // bench/RESULTS.md, "Context constructors", track-all).
 //
 //go:noinline

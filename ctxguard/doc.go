@@ -23,11 +23,12 @@
 //
 // A constructor costs what package context's costs plus a few nanoseconds
 // for a sampling decision. One call in [Config.CancelSampleRate] (default
-// 128) is tracked: its cancel func is wrapped and gets a runtime cleanup
-// (runtime.AddCleanup), removed again when cancel is called; what that
-// adds, in time and allocations, is measured by go run ./bench/cmd/compare
-// (bench/RESULTS.md, "Context constructors", track-all). Detection
-// happens in the garbage collector's cleanup goroutines; symbolizing sites
+// 128) is tracked: its cancel func is wrapped by a tracker that gets a
+// finalizer (runtime.SetFinalizer; cancel.go says why not AddCleanup),
+// removed again when cancel is called; what that adds, in time,
+// instructions and allocations, is measured by go run ./bench/cmd/compare
+// (bench/RESULTS.md, "Context constructors", track-all). Detection happens
+// in the garbage collector's finalizer goroutine; symbolizing sites
 // happens in the Monitor's background goroutine, which
 // runs only while there is something to watch or report. Log records and
 // events are written by goroutines of their own that run only while some

@@ -76,8 +76,9 @@ type goroutine struct {
 
 	ctx  Context
 	opts *track.Options
-	tr   *tracking // the Monitor and scope; never nil
-	live *liveCell // its key (site, scope, name) and that key's live count in its shard
+	// live is its key (site, scope, name) and that key's live count in its
+	// shard; the key's tracking is its Monitor and scope (tr), never nil.
+	live *liveCell
 
 	// fn is the function to run, from spawn until its goroutine takes it:
 	// after that the record does not keep what fn captured reachable, so
@@ -87,13 +88,17 @@ type goroutine struct {
 
 	next     atomic.Pointer[goroutine] // below it in its shard's pending stack, until it starts
 	watch    *watch                    // while parked
+	endedAt  int64                     // UnixNano when ctx was seen done; 0 until then
 	watchIdx int32                     // in watch.records, guarded by the watch's shard; or, with no watch, in shard.forever
+	youngIdx int32                     // in shard.young; -1 once a scan has taken it
+	started  atomic.Bool               // its goroutine runs with its identity
+	shard    uint16                    // index in the Monitor's shards
 	state    recordState
-	youngIdx int32       // in shard.young; -1 once a scan has taken it
-	started  atomic.Bool // its goroutine runs with its identity
-	shard    uint32      // index in the Monitor's shards
-	endedAt  int64       // UnixNano when ctx was seen done; 0 until then
+	// 112 bytes, a size class of its own: keep it so (TestRecordSize).
 }
+
+// tr is the Monitor and scope g is tracked by.
+func (g *goroutine) tr() *tracking { return g.live.key.tr }
 
 // recordState is where a record is in its life.
 type recordState uint8
@@ -167,7 +172,7 @@ func (g *goroutine) grace() time.Duration {
 	if g.opts != nil && g.opts.Grace > 0 {
 		return g.opts.Grace
 	}
-	return g.tr.m.cfg.Grace
+	return g.tr().m.cfg.Grace
 }
 
 // goTracked is spawn.Go's body. Cost: one record allocation, one ctx.Value
@@ -183,7 +188,7 @@ func goTracked(ctx Context, fn func(Context), site uintptr, opts *track.Options)
 	// Not `go g.run()`, which would allocate a closure: the shard's
 	// starter takes a pending record of its shard. Each registration is
 	// followed by one starter, so each starter finds one.
-	go g.tr.m.starters[g.shard]()
+	go g.tr().m.starters[g.shard]()
 }
 
 // enterTracked is track.Enter: the record is the region.
@@ -201,7 +206,7 @@ func enterTracked(ctx Context, site uintptr, opts *track.Options) track.Region {
 // setLabels gives g's goroutine its profiler labels (Config.ProfileLabels)
 // and identity.
 func (g *goroutine) setLabels() {
-	if g.tr.m.cfg.ProfileLabels {
+	if g.tr().m.cfg.ProfileLabels {
 		g.setProfileLabels()
 	}
 	g.ident.adopt()
@@ -212,7 +217,7 @@ func (g *goroutine) End() {
 	switch {
 	case labelIdentity:
 		setProfLabel(g.prevLabels) // the labels the goroutine had
-	case g.tr.m.cfg.ProfileLabels:
+	case g.tr().m.cfg.ProfileLabels:
 		pprof.SetGoroutineLabels(g.ctx)
 	}
 	g.exit()
@@ -224,7 +229,7 @@ func (g *goroutine) End() {
 // is recorded as a recovered one, without its value.
 func (g *goroutine) Abort() {
 	if panicking() {
-		g.tr.m.recordPanic(g, nil, false)
+		g.tr().m.recordPanic(g, nil, false)
 	}
 	g.End()
 }
@@ -248,7 +253,7 @@ func register(ctx Context, fn func(Context), site uintptr, opts *track.Options) 
 	if tr == nil {
 		tr = &m.unscoped
 	}
-	g := &goroutine{ctx: ctx, fn: fn, opts: opts, tr: tr}
+	g := &goroutine{ctx: ctx, fn: fn, opts: opts}
 	key := spawnKey{site: site, tr: tr}
 	if opts != nil {
 		key.name, key.namePC = optionsName(opts, fn)
@@ -256,7 +261,7 @@ func register(ctx Context, fn func(Context), site uintptr, opts *track.Options) 
 		key.namePC = funcPC(fn)
 	}
 	done := ctx.Done()
-	g.shard = rand.Uint32() & (1<<m.shardBits - 1) // len(m.shards) is a power of two
+	g.shard = uint16(rand.Uint32() & (1<<m.shardBits - 1)) // len(m.shards) is a power of two, at most 1<<16
 	s := &m.shards[g.shard]
 	s.mu.Lock()
 	g.youngIdx = int32(len(s.young))
@@ -348,7 +353,7 @@ func (g *goroutine) recoverPanic() {
 	if v == nil {
 		return
 	}
-	g.tr.m.recordPanic(g, v, false)
+	g.tr().m.recordPanic(g, v, false)
 	if g.opts.OnPanic != nil {
 		g.opts.OnPanic(v)
 	}
@@ -359,7 +364,7 @@ func (g *goroutine) recoverPanic() {
 // same value and stack as under a go statement.
 func (g *goroutine) abnormalExit() {
 	if panicking() {
-		g.tr.m.recordPanic(g, nil, true)
+		g.tr().m.recordPanic(g, nil, true)
 	}
 }
 
@@ -387,7 +392,7 @@ func panicking() bool {
 // exit removes g from its shard and its watch and, if it was lagging,
 // hands over how late it returned.
 func (g *goroutine) exit() {
-	m := g.tr.m
+	m := g.tr().m
 	s := &m.shards[g.shard]
 	s.mu.Lock()
 	if g.youngIdx >= 0 { // returned before any scan: the young list lets go of it
@@ -441,4 +446,4 @@ func pcName(pc uintptr) string {
 	return name
 }
 
-func (g *goroutine) scopeName() string { return g.tr.scope }
+func (g *goroutine) scopeName() string { return g.tr().scope }

@@ -15,7 +15,7 @@ import (
 
 // A Monitor holds what ctxguard has observed: tracked cancel funcs and the
 // drops among them, tracked goroutines and the lagging ones, and where
-// those are blocked. Events reach it from the runtime's cleanup goroutines
+// those are blocked. Events reach it from the runtime's finalizer goroutine
 // and from tracked goroutines. One background goroutine of its own scans
 // for lags and writes reports while there is something to watch or report:
 // started by the first tracked goroutine or dropped cancel func, it
@@ -33,7 +33,7 @@ type Monitor struct {
 	cancelsTracked atomic.Uint64
 	droppedCancels atomic.Uint64
 	// cancelsCollected counts tracked cancel funcs collected uncalled,
-	// dropped or not: tests wait on it to know the cleanups have run.
+	// dropped or not: tests wait on it to know the finalizers have run.
 	cancelsCollected atomic.Uint64
 	// uncalledIsDropped counts every tracked cancel func collected
 	// uncalled as dropped, even if its context had ended: ctxguardtest's
@@ -231,7 +231,7 @@ func (m *Monitor) logger() *slog.Logger {
 	return slog.Default()
 }
 
-// recordDroppedCancel is called from a runtime cleanup goroutine: it only
+// recordDroppedCancel is called from the runtime's finalizer goroutine: it only
 // counts, and leaves symbolizing and logging to the reporter.
 func (m *Monitor) recordDroppedCancel(ctx Context, pc uintptr) {
 	m.droppedCancels.Add(1)
@@ -457,10 +457,11 @@ func MonitorFrom(ctx Context) *Monitor {
 }
 
 // shardBits spreads the goroutine registry over a few shards per thread:
-// it returns log2 of the shard count.
+// it returns log2 of the shard count, at most 16 (a record keeps its
+// shard's index in 16 bits).
 func shardBits() uint8 {
 	b := uint8(0)
-	for 1<<b < 4*runtime.GOMAXPROCS(0) {
+	for 1<<b < 4*runtime.GOMAXPROCS(0) && b < 16 {
 		b++
 	}
 	return b

@@ -36,7 +36,7 @@ func entry(s Snapshot, name string) GoroutineStats {
 
 // shardState reads g's state, youngIdx and watch under its shard's lock.
 func shardState(g *goroutine) (recordState, int32, *watch) {
-	s := &g.tr.m.shards[g.shard]
+	s := &g.tr().m.shards[g.shard]
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return g.state, g.youngIdx, g.watch

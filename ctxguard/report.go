@@ -14,7 +14,7 @@ import (
 // Each statistics entry (a goroutine name, scope and spawn site) and each
 // cancel func creation site logs the first event of each kind (lag, late
 // exit, drop) at once: the loop writes the record in the scan that found a
-// lag, or as soon as a runtime cleanup reports a drop. Later events of the
+// lag, or as soon as a finalizer reports a drop. Later events of the
 // same site and kind are aggregated, at most one record per site and kind
 // every ReportInterval, so the number of records depends on the number of
 // sites, never on the number of events. Where a site's lagging goroutines

@@ -121,7 +121,7 @@ func (m *Monitor) recoverLocked(st *scopeState, limit int64) {
 // laggingChanged moves g's scope's lagging count by delta, as g lags or
 // returns late; a scope shedding may recover. The caller holds m.mu.
 func (m *Monitor) laggingChangedLocked(g *goroutine, delta int64) {
-	st := g.tr.state
+	st := g.tr().state
 	st.lagging.Add(delta)
 	if delta < 0 {
 		m.recoverLocked(st, 0)

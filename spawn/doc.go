@@ -16,7 +16,7 @@
 // # Cost
 //
 // The physical limit is a go statement. Beyond it, Go spends: one
-// allocation of 128 bytes (the record that registers the goroutine: its
+// allocation of 112 bytes (the record that registers the goroutine: its
 // context, its function until the goroutine starts, the key of its spawn
 // site, scope and name, and the label set it runs with, see below); one
 // ctx.Value lookup to find the Monitor and
@@ -32,11 +32,13 @@
 // taken.
 //
 // Measured (go run ./bench/cmd/compare, 2 cores, ratios within one run;
-// bench/RESULTS.md has the run): about 1.5x a go statement plus
-// sync.WaitGroup started from one goroutine, 0.96x from two in parallel,
-// with 2 allocations against 1. The serial ratio is mostly the record
-// and its shard's cache lines moving between the spawning core and the
-// core the goroutine runs on.
+// bench/RESULTS.md has the runs): about 1.4x-1.5x a go statement plus
+// sync.WaitGroup started from one goroutine, about 1x from two in
+// parallel, with 2 allocations against 1. On one thread, counted with
+// valgrind's cachegrind, a spawn and its goroutine's run and exit take
+// about 3,870 instructions against 2,600-2,760: the ratio is in the work
+// itself (the record's allocation, listing and unlisting it, the context
+// lookups, the hand-over), not only in cache lines moving between cores.
 //
 // A goroutine whose context is still live costs no periodic work: the
 // Monitor's background goroutine looks at each new record's context once,
@@ -45,12 +47,13 @@
 // once per distinct context) instead of polling it. Goroutines that
 // return before that scan cost no more than the record. Idle, 100,000 or
 // 1,000,000 tracked goroutines cost about 0.1% of a core, as many go
-// statements do. Memory: a live tracked goroutine holds about 115 bytes
+// statements do. Memory: a live tracked goroutine holds about 120 bytes
 // more than a plain one when it shares its context with others; when its
 // context is its own, telling the Monitor when that context ends adds
-// about 600 more (the AfterFunc registration in the context, the
-// context's Done channel if nothing else made it, and the Monitor's list
-// of goroutines under that context).
+// about 600 more: package context's own share is 496 bytes (the AfterFunc
+// registration in the context, 384, and the context's Done channel if
+// nothing else made it, 112; BenchmarkWatchParts in bench), the rest the
+// Monitor's list of goroutines under that context.
 //
 // # What Go's tools show
 //

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/internal/cowmap"
@@ -141,7 +142,9 @@ var entries cowmap.Map[reflect.Type, uintptr]
 // are read as return addresses.
 func entryOf(h http.Handler) uintptr {
 	if f, ok := h.(http.HandlerFunc); ok {
-		return reflect.ValueOf(f).Pointer() + 1
+		// reflect.ValueOf(f).Pointer(), read directly: a func value points
+		// to a closure object whose first word is the code pointer.
+		return **(**uintptr)(unsafe.Pointer(&f)) + 1
 	}
 	t := reflect.TypeOf(h)
 	if pc, ok := entries.Load(t); ok {

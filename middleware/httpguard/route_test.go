@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"sync"
 	"testing"
 )
@@ -99,5 +100,18 @@ func TestConnectRedirectsOverLoopback(t *testing.T) {
 	}
 	if len(routes) != 20 {
 		t.Errorf("%d requests routed, want 20", len(routes))
+	}
+}
+
+// entryOf gives a HandlerFunc's site as reflect sees the func, one past its
+// entry.
+func TestEntryOfHandlerFunc(t *testing.T) {
+	for name, f := range map[string]http.HandlerFunc{
+		"func":    ok,
+		"closure": func(w http.ResponseWriter, r *http.Request) { ok(w, r) },
+	} {
+		if got, want := entryOf(f), reflect.ValueOf(f).Pointer()+1; got != want {
+			t.Errorf("%s: entryOf %#x, want %#x", name, got, want)
+		}
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-const tableHeader = "| operation | ours | theirs | ratio | allocs (ours/theirs) | goal |"
+const tableHeader = "| operation | ours | theirs | ratio | allocs (ours/theirs) | instructions (ours/theirs) | goal |"
 
 // The smoke run is the compare command end to end, in-process, at a few
 // iterations: every group prints its table, and every comparison its rows.

@@ -34,6 +34,11 @@ type Comparison struct {
 	// whose one round takes many seconds and whose sides differ by orders
 	// of magnitude, where a median of more rounds would tell nothing more.
 	MaxRounds int
+	// Instr counts the instructions of one operation of each side under
+	// valgrind, if it is installed (instr.go).
+	Instr bool
+	// InstrSides, if set, are what is counted instead of Ours and Theirs.
+	InstrSides *[2]Side
 }
 
 // A Metric is one row of a comparison: which unit of the results, and how
@@ -110,7 +115,7 @@ type Group struct {
 
 // A Row is one line of a table, formatted.
 type Row struct {
-	Op, Ours, Theirs, Ratio, Allocs, Goal string
+	Op, Ours, Theirs, Ratio, Allocs, Instr, Goal string
 }
 
 // ratio formats ours/theirs.

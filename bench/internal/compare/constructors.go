@@ -95,7 +95,7 @@ func ConstructorGroup() Group {
 		g.Comparisons = append(g.Comparisons, Comparison{
 			Name: "Constructors/" + c.name + "/track-all", Op: "ctxguard." + c.name + " vs context." + c.name + ", track-all",
 			Ours: Side{"ctxguard." + c.name, ConstructorTrackAll(c.guard)}, Theirs: Side{"context." + c.name, ConstructorTrackAll(c.std)},
-			Goal: RatioAtMost(2.5),
+			Goal: RatioAtMost(2.5), Instr: c.name == "WithCancel" || c.name == "WithCancelCause",
 		})
 	}
 	return g

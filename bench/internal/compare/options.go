@@ -46,6 +46,10 @@ type Options struct {
 
 	// Matrix runs the failure patterns under every detector.
 	Matrix bool
+
+	// Instr counts the instructions per operation of the comparisons
+	// that ask for it, under valgrind if it is installed (instr.go).
+	Instr bool
 }
 
 // Full is the published run: under 10 minutes on 2 cores.
@@ -60,6 +64,7 @@ func Full() Options {
 		Stdlib:   true, StdlibRounds: 5, StdlibBenchtime: "100ms",
 		LeakProfile: true,
 		Matrix:      true,
+		Instr:       true,
 	}
 }
 

@@ -60,6 +60,7 @@ type runner struct {
 	helperMu sync.Mutex
 	helpers  map[bool]string // built helpers, by leak profile experiment
 	missed   []string        // goals missed, for the summary
+	instr    instrState
 }
 
 // Run runs the comparisons opts asks for and writes the Markdown report to
@@ -88,7 +89,9 @@ func Run(w, progress io.Writer, opts Options, command string) error {
 	}
 	fmt.Fprintf(w, "- started: %s\n\n", start.UTC().Format(time.RFC3339))
 	fmt.Fprintf(w, "Medians of interleaved runs (ours, theirs, ours, theirs, ...). ratio = ours / theirs; "+
-		"allocs are per operation. The machine may be shared and loaded: read ratios, not absolute figures.\n\n")
+		"allocs are per operation; instructions per operation are counted exactly by valgrind's cachegrind "+
+		"(GOMAXPROCS=1, bench/cmd/instr) for the rows that show them. The machine may be shared and loaded: "+
+		"read ratios, not absolute figures.\n\n")
 
 	for _, g := range Groups(opts) {
 		t := time.Now()
@@ -147,7 +150,17 @@ func (r *runner) group(g Group) error {
 			}
 			rs := probe.Interleave(rounds, benchtime, c.Ours.Bench, c.Theirs.Bench)
 			results[c.Name] = [2]probe.Result{rs[0], rs[1]}
-			rows = append(rows, c.rows(rs[0], rs[1])...)
+			crows := c.rows(rs[0], rs[1])
+			if c.Instr && r.opts.Instr {
+				ours, theirs, err := r.instructions(c)
+				if err != nil {
+					crows[0].Instr = "n/a"
+					fmt.Fprintf(r.progress, "compare: %s: instructions not counted: %v\n", c.Name, err)
+				} else {
+					crows[0].Instr = formatInstr(ours, theirs)
+				}
+			}
+			rows = append(rows, crows...)
 		}
 		teardown()
 	}
@@ -163,14 +176,14 @@ func (r *runner) group(g Group) error {
 	}
 
 	fmt.Fprintf(r.w, "## %s\n\n%s\n\n", g.Title, g.About)
-	header := []string{"operation", "ours", "theirs", "ratio", "allocs (ours/theirs)", "goal"}
+	header := []string{"operation", "ours", "theirs", "ratio", "allocs (ours/theirs)", "instructions (ours/theirs)", "goal"}
 	writeTableRow(r.w, header)
 	writeTableRow(r.w, separators(len(header)))
 	for _, row := range rows {
 		if r.opts.Mode == "smoke" && row.Goal != "" {
 			row.Goal = "not judged (smoke)"
 		}
-		writeTableRow(r.w, []string{row.Op, row.Ours, row.Theirs, row.Ratio, row.Allocs, row.Goal})
+		writeTableRow(r.w, []string{row.Op, row.Ours, row.Theirs, row.Ratio, row.Allocs, row.Instr, row.Goal})
 		if strings.HasPrefix(row.Goal, "MISSED") {
 			r.missed = append(r.missed, fmt.Sprintf("%s: %s vs %s (%s), goal %s",
 				row.Op, row.Ours, row.Theirs, row.Ratio, strings.TrimPrefix(row.Goal, "MISSED ")))

@@ -2,6 +2,7 @@ package compare
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -83,6 +84,39 @@ func ConcWaitGroupGo(b *testing.B) {
 	var wg conc.WaitGroup
 	for b.Loop() {
 		wg.Go(func() { work(ctx) })
+	}
+	wg.Wait()
+}
+
+// SpawnGoYield is SpawnGo for counting instructions on one thread: the
+// spawner yields after each spawn, so that each goroutine runs and returns
+// before the next spawn, as they do on a machine with a free core. Without
+// it, how many goroutines pile up before the spawner is preempted depends
+// on time, and with it what a garbage collection costs: counts then vary
+// by 2x from run to run.
+func SpawnGoYield(b *testing.B) {
+	ctx, cancel := liveContext()
+	defer cancel()
+	b.ReportAllocs()
+	var wg sync.WaitGroup
+	for b.Loop() {
+		wg.Add(1)
+		spawn.Go(ctx, func(ctx context.Context) { work(ctx); wg.Done() })
+		runtime.Gosched()
+	}
+	wg.Wait()
+}
+
+// GoWaitGroupYield is GoWaitGroup yielding as SpawnGoYield does.
+func GoWaitGroupYield(b *testing.B) {
+	ctx, cancel := liveContext()
+	defer cancel()
+	b.ReportAllocs()
+	var wg sync.WaitGroup
+	for b.Loop() {
+		wg.Add(1)
+		go func() { work(ctx); wg.Done() }()
+		runtime.Gosched()
 	}
 	wg.Wait()
 }
@@ -171,7 +205,8 @@ func SpawnGroup() Group {
 			"The spawn.Group rows compare the errgroup drop-in with errgroup itself, both made by WithContext.",
 		Comparisons: []Comparison{
 			{Name: "Spawn/Go/serial/vs=WaitGroup", Op: "spawn.Go vs go + sync.WaitGroup, serial",
-				Ours: spawnGo, Theirs: Side{"go + sync.WaitGroup", GoWaitGroup}, Goal: RatioAtMost(1.2)},
+				Ours: spawnGo, Theirs: Side{"go + sync.WaitGroup", GoWaitGroup}, Goal: RatioAtMost(1.2),
+				Instr: true, InstrSides: &[2]Side{{"spawn.Go", SpawnGoYield}, {"go + sync.WaitGroup", GoWaitGroupYield}}},
 			{Name: "Spawn/Go/parallel/vs=WaitGroup", Op: "spawn.Go vs go + sync.WaitGroup, parallel",
 				Ours: spawnGoPar, Theirs: Side{"go + sync.WaitGroup", GoWaitGroupParallel}, Goal: RatioAtMost(1.25)},
 			{Name: "Spawn/Go/serial/vs=errgroup", Op: "spawn.Go vs errgroup.Group.Go, serial",
