@@ -268,7 +268,11 @@ func (w *watch) entryLocked(g ctxguard.GoroutineStats, now time.Time) Entry {
 		e.Causes = []CauseCount{}
 	}
 	captured := g.BlockedAtOmitted
-	for i, b := range g.BlockedAt {
+	blocked := g.BlockedAt
+	if g.Lagging == 0 && len(blocked) == 0 {
+		blocked = g.LeakedAt // leaked without lagging: its context never ended
+	}
+	for i, b := range blocked {
 		captured += b.Count
 		if i >= maxBlockedAt {
 			e.BlockedAtOmitted += b.Count
