@@ -1,14 +1,16 @@
 // Package bench compares ctxguard side by side with what it replaces or
 // competes with, in one run:
 //
-//	go run ./bench/cmd/compare          # full run, under 10 minutes on 2 cores
+//	go run ./bench/cmd/compare          # full run, under 10 minutes on 2 cores before instruction counts
 //	go run ./bench/cmd/compare -quick   # under 2 minutes
 //
 // prints Markdown tables of medians, ours against theirs, with the ratio,
-// the allocations of both and, where the project set one, whether the goal
-// is met; then the detection matrix: which failure pattern of
-// docs/design.md each detector finds, computed from runs of the programs
-// in package patterns.
+// the allocations of both, for the rows with a goal on one operation the
+// instructions of both (counted by valgrind's cachegrind on one thread, in
+// the full run or with -instr on; see bench/cmd/instr) and, where the
+// project set one, whether the goal is met; then the detection matrix:
+// which failure pattern of docs/design.md each detector finds, computed
+// from runs of the programs in package patterns.
 //
 // The package exports nothing: the machinery lives in internal packages,
 // so that nobody comes to depend on it. The comparisons with a testing.B

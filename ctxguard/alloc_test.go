@@ -90,3 +90,23 @@ type pcProbe struct{}
 func (pcProbe) run(Context) {}
 
 func pcProbeFunc(Context) {}
+
+// Records spawned one after the other from one goroutine spread over every
+// shard, about evenly.
+func TestShardsSpread(t *testing.T) {
+	const bits, n = 3, 8000
+	var counts [1 << bits]int
+	keep := make([]*goroutine, n)
+	for i := range keep {
+		keep[i] = new(goroutine)
+		counts[shardOf(keep[i], bits)]++
+	}
+	for s, c := range counts {
+		if c < n/(1<<bits)/2 || c > 2*n/(1<<bits) {
+			t.Errorf("shard %d has %d of %d records: want about %d", s, c, n, n/(1<<bits))
+		}
+	}
+	if shardOf(keep[0], 0) != 0 {
+		t.Errorf("with one shard, a record is not on shard 0")
+	}
+}

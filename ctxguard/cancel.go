@@ -16,8 +16,8 @@ import (
 // when the context is still not done: a context that ended by its deadline
 // or its parent is not a leak, whatever happened to its cancel func.
 //
-// runtime.SetFinalizer, not runtime.AddCleanup (which DESIGN.md prefers in
-// general), because the finalizer goes on an object only ctxguard holds a
+// runtime.SetFinalizer, not runtime.AddCleanup (which is to be preferred in
+// general, and which ctxguard used before), because the finalizer goes on an object only ctxguard holds a
 // pointer to, where none of the pitfalls AddCleanup exists to avoid apply,
 // and it costs two allocations fewer: AddCleanup allocates the closure
 // that calls the cleanup and its argument. Measured (cachegrind, GOMAXPROCS

@@ -36,7 +36,7 @@
 // sync.WaitGroup started from one goroutine, about 1x from two in
 // parallel, with 2 allocations against 1. On one thread, counted with
 // valgrind's cachegrind, a spawn and its goroutine's run and exit take
-// about 3,870 instructions against 2,600-2,760: the ratio is in the work
+// about 3,800 instructions against 2,600-2,780: the ratio is in the work
 // itself (the record's allocation, listing and unlisting it, the context
 // lookups, the hand-over), not only in cache lines moving between cores.
 //

@@ -81,8 +81,8 @@ func ConstructorGroup() Group {
 		Title: "Context constructors",
 		About: "Each operation creates a context with the constructor and calls its cancel func. " +
 			"\"default\" is ctxguard under the zero Config (one cancel func in 128 tracked for being dropped); " +
-			"\"track-all\" gives the parent a Monitor with CancelSampleRate 1, so every cancel func gets a runtime " +
-			"cleanup, and package context runs under the same parent. Timeouts and deadlines are an hour away.",
+			"\"track-all\" gives the parent a Monitor with CancelSampleRate 1, so every cancel func gets a tracker with a " +
+			"finalizer, and package context runs under the same parent. Timeouts and deadlines are an hour away.",
 	}
 	for _, c := range constructors {
 		g.Comparisons = append(g.Comparisons, Comparison{

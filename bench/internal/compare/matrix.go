@@ -274,7 +274,7 @@ func (r *runner) matrix() error {
 		"the profile (standard from Go 1.27, GOEXPERIMENT=goroutineleakprofile on Go 1.26), profile written 100 ms after the request; \"under spawn.Go\" is the same "+
 		"with the goroutines started by spawn.Go. go vet: the default analyzers (lostcancel among them) on the "+
 		"pattern files with the import of ctxguard changed back to context.\n\n")
-	header := []string{"pattern", "DESIGN", "what"}
+	header := []string{"pattern", "docs/design.md", "what"}
 	for _, d := range detectors {
 		header = append(header, d.name)
 	}

@@ -35,7 +35,7 @@ func StdlibGroup() Group {
 		External: (*runner).stdlibRows,
 		Notes: []string{"CancelTree's buildContextTree drops every cancel func (root, _ = WithCancel(root)). With " +
 			"Root=Background those contexts are never done, so ctxguard counts them as dropped cancels, which is " +
-			"its job: the sampled ones get a runtime cleanup that runs and records the site. Part of what those " +
+			"its job: the sampled ones get a finalizer that runs and records the site. Part of what those " +
 			"rows add is that detection work, not the constructors' fast path."},
 	}
 }
