@@ -1,25 +1,22 @@
 package ctxguard
 
 import (
-	"log/slog"
-	"reflect"
 	"runtime"
 	"runtime/pprof"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
 
-	"github.com/ctxguard/ctxguard/internal/cowmap"
 	"github.com/ctxguard/ctxguard/internal/track"
 )
 
 // The goroutine registry behind package spawn.
 //
 // A tracked goroutine is one record, listed in one of the Monitor's shards:
-// added on spawn and removed on exit under that shard's mutex; shards are
-// picked at random so spawns on different threads rarely meet. Nothing else
+// added on spawn and removed on exit under that shard's mutex; a record's
+// shard is picked by its address, hashed, so spawns on different threads
+// rarely meet (shardOf). Nothing else
 // happens on the hot path: names, sites and per-name statistics are worked
 // out only when a goroutine lags, exits late or panics, or when a Snapshot
 // is taken.
@@ -30,35 +27,6 @@ import (
 // context has ended gets endedAt and, past endedAt+Grace, becomes lagging;
 // the loop wakes at the earliest such deadline, so a goroutine is reported
 // lagging at most a scan interval after Grace has passed.
-
-func init() {
-	track.Go = goTracked
-	track.Enter = enterTracked
-	track.WithCancelCause = withCancelCauseAt
-	track.WithScope = func(ctx Context, m any, scope string) (Context, track.Scope) {
-		mon, _ := m.(*Monitor)
-		if mon == nil {
-			mon = trackingOf(ctx).monitor()
-		}
-		return withScope(ctx, mon, scope)
-	}
-	track.Wait = waitGroup
-	track.LoopRunning = func(m any) bool { return m.(*Monitor).loopGoroutines.Load() > 0 }
-	track.CaptureStacks = func(m any) int {
-		mon := m.(*Monitor)
-		mon.mu.Lock()
-		want, _ := mon.wantedStacksLocked(true)
-		mon.mu.Unlock()
-		c := &capture{want: want}
-		c.run()
-		return len(c.found)
-	}
-	track.TestMonitor = func(grace time.Duration) (any, func() uint64) {
-		m := New(Config{Grace: grace, CancelSampleRate: 1, Logger: slog.New(slog.DiscardHandler)})
-		m.uncalledIsDropped = true
-		return m, m.cancelsCollected.Load
-	}
-}
 
 // goroutine is one tracked goroutine's record. state, endedAt, watch and
 // youngIdx are guarded by its shard's mutex; fn and next belong to the
@@ -435,26 +403,5 @@ func (g *goroutine) name() string { return g.live.key.nameOf() }
 
 // site is the pc of the call that spawned g.
 func (g *goroutine) site() uintptr { return g.live.key.site }
-
-// funcNames caches function names by code pointer; the program's code
-// bounds it.
-var funcNames cowmap.Map[uintptr, string]
-
-// typeName names a handler type that is not a func.
-func typeName(t reflect.Type) string { return truncateLabel(t.String()) }
-
-// pcName is the name of the function whose code starts at pc.
-func pcName(pc uintptr) string {
-	if name, ok := funcNames.Load(pc); ok {
-		return name
-	}
-	name := "(unknown)"
-	if f := runtime.FuncForPC(pc); f != nil {
-		// Method values show as T.m-fm; a dump shows the method.
-		name = truncateLabel(strings.TrimSuffix(f.Name(), "-fm"))
-	}
-	funcNames.LoadOrStore(pc, name, 0)
-	return name
-}
 
 func (g *goroutine) scopeName() string { return g.tr().scope }

@@ -257,50 +257,6 @@ func newSiteStats(pc uintptr, overflow bool) *siteStats {
 	return &siteStats{lazySite: lazySite{pc: pc}}
 }
 
-// Sampling membership: the open Monitors, whose smallest CancelSampleRate
-// sets stage one of sampling (see cancel.go). A Default Monitor not created
-// yet counts as open with the default rate, since the first tracked cancel
-// func creates it.
-var (
-	monitorsMu   sync.Mutex
-	openMonitors = map[*Monitor]struct{}{}
-)
-
-func init() { updateSampling() }
-
-func openMonitor(m *Monitor) {
-	monitorsMu.Lock()
-	defer monitorsMu.Unlock()
-	openMonitors[m] = struct{}{}
-	updateSampling()
-}
-
-func closeMonitor(m *Monitor) {
-	monitorsMu.Lock()
-	defer monitorsMu.Unlock()
-	delete(openMonitors, m)
-	updateSampling()
-}
-
-// updateSampling runs with monitorsMu held, or from init.
-func updateSampling() {
-	var lowest int64
-	if defaultMonitor.Load() == nil {
-		lowest = DefaultCancelSampleRate
-	}
-	for m := range openMonitors {
-		if r := int64(m.cfg.CancelSampleRate); lowest == 0 || r < lowest {
-			lowest = r
-		}
-	}
-	minSampleRate.Store(lowest)
-	if lowest == 0 {
-		sampleThreshold.Store(0)
-	} else {
-		sampleThreshold.Store((1 << 32) / uint64(lowest))
-	}
-}
-
 var (
 	defaultMonitor atomic.Pointer[Monitor]
 	defaultMu      sync.Mutex

@@ -2,6 +2,7 @@ package ctxguard
 
 import (
 	"path"
+	"reflect"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -214,4 +215,25 @@ func (t *boundedTable[K, V]) all() []*V {
 		out = append(out, t.overflow)
 	}
 	return out
+}
+
+// funcNames caches function names by code pointer; the program's code
+// bounds it.
+var funcNames cowmap.Map[uintptr, string]
+
+// typeName names a handler type that is not a func.
+func typeName(t reflect.Type) string { return truncateLabel(t.String()) }
+
+// pcName is the name of the function whose code starts at pc.
+func pcName(pc uintptr) string {
+	if name, ok := funcNames.Load(pc); ok {
+		return name
+	}
+	name := "(unknown)"
+	if f := runtime.FuncForPC(pc); f != nil {
+		// Method values show as T.m-fm; a dump shows the method.
+		name = truncateLabel(strings.TrimSuffix(f.Name(), "-fm"))
+	}
+	funcNames.LoadOrStore(pc, name, 0)
+	return name
 }
