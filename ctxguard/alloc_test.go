@@ -70,6 +70,13 @@ func TestRecordSize(t *testing.T) {
 	}
 }
 
+// Watch shards are 64 bytes: neighbours' fields never share a cache line.
+func TestWatchShardSize(t *testing.T) {
+	if got := unsafe.Sizeof(watchShard{}); got != 64 {
+		t.Errorf("a watch shard is %d bytes, want 64", got)
+	}
+}
+
 // funcPC reads what reflect says a func's pointer is, for closures, method
 // values and plain functions.
 func TestFuncPCIsReflects(t *testing.T) {
