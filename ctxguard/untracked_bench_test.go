@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/ctxguard/ctxguard/internal/cputime"
+	"github.com/ctxguard/ctxguard/internal/places"
 )
 
 // BenchmarkWholeProcess measures what Config.WatchUntracked and the leak
@@ -46,9 +47,9 @@ func BenchmarkWholeProcess(b *testing.B) {
 	for _, n := range sizes {
 		for ; started < n; started++ {
 			if started%2 == 0 {
-				go leakAtOneOf(started % 10)
+				go places.Leak(started % 10)
 			} else {
-				go waitAtOneOf(started%10, release)
+				go places.Wait(started%10, release)
 			}
 		}
 		name := strconv.Itoa(n/1000) + "k"
@@ -79,64 +80,6 @@ func benchWhole(b *testing.B, n int, leaks bool) {
 	b.ReportMetric(float64(pauses.max().Microseconds()), "max-pause-µs")
 	per := took / time.Duration(b.N)
 	b.ReportMetric(100*float64(cpuPer)/float64(max(DefaultReportInterval, captureSpacing*per)), "core-%")
-}
-
-// leakAtOneOf blocks forever, at one of ten lines by i, on a channel only
-// it holds.
-//
-//go:noinline
-func leakAtOneOf(i int) {
-	ch := make(chan struct{})
-	switch i {
-	case 0:
-		<-ch
-	case 1:
-		<-ch
-	case 2:
-		<-ch
-	case 3:
-		<-ch
-	case 4:
-		<-ch
-	case 5:
-		<-ch
-	case 6:
-		<-ch
-	case 7:
-		<-ch
-	case 8:
-		<-ch
-	default:
-		<-ch
-	}
-}
-
-// waitAtOneOf blocks on release at one of ten lines, by i.
-//
-//go:noinline
-func waitAtOneOf(i int, release <-chan struct{}) {
-	switch i {
-	case 0:
-		<-release
-	case 1:
-		<-release
-	case 2:
-		<-release
-	case 3:
-		<-release
-	case 4:
-		<-release
-	case 5:
-		<-release
-	case 6:
-		<-release
-	case 7:
-		<-release
-	case 8:
-		<-release
-	default:
-		<-release
-	}
 }
 
 // pauseWatch reads the longest stop-the-world pause since it was made,

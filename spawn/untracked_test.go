@@ -1,17 +1,16 @@
 package spawn_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
-	"os"
-	"os/exec"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/internal/childproc"
+	"github.com/ctxguard/ctxguard/internal/places"
 	"github.com/ctxguard/ctxguard/internal/wait"
 	"github.com/ctxguard/ctxguard/spawn"
 )
@@ -48,14 +47,8 @@ func untrackedGroup(s ctxguard.Snapshot, fn string) ctxguard.UntrackedStats {
 // a channel a package variable holds, a tracked goroutine lagging on a
 // channel only it holds, and healthy tracked ones.
 func TestUntrackedGroupsAndProvenLeaks(t *testing.T) {
-	if os.Getenv("CTXGUARD_UNTRACKED_CHILD") == "" {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestUntrackedGroupsAndProvenLeaks$", "-test.v")
-		cmd.Env = append(os.Environ(), "CTXGUARD_UNTRACKED_CHILD=1")
-		out, err := cmd.CombinedOutput()
-		if err != nil || !bytes.Contains(out, []byte("--- PASS")) {
-			t.Errorf("the leaking process: %v\n%s", err, out)
-		}
-		return
+	if !childproc.Run(t) {
+		return // in a process of its own: what it proves leaked never ends
 	}
 	var logs logRecords
 	m := ctxguard.New(ctxguard.Config{Grace: grace, ReportInterval: time.Second, WatchUntracked: true, Logger: logs.logger()})
@@ -182,12 +175,12 @@ func TestUntrackedGroupsAndProvenLeaks(t *testing.T) {
 func TestUntrackedGroupsAreBounded(t *testing.T) {
 	release := make(chan struct{})
 	var wg sync.WaitGroup
-	const places, each = 25, 4
-	for i := range places * each {
+	const kinds, each = places.N, 4
+	for i := range kinds * each {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			blockAtOneOf(i%places, release)
+			places.Wait(i%kinds, release)
 		}()
 	}
 	defer wg.Wait()
@@ -204,64 +197,6 @@ func TestUntrackedGroupsAreBounded(t *testing.T) {
 		// the test binary's own beyond the bound); two groups are
 		// listed (MaxSites), each whole.
 		return len(s.Untracked) == 2 && s.Untracked[0].Count == each && s.Untracked[1].Count == each &&
-			listed+s.UntrackedOmitted >= places*each && listed+s.UntrackedOmitted <= s.UntrackedLive
+			listed+s.UntrackedOmitted >= kinds*each && listed+s.UntrackedOmitted <= s.UntrackedLive
 	})
-}
-
-// blockAtOneOf blocks on release at one of 25 lines, by i.
-//
-//go:noinline
-func blockAtOneOf(i int, release <-chan struct{}) {
-	switch i {
-	case 0:
-		<-release
-	case 1:
-		<-release
-	case 2:
-		<-release
-	case 3:
-		<-release
-	case 4:
-		<-release
-	case 5:
-		<-release
-	case 6:
-		<-release
-	case 7:
-		<-release
-	case 8:
-		<-release
-	case 9:
-		<-release
-	case 10:
-		<-release
-	case 11:
-		<-release
-	case 12:
-		<-release
-	case 13:
-		<-release
-	case 14:
-		<-release
-	case 15:
-		<-release
-	case 16:
-		<-release
-	case 17:
-		<-release
-	case 18:
-		<-release
-	case 19:
-		<-release
-	case 20:
-		<-release
-	case 21:
-		<-release
-	case 22:
-		<-release
-	case 23:
-		<-release
-	default:
-		<-release
-	}
 }

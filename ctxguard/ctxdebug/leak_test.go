@@ -2,18 +2,17 @@ package ctxdebug_test
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/ctxguard/ctxdebug"
+	"github.com/ctxguard/ctxguard/internal/childproc"
 	"github.com/ctxguard/ctxguard/spawn"
 )
 
@@ -64,15 +63,8 @@ func leakLine(t *testing.T, marker string) ctxdebug.Site {
 // without, it says the profile is not available and marks nothing), and
 // lists the leaked goroutine that does not lag with the lagging ones.
 func TestPageShowsLeaksAndUntrackedGroups(t *testing.T) {
-	const env = "CTXDEBUG_LEAK_CHILD"
-	if os.Getenv(env) == "" {
-		cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v")
-		cmd.Env = append(os.Environ(), env+"=1")
-		out, err := cmd.CombinedOutput()
-		if err != nil || !bytes.Contains(out, []byte("--- PASS: "+t.Name())) {
-			t.Errorf("the leaking process: %v\n%s", err, out)
-		}
-		return
+	if !childproc.Run(t) {
+		return // in a process of its own: what it proves leaked never ends
 	}
 	m := ctxguard.New(ctxguard.Config{Grace: 20 * time.Millisecond, ReportInterval: time.Second, WatchUntracked: true,
 		Logger: slog.New(slog.DiscardHandler)})

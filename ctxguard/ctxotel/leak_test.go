@@ -2,12 +2,10 @@ package ctxotel_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"reflect"
 	"strings"
 	"testing"
@@ -15,30 +13,10 @@ import (
 
 	"github.com/ctxguard/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/ctxguard/ctxotel"
+	"github.com/ctxguard/ctxguard/internal/childproc"
 	"github.com/ctxguard/ctxguard/spawn"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 )
-
-// leakChildEnv marks the child process a leak test runs its scenario in:
-// goroutines proven leaked never end, so they must not outlive a process
-// of their own.
-const leakChildEnv = "CTXOTEL_LEAK_CHILD"
-
-// leakChild reports whether this is the child process of the test, and if
-// not, runs the test in one and fails it if the child does not pass.
-func leakChild(t *testing.T) bool {
-	t.Helper()
-	if os.Getenv(leakChildEnv) != "" {
-		return true
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v")
-	cmd.Env = append(os.Environ(), leakChildEnv+"=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil || !bytes.Contains(out, []byte("--- PASS: "+t.Name())) {
-		t.Errorf("the leaking process: %v\n%s", err, out)
-	}
-	return false
-}
 
 // The untracked goroutines of TestMetricsReportLeaksExactly.
 
@@ -93,7 +71,7 @@ func untrackedStarted(s ctxguard.Snapshot, fn string) ctxguard.UntrackedStats {
 // leak profile, every leaked count is 0 and the check's time is not
 // reported.
 func TestMetricsReportLeaksExactly(t *testing.T) {
-	if !leakChild(t) {
+	if !childproc.Run(t) {
 		return
 	}
 	m := ctxguard.New(ctxguard.Config{Grace: grace, ReportInterval: time.Second, WatchUntracked: true,

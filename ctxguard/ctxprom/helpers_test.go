@@ -15,14 +15,15 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/internal/childproc"
 )
 
 // TestMain fails the run if any test leaves a goroutine behind: tracked
 // goroutines, Monitor loops, HTTP servers and clients. A child process of
-// a leak test (leakChild) leaves them behind on purpose, and is not
+// a leak test (childproc.Run) leaves them behind on purpose, and is not
 // checked.
 func TestMain(m *testing.M) {
-	if os.Getenv(leakChildEnv) != "" {
+	if childproc.InChild() {
 		os.Exit(m.Run())
 	}
 	goleak.VerifyTestMain(m)

@@ -2,12 +2,10 @@ package ctxprom_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -17,29 +15,9 @@ import (
 
 	"github.com/ctxguard/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/ctxguard/ctxprom"
+	"github.com/ctxguard/ctxguard/internal/childproc"
 	"github.com/ctxguard/ctxguard/spawn"
 )
-
-// leakChildEnv marks the child process a leak test runs its scenario in:
-// goroutines proven leaked never end, so they must not outlive a process
-// of their own.
-const leakChildEnv = "CTXPROM_LEAK_CHILD"
-
-// leakChild reports whether this is the child process of the test, and if
-// not, runs the test in one and fails it if the child does not pass.
-func leakChild(t *testing.T) bool {
-	t.Helper()
-	if os.Getenv(leakChildEnv) != "" {
-		return true
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v")
-	cmd.Env = append(os.Environ(), leakChildEnv+"=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil || !bytes.Contains(out, []byte("--- PASS: "+t.Name())) {
-		t.Errorf("the leaking process: %v\n%s", err, out)
-	}
-	return false
-}
 
 // The untracked goroutines of TestLeaksAreExportedExactly.
 
@@ -93,7 +71,7 @@ func untrackedStarted(s ctxguard.Snapshot, fn string) ctxguard.UntrackedStats {
 // only they hold is leaked whole. On a Go release without the goroutine
 // leak profile, every leaked count is 0 and the check's time is absent.
 func TestLeaksAreExportedExactly(t *testing.T) {
-	if !leakChild(t) {
+	if !childproc.Run(t) {
 		return
 	}
 	m := ctxguard.New(ctxguard.Config{Grace: grace, ReportInterval: time.Second, WatchUntracked: true,
