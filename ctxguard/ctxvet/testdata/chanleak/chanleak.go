@@ -520,3 +520,173 @@ func startedFromCallback(ctx context.Context, serve func(func(int) error)) int {
 	})
 	return <-got
 }
+
+// closedAfterLastSend sends an error once, then closes the channel: a
+// later send would panic, not block, and the one receive takes it.
+func closedAfterLastSend(next func() (int, error)) error {
+	errs := make(chan error)
+	done := make(chan struct{})
+	go func() {
+		for {
+			v, err := next()
+			if err != nil {
+				errs <- err
+				return
+			}
+			if v == 0 {
+				close(done)
+				return
+			}
+			if v < 0 {
+				errs <- errors.New("negative")
+				close(errs)
+			}
+		}
+	}()
+	select {
+	case <-done:
+		return nil
+	case err := <-errs:
+		return err
+	}
+}
+
+// closedAfterLastSendAbandoned closes after its one send too, but the
+// caller can leave through ctx.Done first.
+func closedAfterLastSendAbandoned(ctx context.Context, next func() int) int {
+	vals := make(chan int)
+	go func() {
+		for {
+			if v := next(); v > 0 {
+				vals <- v // want `this send on vals blocks forever once closedAfterLastSendAbandoned returns through case <-ctx.Done\(\) \(line \d+\) without receiving it`
+				close(vals)
+			}
+		}
+	}()
+	select {
+	case v := <-vals:
+		return v
+	case <-ctx.Done():
+		return 0
+	}
+}
+
+// startLoopMatched starts two goroutines in a loop and receives twice.
+func startLoopMatched() error {
+	errs := make(chan error)
+	for range 2 {
+		go func() { errs <- slowErr() }()
+	}
+	return errors.Join(<-errs, <-errs)
+}
+
+// startLoopShort starts three and receives twice: the third blocks.
+func startLoopShort() error {
+	errs := make(chan error)
+	for i := 0; i < 3; i++ {
+		go func() { errs <- slowErr() }() // want `this send on errs blocks forever when it is not among the 2 values startLoopShort receives`
+	}
+	return errors.Join(<-errs, <-errs)
+}
+
+// receiveLoops takes as many values, in two loops, as the start loop
+// starts goroutines, then checks without waiting that no more came.
+func receiveLoops(ctx context.Context) error {
+	const slow, fast = 5, 10
+	errs := make(chan error)
+	for range slow + fast {
+		go func() { errs <- slowErr() }()
+	}
+	for range fast {
+		select {
+		case err := <-errs:
+			if err == nil {
+				panic("want an error")
+			}
+		case <-time.After(time.Second):
+			panic("timed out")
+		}
+	}
+	for i := 0; i < slow; i++ {
+		<-errs
+	}
+	select {
+	case <-errs:
+		return errors.New("one more")
+	default:
+		return nil
+	}
+}
+
+// receiveLoopShort takes fewer values than it starts goroutines before
+// its check moves on.
+func receiveLoopShort() error {
+	errs := make(chan error)
+	for range 3 {
+		go func() { errs <- slowErr() }() // want `this send on errs blocks forever once receiveLoopShort moves on through the select's default case \(line \d+\) without receiving it`
+	}
+	for range 2 {
+		<-errs
+	}
+	select {
+	case <-errs:
+		return errors.New("one more")
+	default:
+		return nil
+	}
+}
+
+// receiveLoopMatchesItems receives once per item, as many as it starts.
+func receiveLoopMatchesItems(items []int) []int {
+	doubled := make(chan int)
+	for _, it := range items {
+		go func() { doubled <- it * 2 }()
+	}
+	var out []int
+	for range len(items) {
+		out = append(out, <-doubled)
+	}
+	select {
+	case v := <-doubled:
+		panic(v)
+	default:
+	}
+	return out
+}
+
+// receiveLoopOtherBound receives n values for len(items) goroutines.
+func receiveLoopOtherBound(items []int, n int) []int {
+	doubled := make(chan int)
+	for _, it := range items {
+		go func() { doubled <- it * 2 }() // want `this send on doubled blocks forever once receiveLoopOtherBound moves on through the select's default case`
+	}
+	var out []int
+	for range n {
+		out = append(out, <-doubled)
+	}
+	select {
+	case v := <-doubled:
+		out = append(out, v)
+	default:
+	}
+	return out
+}
+
+// receiveLoopLeftEarly stops at the first error: its loop is no count.
+func receiveLoopLeftEarly(items []int) error {
+	errs := make(chan error)
+	for range items {
+		go func() { errs <- slowErr() }() // want `this send on errs blocks forever once receiveLoopLeftEarly moves on through the select's default case`
+	}
+	for range len(items) {
+		if err := <-errs; err != nil {
+			break
+		}
+	}
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
+	}
+}

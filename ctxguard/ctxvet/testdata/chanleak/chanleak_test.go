@@ -53,3 +53,49 @@ func TestDeadlineSetTwice(t *testing.T) {
 		t.Log("slow")
 	}
 }
+
+// Goroutines started in two loops' worth of requests, received in two
+// loops, then a check without waiting that no more came.
+func TestReceivesInLoops(t *testing.T) {
+	const stalled, failed = 5, 10
+	errs := make(chan error)
+	for range stalled + failed {
+		go func() { errs <- slowErr() }()
+	}
+	for i := range failed {
+		select {
+		case err := <-errs:
+			if err == nil {
+				t.Fatalf("request %d did not fail", i)
+			}
+		case <-time.After(time.Second):
+			t.Fatalf("got %d errors", i)
+		}
+	}
+	for range stalled {
+		select {
+		case <-errs:
+		case <-time.After(time.Second):
+			t.Fatal("timed out")
+		}
+	}
+	select {
+	case err := <-errs:
+		t.Fatalf("one more error: %v", err)
+	default:
+	}
+}
+
+// Two writers started in a loop, both received.
+func TestStartLoopBothReceived(t *testing.T) {
+	errs := make(chan error)
+	for range 2 {
+		go func() { errs <- slowErr() }()
+	}
+	if err := <-errs; err != nil {
+		t.Error(err)
+	}
+	if err := <-errs; err != nil {
+		t.Error(err)
+	}
+}
