@@ -17,7 +17,7 @@ import (
 // context or ctxguard) called in a function that has a context parameter,
 // its own or an enclosing function's: the chain of contexts breaks there,
 // so the caller's cancellation, deadline and values do not reach what is
-// called with it (DESIGN's P4). A deliberate detach keeps the values and
+// called with it (P4 in docs/design.md). A deliberate detach keeps the values and
 // says what it means: context.WithoutCancel(ctx).
 //
 // The context parameter must be at hand: one of the function the call is

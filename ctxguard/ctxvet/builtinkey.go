@@ -11,7 +11,7 @@ import (
 // BuiltinKey reports WithValue (package context or ctxguard) called with a
 // key of a built-in basic type, such as a string or an int: any other
 // package using the same value as a key reads and overwrites the same
-// entry (DESIGN's P5). A key of an unexported type of its own cannot
+// entry (P5 in docs/design.md). A key of an unexported type of its own cannot
 // collide.
 //
 // Off by default (see OffByDefault): on real code, fewer than half of its

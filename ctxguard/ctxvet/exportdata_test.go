@@ -12,7 +12,7 @@ import (
 // release running the tests writes: the go command type-checks "sync" with
 // that release and ctxvet's loader imports it. An x/tools older than the
 // release fails here, by name, instead of as an "internal error in
-// importing" in every analyzer test (see the README's "Modules": commands
+// importing" in every analyzer test (see docs/modules.md: commands
 // track the newest Go).
 func TestReadsThisGoExportData(t *testing.T) {
 	pkgs, err := packages.Load(&packages.Config{Mode: packages.NeedName | packages.NeedTypes}, "sync")

@@ -15,7 +15,7 @@ import (
 // GoCtx reports a go statement in request- or task-scoped code whose
 // goroutine neither receives nor references a context, and is not joined
 // by the code that starts it: cancelling the request cannot reach it, and
-// it may run on after the work it belongs to was abandoned (DESIGN's P1).
+// it may run on after the work it belongs to was abandoned (P1 in docs/design.md).
 //
 // Request- or task-scoped code is an HTTP handler (a function taking an
 // http.ResponseWriter and an *http.Request), a gRPC handler (a method

@@ -13,7 +13,7 @@ import (
 // function with a context in scope (see GoCtx) that nothing but its data
 // channels can end: no case receives from a context's Done channel, a
 // timer, or a signal channel (element type struct{}), so cancelling the
-// context does not unblock it (DESIGN's P2). Done of any context counts,
+// context does not unblock it (P2 in docs/design.md). Done of any context counts,
 // so a select on a context derived from the one in scope (or held in a
 // field) is fine, and so is a receive from a variable set from Done().
 // select {} (block forever) is deliberate and never reported.

@@ -16,7 +16,7 @@ func work() {}
 
 func audit(ctx context.Context, r *http.Request) {}
 
-// The DESIGN's P1: the goroutine outlives the request and writes to a
+// P1 of docs/design.md: the goroutine outlives the request and writes to a
 // ResponseWriter long gone.
 func sleepsThenWrites(w http.ResponseWriter, r *http.Request) {
 	go func() { // want `goroutine does not receive r.Context\(\), so cancellation cannot stop it: pass r.Context\(\) to it, or start it with spawn.Go\(r.Context\(\), func\(ctx context.Context\) {...}\)`
