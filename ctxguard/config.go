@@ -175,7 +175,9 @@ type Config struct {
 	// checked yet, and, every LongLivedLeakCheck at most, long-lived
 	// tracked goroutines (a goroutine whose context never ends may leak
 	// too). It runs at most once per ReportInterval, and is spaced by its
-	// own cost as stack captures are (100 times its duration). Each check
+	// own cost as stack captures are: not again within 100 times its
+	// duration, or the CPU time the process spent meanwhile if more (the
+	// collection runs on every core). Each check
 	// is a garbage collection cycle that also proves which blocked
 	// goroutines nothing reachable can ever wake (GoroutineStats.Leaked
 	// and UntrackedStats.Leaked count them), and that stops the world for
