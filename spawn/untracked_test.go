@@ -9,38 +9,12 @@ import (
 	"time"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/internal/blockers"
 	"github.com/ctxguard/ctxguard/internal/childproc"
 	"github.com/ctxguard/ctxguard/internal/places"
 	"github.com/ctxguard/ctxguard/internal/wait"
 	"github.com/ctxguard/ctxguard/spawn"
 )
-
-// The untracked goroutines of TestUntrackedGroupsAndProvenLeaks.
-
-// stillShared is reachable from a package variable: its waiters can be
-// woken, so they never leak.
-var stillShared = make(chan struct{})
-
-//go:noinline
-func waitOnOwnChannel() {
-	<-make(chan struct{}) // blocks: own
-}
-
-//go:noinline
-func waitOnSharedChannel() {
-	<-stillShared // blocks: shared
-}
-
-// untrackedGroup returns the Snapshot's group of goroutines started with
-// function fn, or a zero one.
-func untrackedGroup(s ctxguard.Snapshot, fn string) ctxguard.UntrackedStats {
-	for _, u := range s.Untracked {
-		if u.Start.Function == fn {
-			return u
-		}
-	}
-	return ctxguard.UntrackedStats{}
-}
 
 // In a process of its own, since the goroutines it proves leaked never
 // end: 300 untracked goroutines blocked on channels only they hold, 300 on
@@ -55,15 +29,11 @@ func TestUntrackedGroupsAndProvenLeaks(t *testing.T) {
 	defer m.Close()
 	root := ctxguard.WithMonitor(context.Background(), m)
 	const n = 300
-	for range n {
-		go waitOnOwnChannel()
-		go waitOnSharedChannel()
-	}
-	const own, shared = "github.com/ctxguard/ctxguard/spawn_test.waitOnOwnChannel",
-		"github.com/ctxguard/ctxguard/spawn_test.waitOnSharedChannel"
+	blockers.Start(n)
+	const own, shared = blockers.Own, blockers.Reachable
 	wait.For(t, "both groups to be seen whole", func() bool {
 		s := m.Snapshot()
-		return untrackedGroup(s, own).Count == n && untrackedGroup(s, shared).Count == n
+		return blockers.Group(s, own).Count == n && blockers.Group(s, shared).Count == n
 	})
 
 	// Tracked: one lagging on a channel only it holds (it leaks), one
@@ -84,7 +54,7 @@ func TestUntrackedGroupsAndProvenLeaks(t *testing.T) {
 	var s ctxguard.Snapshot
 	wait.For(t, "a leak check after the lag", func() bool {
 		s = m.Snapshot()
-		if u := untrackedGroup(s, shared); u.Leaked != 0 {
+		if u := blockers.Group(s, shared); u.Leaked != 0 {
 			t.Fatalf("%d goroutines waiting on a reachable channel counted as leaked", u.Leaked)
 		}
 		for _, name := range []string{"lags", "healthy"} {
@@ -99,24 +69,26 @@ func TestUntrackedGroupsAndProvenLeaks(t *testing.T) {
 			return !s.UntrackedAt.IsZero() // nothing can be proven: it stays 0
 		}
 		return s.LeakCheckAt.After(s.UntrackedAt.Add(-time.Millisecond)) && s.Leaked == 1 &&
-			untrackedGroup(s, own).Leaked == n
+			blockers.Group(s, own).Leaked == n
 	})
 
 	want := map[string]struct {
 		line, leaked int
 	}{
-		own:    {markedLineIn(t, "untracked_test.go", "own"), n},
-		shared: {markedLineIn(t, "untracked_test.go", "shared"), 0},
+		own:    {0, n},
+		shared: {0, 0},
 	}
 	for fn, w := range want {
-		u := untrackedGroup(s, fn)
+		var start int
+		start, w.line = blockers.Lines(fn)
+		u := blockers.Group(s, fn)
 		if !proven {
 			w.leaked = 0
 		}
 		if u.Count != n || u.Leaked != w.leaked || u.BlockedAt.Count != n {
 			t.Errorf("group %s: count %d, leaked %d, blocked-at count %d; want %d, %d, %d", fn, u.Count, u.Leaked, u.BlockedAt.Count, n, w.leaked, n)
 		}
-		if u.Start.File != "github.com/ctxguard/ctxguard/spawn/untracked_test.go" || u.BlockedAt.Site.Function != fn ||
+		if u.Start.File != blockers.File || u.Start.Line != start || u.BlockedAt.Site.Function != fn ||
 			u.BlockedAt.Site.Line != w.line || u.BlockedAt.Reason != "chan receive" {
 			t.Errorf("group %s: started at %v, blocked at %v; want this file, line %d (chan receive)", fn, u.Start, u.BlockedAt, w.line)
 		}

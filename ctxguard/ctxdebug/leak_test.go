@@ -1,57 +1,25 @@
 package ctxdebug_test
 
 import (
-	"bufio"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/ctxguard/ctxdebug"
+	"github.com/ctxguard/ctxguard/internal/blockers"
 	"github.com/ctxguard/ctxguard/internal/childproc"
 	"github.com/ctxguard/ctxguard/spawn"
 )
 
-// The goroutines of TestPageShowsLeaksAndUntrackedGroups; the test finds
-// the lines by the comments.
-
-// reachable is held by a package variable: its waiters can be woken, so
-// they never leak.
-var reachable = make(chan struct{})
-
-//go:noinline
-func waitOnOwnChannel() {
-	<-make(chan struct{}) // blocks: own
-}
-
-//go:noinline
-func waitOnReachableChannel() {
-	<-reachable // blocks: reachable
-}
-
-// leakLine returns the site of the line of leak_test.go marked
-// "// blocks: marker", as the page names it.
-func leakLine(t *testing.T, marker string) ctxdebug.Site {
-	t.Helper()
-	f, err := os.Open("leak_test.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		if strings.HasSuffix(sc.Text(), "// blocks: "+marker) {
-			fn := map[string]string{"own": "waitOnOwnChannel", "reachable": "waitOnReachableChannel"}[marker]
-			return ctxdebug.Site{Function: "github.com/ctxguard/ctxguard/ctxguard/ctxdebug_test." + fn,
-				File: "github.com/ctxguard/ctxguard/ctxguard/ctxdebug/leak_test.go", Line: n}
-		}
-	}
-	t.Fatalf("no line marked %q", marker)
-	return ctxdebug.Site{}
+// blockedSite is where the goroutines blockers.Start starts with fn are
+// blocked, as the page names it.
+func blockedSite(fn string) ctxdebug.Site {
+	_, line := blockers.Lines(fn)
+	return ctxdebug.Site{Function: fn, File: blockers.File, Line: line}
 }
 
 // In a process of its own, since the goroutines proven leaked never end:
@@ -74,10 +42,7 @@ func TestPageShowsLeaksAndUntrackedGroups(t *testing.T) {
 	root := ctxguard.WithMonitor(ctxguard.Background(), m)
 
 	const n = ctxguard.DefaultUntrackedMin
-	for range n {
-		go waitOnOwnChannel()
-		go waitOnReachableChannel()
-	}
+	blockers.Start(n)
 	release := make(chan struct{})
 	defer close(release)
 	ctx, cancel := ctxguard.WithCancel(ctxguard.WithScope(root, "GET /export"))
@@ -87,7 +52,7 @@ func TestPageShowsLeaksAndUntrackedGroups(t *testing.T) {
 	cancel()
 
 	proven := ctxguard.LeakProfileAvailable()
-	own, shared := leakLine(t, "own"), leakLine(t, "reachable")
+	own, shared := blockedSite(blockers.Own), blockedSite(blockers.Reachable)
 	var p ctxdebug.Page
 	waitFor(t, "both lagging, both groups listed whole, and (with the profile) checked", func() bool {
 		p = getJSON(t, srv.URL+"?format=json")
@@ -155,8 +120,8 @@ func TestPageShowsLeaksAndUntrackedGroups(t *testing.T) {
 	for _, row := range tableRows(t, r.body, "untracked") {
 		rows = append(rows, row[0]+" | "+row[1]+" | "+strings.Join(strings.Fields(row[2])[:2], " "))
 	}
-	ownRow := fmt.Sprintf("%d | %s at %s:%d | %s chan", n, own.Function, own.File, lineOfFunc(t, "waitOnOwnChannel"), own)
-	sharedRow := fmt.Sprintf("%d | %s at %s:%d | %s chan", n, shared.Function, shared.File, lineOfFunc(t, "waitOnReachableChannel"), shared)
+	ownRow := fmt.Sprintf("%d | %s at %s:%d | %s chan", n, own.Function, own.File, startLine(blockers.Own), own)
+	sharedRow := fmt.Sprintf("%d | %s at %s:%d | %s chan", n, shared.Function, shared.File, startLine(blockers.Reachable), shared)
 	if proven {
 		ownRow = strings.Replace(ownRow, fmt.Sprint(n), fmt.Sprintf("%d %d can never return", n, n), 1)
 	}
@@ -172,18 +137,9 @@ func TestPageShowsLeaksAndUntrackedGroups(t *testing.T) {
 	}
 }
 
-// lineOfFunc returns the line of leak_test.go that declares fn.
-func lineOfFunc(t *testing.T, fn string) int {
-	t.Helper()
-	b, err := os.ReadFile("leak_test.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "func "+fn+"(") {
-			return i + 1
-		}
-	}
-	t.Fatalf("no func %s in leak_test.go", fn)
-	return 0
+// startLine is the line the function fn of package blockers is declared
+// at.
+func startLine(fn string) int {
+	start, _ := blockers.Lines(fn)
+	return start
 }

@@ -1,67 +1,26 @@
 package ctxotel_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/ctxguard/ctxotel"
+	"github.com/ctxguard/ctxguard/internal/blockers"
 	"github.com/ctxguard/ctxguard/internal/childproc"
 	"github.com/ctxguard/ctxguard/spawn"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 )
 
-// The untracked goroutines of TestMetricsReportLeaksExactly.
-
-// reachable is held by a package variable: its waiters can be woken, so
-// they never leak.
-var reachable = make(chan struct{})
-
-//go:noinline
-func waitOnOwnChannel() {
-	<-make(chan struct{}) // blocks: own
-}
-
-//go:noinline
-func waitOnReachableChannel() {
-	<-reachable // blocks: reachable
-}
-
-// markedLine returns the line of this file that ends with "// blocks: "
-// and marker, as the Monitor names it.
-func markedLine(t *testing.T, marker string) string {
-	t.Helper()
-	f, err := os.Open("leak_test.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		if strings.HasSuffix(sc.Text(), "// blocks: "+marker) {
-			return fmt.Sprintf("%s:%d", stableFile("leak_test.go"), n)
-		}
-	}
-	t.Fatalf("no line marked %q", marker)
-	return ""
-}
-
-// untrackedStarted returns the Snapshot's group of untracked goroutines
-// started with fn, or a zero one.
-func untrackedStarted(s ctxguard.Snapshot, fn string) ctxguard.UntrackedStats {
-	for _, u := range s.Untracked {
-		if u.Start.Function == fn {
-			return u
-		}
-	}
-	return ctxguard.UntrackedStats{}
+// blockedAt is where the goroutines blockers.Start starts with fn are
+// blocked, as ctxguard names it.
+func blockedAt(fn string) string {
+	_, line := blockers.Lines(fn)
+	return fmt.Sprintf("%s:%d", blockers.File, line)
 }
 
 // Lagging and leaked are reported apart: a lagging goroutine blocked on a
@@ -88,10 +47,7 @@ func TestMetricsReportLeaksExactly(t *testing.T) {
 	root := ctxguard.WithMonitor(context.Background(), m)
 
 	const n = ctxguard.DefaultUntrackedMin
-	for range n {
-		go waitOnOwnChannel()
-		go waitOnReachableChannel()
-	}
+	blockers.Start(n)
 	release := make(chan struct{})
 	defer close(release)
 	ctx, cancel := ctxguard.WithCancel(root)
@@ -101,16 +57,15 @@ func TestMetricsReportLeaksExactly(t *testing.T) {
 	spawn.Go(ctx, func(context.Context) { <-release }, spawn.WithName("lags"))
 	cancel()
 
-	const own, shared = "github.com/ctxguard/ctxguard/ctxguard/ctxotel_test.waitOnOwnChannel",
-		"github.com/ctxguard/ctxguard/ctxguard/ctxotel_test.waitOnReachableChannel"
+	const own, shared = blockers.Own, blockers.Reachable
 	proven := ctxguard.LeakProfileAvailable()
 	waitFor(t, "both lag, both groups are listed whole, and (with the profile) checked", false, func() bool {
 		s := m.Snapshot()
 		if named(s, "leaks").Lagging != 1 || named(s, "lags").Lagging != 1 ||
-			untrackedStarted(s, own).Count != n || untrackedStarted(s, shared).Count != n {
+			blockers.Group(s, own).Count != n || blockers.Group(s, shared).Count != n {
 			return false
 		}
-		return !proven || s.Leaked == 1 && untrackedStarted(s, own).Leaked == n
+		return !proven || s.Leaked == 1 && blockers.Group(s, own).Leaked == n
 	})
 	var leaked int64
 	if proven {
@@ -118,8 +73,8 @@ func TestMetricsReportLeaksExactly(t *testing.T) {
 	}
 	ms := collectFrom(t, reader)
 	s := m.Snapshot()
-	ownKey := "ctxguard.blocked_at=" + markedLine(t, "own") + ",ctxguard.start=" + own
-	sharedKey := "ctxguard.blocked_at=" + markedLine(t, "reachable") + ",ctxguard.start=" + shared
+	ownKey := "ctxguard.blocked_at=" + blockedAt(own) + ",ctxguard.start=" + own
+	sharedKey := "ctxguard.blocked_at=" + blockedAt(shared) + ",ctxguard.start=" + shared
 	for _, c := range []struct {
 		name string
 		want points
@@ -188,14 +143,14 @@ func TestUntrackedGroupsBeyondMaxSitesAreSummed(t *testing.T) {
 	const pkg = "github.com/ctxguard/ctxguard/ctxguard/ctxotel_test."
 	waitFor(t, "groups of 30 and 20 listed, 10 omitted", false, func() bool {
 		s := m.Snapshot()
-		return untrackedStarted(s, pkg+"waitA").Count == 30 && untrackedStarted(s, pkg+"waitB").Count == 20 &&
+		return blockers.Group(s, pkg+"waitA").Count == 30 && blockers.Group(s, pkg+"waitB").Count == 20 &&
 			s.UntrackedOmitted == 10
 	})
 	s := m.Snapshot()
 	ms := collectFrom(t, reader)
 	want := points{"ctxguard.start=(other sites)": 10}
 	for _, fn := range []string{"waitA", "waitB"} {
-		u := untrackedStarted(s, pkg+fn)
+		u := blockers.Group(s, pkg+fn)
 		want["ctxguard.blocked_at="+u.BlockedAt.Site.String()+",ctxguard.start="+pkg+fn] = int64(u.Count)
 	}
 	if got := int64Points(t, ms, "ctxguard.goroutines.untracked", "{goroutine}", upDown); !reflect.DeepEqual(got, want) {

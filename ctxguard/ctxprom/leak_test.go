@@ -1,11 +1,9 @@
 package ctxprom_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -15,54 +13,16 @@ import (
 
 	"github.com/ctxguard/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/ctxguard/ctxprom"
+	"github.com/ctxguard/ctxguard/internal/blockers"
 	"github.com/ctxguard/ctxguard/internal/childproc"
 	"github.com/ctxguard/ctxguard/spawn"
 )
 
-// The untracked goroutines of TestLeaksAreExportedExactly.
-
-// reachable is held by a package variable: its waiters can be woken, so
-// they never leak.
-var reachable = make(chan struct{})
-
-//go:noinline
-func waitOnOwnChannel() {
-	<-make(chan struct{}) // blocks: own
-}
-
-//go:noinline
-func waitOnReachableChannel() {
-	<-reachable // blocks: reachable
-}
-
-// markedLine returns the line of this file that ends with "// blocks: "
-// and marker, as the Monitor names it.
-func markedLine(t *testing.T, marker string) string {
-	t.Helper()
-	f, err := os.Open("leak_test.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		if strings.HasSuffix(sc.Text(), "// blocks: "+marker) {
-			return fmt.Sprintf("github.com/ctxguard/ctxguard/ctxguard/ctxprom/leak_test.go:%d", n)
-		}
-	}
-	t.Fatalf("no line marked %q", marker)
-	return ""
-}
-
-// untrackedStarted returns the Snapshot's group of untracked goroutines
-// started with fn, or a zero one.
-func untrackedStarted(s ctxguard.Snapshot, fn string) ctxguard.UntrackedStats {
-	for _, u := range s.Untracked {
-		if u.Start.Function == fn {
-			return u
-		}
-	}
-	return ctxguard.UntrackedStats{}
+// blockedAt is where the goroutines blockers.Start starts with fn are
+// blocked, as ctxguard names it.
+func blockedAt(fn string) string {
+	_, line := blockers.Lines(fn)
+	return fmt.Sprintf("%s:%d", blockers.File, line)
 }
 
 // Lagging and leaked are exported apart: a lagging goroutine blocked on a
@@ -82,10 +42,7 @@ func TestLeaksAreExportedExactly(t *testing.T) {
 	root := ctxguard.WithMonitor(context.Background(), m)
 
 	const n = ctxguard.DefaultUntrackedMin
-	for range n {
-		go waitOnOwnChannel()
-		go waitOnReachableChannel()
-	}
+	blockers.Start(n)
 	release := make(chan struct{})
 	defer close(release)
 	ctx, cancel := ctxguard.WithCancel(root)
@@ -95,15 +52,14 @@ func TestLeaksAreExportedExactly(t *testing.T) {
 	spawn.Go(ctx, func(context.Context) { <-release }, spawn.WithName("lags"))
 	cancel()
 
-	const own, shared = "github.com/ctxguard/ctxguard/ctxguard/ctxprom_test.waitOnOwnChannel",
-		"github.com/ctxguard/ctxguard/ctxguard/ctxprom_test.waitOnReachableChannel"
+	const own, shared = blockers.Own, blockers.Reachable
 	proven := ctxguard.LeakProfileAvailable()
 	waitFor(t, m, "both lag, both groups are listed whole, and (with the profile) checked", func(s ctxguard.Snapshot) bool {
 		if named(s, "leaks").Lagging != 1 || named(s, "lags").Lagging != 1 ||
-			untrackedStarted(s, own).Count != n || untrackedStarted(s, shared).Count != n {
+			blockers.Group(s, own).Count != n || blockers.Group(s, shared).Count != n {
 			return false
 		}
-		return !proven || s.Leaked == 1 && untrackedStarted(s, own).Leaked == n
+		return !proven || s.Leaked == 1 && blockers.Group(s, own).Leaked == n
 	})
 	leaked := 0
 	if proven {
@@ -127,7 +83,7 @@ ctxguard_goroutines_untracked{blocked_at="%[5]s",start="%[6]s"} %[2]d
 # TYPE ctxguard_goroutines_untracked_leaked gauge
 ctxguard_goroutines_untracked_leaked{blocked_at="%[3]s",start="%[4]s"} %[7]d
 ctxguard_goroutines_untracked_leaked{blocked_at="%[5]s",start="%[6]s"} 0
-`, leaked, n, markedLine(t, "own"), own, markedLine(t, "reachable"), shared, leaked*n)),
+`, leaked, n, blockedAt(own), own, blockedAt(shared), shared, leaked*n)),
 		"ctxguard_goroutines_lagging", "ctxguard_goroutines_leaked",
 		"ctxguard_goroutines_untracked", "ctxguard_goroutines_untracked_leaked")
 	if err != nil {
@@ -184,7 +140,7 @@ func TestUntrackedGroupsBeyondMaxSitesAreSummed(t *testing.T) {
 	defer close(gate)
 	const pkg = "github.com/ctxguard/ctxguard/ctxguard/ctxprom_test."
 	waitFor(t, m, "groups of 30 and 20 listed, 10 omitted", func(s ctxguard.Snapshot) bool {
-		return untrackedStarted(s, pkg+"waitA").Count == 30 && untrackedStarted(s, pkg+"waitB").Count == 20 &&
+		return blockers.Group(s, pkg+"waitA").Count == 30 && blockers.Group(s, pkg+"waitB").Count == 20 &&
 			s.UntrackedOmitted == 10
 	})
 	s := m.Snapshot()
