@@ -81,10 +81,11 @@ type Snapshot struct {
 	// Untracked lists, with Config.WatchUntracked, the groups of
 	// goroutines ctxguard does not track that started with the same
 	// function and are blocked at the same place, holding at least
-	// Config.UntrackedMin goroutines or some proven leaked, as of the
-	// Monitor's last look (UntrackedAt): those with leaked goroutines
-	// first, then most goroutines first. At most Config.MaxSites groups;
-	// UntrackedOmitted counts the goroutines of the groups left out.
+	// Config.UntrackedMin goroutines (a group listed stays so down to half
+	// as many) or some proven leaked, as of the Monitor's last look
+	// (UntrackedAt): those with leaked goroutines first, then most
+	// goroutines first. At most Config.MaxSites groups; UntrackedOmitted
+	// counts the goroutines of the groups left out.
 	Untracked []UntrackedStats
 	// UntrackedLive counts the untracked goroutines at the last look.
 	UntrackedLive, UntrackedOmitted int
