@@ -92,7 +92,13 @@ func WithCancel(parent Context) (ctx Context, cancel CancelFunc) {
 //
 //go:noinline
 func WithCancelCause(parent Context) (ctx Context, cancel CancelCauseFunc) {
-	return withCancelCauseAt(parent, callsite.CallerPC())
+	ctx, cancel = context.WithCancelCause(parent)
+	if sampled() {
+		// The site is looked up only for the sampled calls: it costs
+		// about as much as the sampling decision itself.
+		cancel = trackCancelCause(parent, ctx, cancel, callsite.CallerPC())
+	}
+	return ctx, cancel
 }
 
 // withCancelCauseAt is WithCancelCause reporting drops at site.
