@@ -18,9 +18,9 @@ import (
 // or its parent is not a leak, whatever happened to its cancel func.
 //
 // runtime.SetFinalizer, not runtime.AddCleanup (which is to be preferred in
-// general, and which ctxguard used before), because the finalizer goes on an object only ctxguard holds a
-// pointer to, where none of the pitfalls AddCleanup exists to avoid apply,
-// and it costs two allocations fewer: AddCleanup allocates the closure
+// general, and which ctxguard used before), because the finalizer goes on
+// an object only ctxguard holds a pointer to, where none of the pitfalls
+// AddCleanup exists to avoid apply, and it costs two allocations fewer: AddCleanup allocates the closure
 // that calls the cleanup and its argument. Measured (cachegrind, GOMAXPROCS
 // 1), track-all WithCancel with its cancel called: 6 allocations and about
 // 3,370 instructions with AddCleanup, 4 and about 3,030 with SetFinalizer;
@@ -140,7 +140,7 @@ func acceptingMonitor(parent Context) *Monitor {
 }
 
 // Sampling membership: the open Monitors, whose smallest CancelSampleRate
-// sets stage one of sampling (see cancel.go). A Default Monitor not created
+// sets stage one of sampling (see sampled). A Default Monitor not created
 // yet counts as open with the default rate, since the first tracked cancel
 // func creates it.
 var (

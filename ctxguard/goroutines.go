@@ -16,10 +16,9 @@ import (
 // A tracked goroutine is one record, listed in one of the Monitor's shards:
 // added on spawn and removed on exit under that shard's mutex; a record's
 // shard is picked by its address, hashed, so spawns on different threads
-// rarely meet (shardOf). Nothing else
-// happens on the hot path: names, sites and per-name statistics are worked
-// out only when a goroutine lags, exits late or panics, or when a Snapshot
-// is taken.
+// rarely meet (shardOf). Nothing else happens on the hot path: names,
+// sites and per-name statistics are worked out only when a goroutine lags,
+// exits late or panics, or when a Snapshot is taken.
 //
 // Lagging is found by the Monitor's loop (scan.go): a record's context is
 // polled once, at the first scan after its spawn; if it is still live the
@@ -379,10 +378,10 @@ func (g *goroutine) exit() {
 	}
 	s.live--
 	g.live.n--
-	if g.state == parked && g.watch == nil {
+	state, w := g.state, g.watch
+	if state == parked && w == nil { // its context never ends
 		s.removeForever(g)
 	}
-	state, w := g.state, g.watch
 	g.state, g.watch = exited, nil
 	if state == lagging {
 		s.lagging--

@@ -288,10 +288,20 @@ func (m *Monitor) lookedWhole(c *capture, now time.Time) {
 	if c.leaks {
 		sc.leakNext = now.Add(max(interval, captureSpacing*c.leakTook))
 		sc.longLivedNext = now.Add(longLivedLeakCheck)
-		m.logRecords(m.leakChecked(c))
 	}
 	if c.untracked != nil {
 		sc.untrackedNext = now.Add(max(interval, captureSpacing*c.took))
+	}
+	m.applyWhole(c)
+}
+
+// applyWhole applies a capture's leak check and untracked groups, and logs
+// what is news.
+func (m *Monitor) applyWhole(c *capture) {
+	if c.leaks {
+		m.logRecords(m.leakChecked(c))
+	}
+	if c.untracked != nil {
 		m.logRecords(m.lookedUntracked(c.untracked, c.leaks && c.leakErr == nil, c.started))
 	}
 }
@@ -319,9 +329,6 @@ func (m *Monitor) CheckLeaks() error {
 	if c.leakErr != nil {
 		return c.leakErr
 	}
-	m.logRecords(m.leakChecked(c))
-	if c.untracked != nil {
-		m.logRecords(m.lookedUntracked(c.untracked, true, c.started))
-	}
+	m.applyWhole(c)
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/internal/places"
 	"github.com/ctxguard/ctxguard/internal/wait"
 	"github.com/ctxguard/ctxguard/spawn"
 )
@@ -273,30 +274,7 @@ func names(s ctxguard.Snapshot) []string {
 
 //go:noinline
 func manyPlaces(i int, release <-chan struct{}) func(context.Context) {
-	return func(ctx context.Context) {
-		switch i {
-		case 0:
-			<-release
-		case 1:
-			<-release
-		case 2:
-			<-release
-		case 3:
-			<-release
-		case 4:
-			<-release
-		case 5:
-			<-release
-		case 6:
-			<-release
-		case 7:
-			<-release
-		case 8:
-			<-release
-		default:
-			<-release
-		}
-	}
+	return func(context.Context) { places.Wait(i, release) } // blocked at one of places.N lines, by i
 }
 
 // An entry keeps at most 8 blocking locations and counts the goroutines

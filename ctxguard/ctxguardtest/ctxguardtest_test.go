@@ -41,7 +41,13 @@ func runInner(t *testing.T, name string) string {
 // "// marker: " + m, as ctxguard names sites.
 func marked(t *testing.T, m string) string {
 	t.Helper()
-	f, err := os.Open("ctxguardtest_test.go")
+	return markedIn(t, "ctxguardtest_test.go", m)
+}
+
+// markedIn is marked for another file of this package.
+func markedIn(t *testing.T, file, m string) string {
+	t.Helper()
+	f, err := os.Open(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,10 +55,10 @@ func marked(t *testing.T, m string) string {
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
 		if strings.HasSuffix(sc.Text(), "// marker: "+m) {
-			return "github.com/ctxguard/ctxguard/ctxguard/ctxguardtest/ctxguardtest_test.go:" + strconv.Itoa(n)
+			return "github.com/ctxguard/ctxguard/ctxguard/ctxguardtest/" + file + ":" + strconv.Itoa(n)
 		}
 	}
-	t.Fatalf("no line marked %q", m)
+	t.Fatalf("no line of %s marked %q", file, m)
 	return ""
 }
 

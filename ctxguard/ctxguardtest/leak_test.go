@@ -1,10 +1,7 @@
 package ctxguardtest_test
 
 import (
-	"bufio"
 	"context"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -63,7 +60,7 @@ func TestLeakedGoroutinesAreSaidToNeverReturn(t *testing.T) {
 	}
 	for name, m := range map[string]string{"leaked worker": "never", "lagging worker": "lags"} {
 		if want := "still running 100ms after the test's context was cancelled"; !strings.Contains(failures[name], want) ||
-			!strings.Contains(failures[name], "1 blocked at "+leakMarked(t, m)+" (chan receive)") {
+			!strings.Contains(failures[name], "1 blocked at "+markedIn(t, "leak_test.go", m)+" (chan receive)") {
 			t.Errorf("the failure for %s does not say %q and where it is blocked:\n%s", name, want, failures[name])
 		}
 	}
@@ -83,29 +80,10 @@ func TestInnerStopsOnCancelLeaks(t *testing.T) {
 func TestStopsOnCancelSaysWhenItCanNeverReturn(t *testing.T) {
 	out := runInner(t, "TestInnerStopsOnCancelLeaks")
 	if !strings.Contains(out, "--- FAIL: TestInnerStopsOnCancelLeaks") || !strings.Contains(out, "did not return within 50ms") ||
-		!strings.Contains(out, "1 blocked at "+leakMarked(t, "stops leak")+" (chan receive)") {
+		!strings.Contains(out, "1 blocked at "+markedIn(t, "leak_test.go", "stops leak")+" (chan receive)") {
 		t.Fatalf("want a failure saying where it is blocked:\n%s", out)
 	}
 	if said := strings.Contains(out, "1 of them can never return (proven leaked"); said != ctxguard.LeakProfileAvailable() {
 		t.Errorf("the failure says it can never return: %v, want %v:\n%s", said, !said, out)
 	}
-}
-
-// leakMarked returns "file:line" of the line of this file ending in
-// "// marker: " + m, as ctxguard names sites.
-func leakMarked(t *testing.T, m string) string {
-	t.Helper()
-	f, err := os.Open("leak_test.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		if strings.HasSuffix(sc.Text(), "// marker: "+m) {
-			return "github.com/ctxguard/ctxguard/ctxguard/ctxguardtest/leak_test.go:" + strconv.Itoa(n)
-		}
-	}
-	t.Fatalf("no line marked %q", m)
-	return ""
 }

@@ -2,7 +2,6 @@ package ctxotel_test
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"reflect"
 	"testing"
@@ -15,13 +14,6 @@ import (
 	"github.com/ctxguard/ctxguard/spawn"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 )
-
-// blockedAt is where the goroutines blockers.Start starts with fn are
-// blocked, as ctxguard names it.
-func blockedAt(fn string) string {
-	_, line := blockers.Lines(fn)
-	return fmt.Sprintf("%s:%d", blockers.File, line)
-}
 
 // Lagging and leaked are reported apart: a lagging goroutine blocked on a
 // channel only it holds is leaked, one blocked on a reachable channel only
@@ -73,8 +65,8 @@ func TestMetricsReportLeaksExactly(t *testing.T) {
 	}
 	ms := collectFrom(t, reader)
 	s := m.Snapshot()
-	ownKey := "ctxguard.blocked_at=" + blockedAt(own) + ",ctxguard.start=" + own
-	sharedKey := "ctxguard.blocked_at=" + blockedAt(shared) + ",ctxguard.start=" + shared
+	ownKey := "ctxguard.blocked_at=" + blockers.BlockedAt(own) + ",ctxguard.start=" + own
+	sharedKey := "ctxguard.blocked_at=" + blockers.BlockedAt(shared) + ",ctxguard.start=" + shared
 	for _, c := range []struct {
 		name string
 		want points

@@ -18,13 +18,6 @@ import (
 	"github.com/ctxguard/ctxguard/spawn"
 )
 
-// blockedAt is where the goroutines blockers.Start starts with fn are
-// blocked, as ctxguard names it.
-func blockedAt(fn string) string {
-	_, line := blockers.Lines(fn)
-	return fmt.Sprintf("%s:%d", blockers.File, line)
-}
-
 // Lagging and leaked are exported apart: a lagging goroutine blocked on a
 // channel only it holds is leaked, one blocked on a reachable channel only
 // lagging; of two groups of 100 untracked goroutines, the one on channels
@@ -83,7 +76,7 @@ ctxguard_goroutines_untracked{blocked_at="%[5]s",start="%[6]s"} %[2]d
 # TYPE ctxguard_goroutines_untracked_leaked gauge
 ctxguard_goroutines_untracked_leaked{blocked_at="%[3]s",start="%[4]s"} %[7]d
 ctxguard_goroutines_untracked_leaked{blocked_at="%[5]s",start="%[6]s"} 0
-`, leaked, n, blockedAt(own), own, blockedAt(shared), shared, leaked*n)),
+`, leaked, n, blockers.BlockedAt(own), own, blockers.BlockedAt(shared), shared, leaked*n)),
 		"ctxguard_goroutines_lagging", "ctxguard_goroutines_leaked",
 		"ctxguard_goroutines_untracked", "ctxguard_goroutines_untracked_leaked")
 	if err != nil {

@@ -7,6 +7,7 @@ package blockers
 import (
 	"reflect"
 	"runtime"
+	"strconv"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
 )
@@ -52,6 +53,13 @@ func Lines(fn string) (start, blocked int) {
 	entry := reflect.ValueOf(f).Pointer()
 	_, start = runtime.FuncForPC(entry).FileLine(entry)
 	return start, start + 1
+}
+
+// BlockedAt returns "file:line" of where the goroutines of fn (Own or
+// Reachable) are blocked, as ctxguard names sites.
+func BlockedAt(fn string) string {
+	_, line := Lines(fn)
+	return File + ":" + strconv.Itoa(line)
 }
 
 // Group returns the untracked group of s whose goroutines started with

@@ -1,6 +1,6 @@
 // Package places blocks goroutines at one of N distinct lines, for the
 // tests and benchmarks of what groups goroutines by where they are
-// blocked (ctxguard's untracked groups): a goroutine running Wait(i, ...)
+// blocked (untracked groups, an entry's blocking locations): a goroutine running Wait(i, ...)
 // or Leak(i) is blocked at a line of its own for each i mod N.
 package places
 
