@@ -67,7 +67,7 @@ func (g *handler) options(pc uintptr, h http.Handler) *track.Options {
 }
 
 func (g *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	route, served := g.route(r)
+	route, pattern, served := g.route(r)
 	ctx, scope := track.WithScope(r.Context(), g.cfg.monitor, route)
 	if limit := g.cfg.limit; limit > 0 {
 		if scope.Lagging() >= int64(limit) {
@@ -80,7 +80,12 @@ func (g *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	region := track.Enter(ctx, site, g.options(site, served))
 	returned := false
 	defer track.Finish(region, &returned) // a panic is counted, then goes on to net/http
-	region.Run(serve, g.next, w, r.WithContext(ctx))
+	next, r := g.next, r.WithContext(ctx)
+	if servesDirectly(r, served, pattern) {
+		next = served
+		r.Pattern = pattern
+	}
+	region.Run(serve, next, w, r)
 	returned = true
 }
 
@@ -91,23 +96,23 @@ func serve(h, w, r any) (any, error) {
 }
 
 // route names r's route and returns the handler that will serve it, as far
-// as the middleware can tell.
-func (g *handler) route(r *http.Request) (string, http.Handler) {
-	served := g.next
+// as the middleware can tell, with the pattern its ServeMux serves it with
+// ("" if the middleware does not wrap a ServeMux).
+func (g *handler) route(r *http.Request) (route, pattern string, served http.Handler) {
+	served = g.next
 	if g.mux != nil {
-		var pattern string
 		served, pattern = g.mux.Handler(r)
 		if g.cfg.routeFunc == nil && pattern != "" && !isRedirect(served) {
-			return pattern, served
+			return pattern, pattern, served
 		}
 	}
 	switch {
 	case g.cfg.routeFunc != nil:
-		return g.cfg.routeFunc(r), served
+		return g.cfg.routeFunc(r), pattern, served
 	case r.Pattern != "":
-		return r.Pattern, served
+		return r.Pattern, pattern, served
 	}
-	return methodRoute(r.Method), served
+	return methodRoute(r.Method), pattern, served
 }
 
 // redirectType is the type of the handlers ServeMux redirects with.

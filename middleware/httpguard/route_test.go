@@ -47,7 +47,7 @@ func TestRoutesNeverComeFromTheClient(t *testing.T) {
 			if c.host != "" {
 				r.Host = c.host
 			}
-			if got, _ := g.route(r); got != c.want {
+			if got, _, _ := g.route(r); got != c.want {
 				t.Errorf("%s %s (host %q): route %q, want %q", c.method, c.target, c.host, got, c.want)
 			}
 		})
@@ -68,7 +68,7 @@ func TestConnectRedirectsOverLoopback(t *testing.T) {
 	)
 	g := newHandler(mux, newConfig(nil))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		route, _ := g.route(r)
+		route, _, _ := g.route(r)
 		mu.Lock()
 		routes = append(routes, route)
 		mu.Unlock()

@@ -1,0 +1,104 @@
+package httpguard_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/middleware/httpguard"
+)
+
+// A handler behind httpguard sees the same Request.Pattern and path values
+// as behind the bare ServeMux, over loopback, whether the middleware serves
+// the mux's handler itself (a pattern it matched) or hands the request to
+// the mux (redirects, unmatched requests).
+func TestServedAsTheMuxServes(t *testing.T) {
+	patterns := map[string][]string{ // pattern: its wildcards
+		"GET /items/{id}":                {"id"},
+		"/users/{user}/posts/{post}":     {"user", "post"},
+		"/files/{path...}":               {"path"},
+		"/a/{x}/b/{rest...}":             {"x", "rest"},
+		"POST /orders/{$}":               nil,
+		"/tree/":                         nil,
+		"/exact":                         nil,
+		"/dir/{name}/":                   {"name"},
+		"127.0.0.1/hosted/{h}":           {"h"},
+		"GET 127.0.0.1/hosted/{h}/again": {"h"},
+	}
+	mux := http.NewServeMux()
+	for p, names := range patterns {
+		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			var b strings.Builder
+			fmt.Fprintf(&b, "pattern %q", r.Pattern)
+			for _, n := range append(names, "absent") {
+				fmt.Fprintf(&b, " %s=%q", n, r.PathValue(n))
+			}
+			io.WriteString(w, b.String())
+		})
+	}
+	m := ctxguard.New(ctxguard.Config{})
+	defer m.Close()
+	bare := httptest.NewServer(mux)
+	defer bare.Close()
+	guarded := httptest.NewServer(httpguard.Handler(mux, httpguard.WithMonitor(m)))
+	defer guarded.Close()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+	get := func(base, method, target, host string) string {
+		t.Helper()
+		req, err := http.NewRequest(method, base+target, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if host != "" {
+			req.Host = host
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return fmt.Sprintf("%d %s %s", resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+	for _, c := range []struct{ method, target, host string }{
+		{"GET", "/items/42", ""},
+		{"HEAD", "/items/42", ""},
+		{"GET", "/items/a%2Fb", ""},
+		{"GET", "/items/%E2%9C%93", ""},
+		{"GET", "/items/42?q=1", ""},
+		{"GET", "/items/", ""},
+		{"GET", "/users/7/posts/9", ""},
+		{"GET", "/users/a%20b/posts/%2F", ""},
+		{"GET", "/files/a/b/c.txt", ""},
+		{"GET", "/files/a%2Fb/c%20d", ""},
+		{"GET", "/files/", ""},
+		{"GET", "/files", ""},
+		{"GET", "/a/1/b/2/3/4", ""},
+		{"GET", "/a/1/b/", ""},
+		{"POST", "/orders/", ""},
+		{"POST", "/orders/7", ""},
+		{"GET", "/orders/", ""},
+		{"GET", "/tree/x/y", ""},
+		{"GET", "/tree", ""},
+		{"GET", "/exact", ""},
+		{"GET", "/exact/", ""},
+		{"GET", "/dir/n/", ""},
+		{"GET", "/dir/n", ""},
+		{"GET", "/dir/n/more", ""},
+		{"GET", "/x/../items/5", ""},
+		{"GET", "/hosted/9", "127.0.0.1"},
+		{"GET", "/hosted/9/again", "127.0.0.1"},
+		{"GET", "/hosted/9", "localhost"},
+		{"GET", "/nowhere", ""},
+	} {
+		want := get(bare.URL, c.method, c.target, c.host)
+		if got := get(guarded.URL, c.method, c.target, c.host); got != want {
+			t.Errorf("%s %s (host %q):\nguarded: %s\nbare:    %s", c.method, c.target, c.host, got, want)
+		}
+	}
+}
