@@ -62,7 +62,13 @@ func (g *handler) options(pc uintptr, h http.Handler) *track.Options {
 	if o, ok := g.opts.Load(pc); ok {
 		return o
 	}
-	o, _ := g.opts.LoadOrStore(pc, &track.Options{Func: h, Grace: g.cfg.grace}, 0)
+	o := &track.Options{Func: h, Grace: g.cfg.grace}
+	if _, ok := h.(http.HandlerFunc); ok {
+		// Named by its code pointer, the entry pc is one past: read once
+		// here instead of through reflect on every request.
+		o = &track.Options{FuncPC: pc - 1, Grace: g.cfg.grace}
+	}
+	o, _ = g.opts.LoadOrStore(pc, o, 0)
 	return o
 }
 
