@@ -157,16 +157,11 @@ func goTracked(ctx Context, fn func(Context), site uintptr, opts *track.Options)
 	go g.tr().m.starters[g.shard]()
 }
 
-// enterTracked is track.Enter: the record is the region.
-func enterTracked(ctx Context, site uintptr, opts *track.Options) track.Region {
-	g := register(ctx, nil, site, opts)
-	if g == nil {
-		return untrackedRegion{}
-	}
+// enter gives the calling goroutine the identity of g, a region's record.
+func (g *goroutine) enter() {
 	g.prevLabels = getProfLabel()
 	g.setLabels()
 	g.started.Store(true)
-	return g
 }
 
 // setLabels gives g's goroutine its profiler labels (Config.ProfileLabels)
@@ -178,7 +173,7 @@ func (g *goroutine) setLabels() {
 	g.ident.adopt()
 }
 
-// End ends a region started by enterTracked.
+// End ends a region started by enterScope.
 func (g *goroutine) End() {
 	switch {
 	case labelIdentity:
@@ -220,6 +215,14 @@ func register(ctx Context, fn func(Context), site uintptr, opts *track.Options) 
 		tr = &m.unscoped
 	}
 	g := &goroutine{ctx: ctx, fn: fn, opts: opts}
+	m.list(g, tr, site)
+	return g
+}
+
+// list registers g, a new record whose ctx, fn and opts are set, with m
+// under tr.
+func (m *Monitor) list(g *goroutine, tr *tracking, site uintptr) {
+	ctx, fn, opts := g.ctx, g.fn, g.opts
 	key := spawnKey{site: site, tr: tr}
 	if opts != nil {
 		key.name, key.namePC = optionsName(opts, fn)
@@ -251,7 +254,6 @@ func register(ctx Context, fn func(Context), site uintptr, opts *track.Options) 
 	if m.run.Load() == nil {
 		m.startLoop()
 	}
-	return g
 }
 
 // shardOf picks g's shard from its address, hashed: records a thread

@@ -14,15 +14,15 @@ import (
 
 func init() {
 	track.Go = goTracked
-	track.Enter = enterTracked
 	track.WithCancelCause = withCancelCauseAt
-	track.WithScope = func(ctx Context, m any, scope string) (Context, track.Scope) {
+	track.ScopeOf = func(ctx Context, m any, scope string) track.Scope {
 		mon, _ := m.(*Monitor)
 		if mon == nil {
 			mon = trackingOf(ctx).monitor()
 		}
-		return withScope(ctx, mon, scope)
+		return mon.scoped(scope)
 	}
+	track.EnterScope = enterScope
 	track.Wait = waitGroup
 	track.LoopRunning = func(m any) bool { return m.(*Monitor).loopGoroutines.Load() > 0 }
 	track.CaptureStacks = func(m any) int {

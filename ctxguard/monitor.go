@@ -357,14 +357,7 @@ func WithScope(parent Context, scope string) Context {
 	if parent == nil {
 		panic("cannot create context from nil parent")
 	}
-	ctx, _ := withScope(parent, trackingOf(parent).monitor(), scope)
-	return ctx
-}
-
-// withScope is WithScope with the Monitor given.
-func withScope(parent Context, m *Monitor, scope string) (Context, *tracking) {
-	tr := m.scoped(scope)
-	return context.WithValue(parent, trackingKey{}, tr), tr
+	return context.WithValue(parent, trackingKey{}, trackingOf(parent).monitor().scoped(scope))
 }
 
 // scoped returns the tracking for m and scope, shared by every context

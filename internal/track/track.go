@@ -22,7 +22,7 @@ type Options struct {
 	Group uint64
 }
 
-// A Region is the tracked part of a goroutine started by Enter.
+// A Region is the tracked part of a goroutine entered by EnterScope.
 type Region interface {
 	// End ends the region; call it, or Abort, once, on the goroutine that
 	// entered it.
@@ -47,17 +47,18 @@ func Finish(r Region, returned *bool) {
 	r.End()
 }
 
-// Enter tracks the calling goroutine against ctx, as if it had been spawned
-// with it, until the returned Region ends: the middleware uses it for
-// request handlers. site is the pc the region is reported at; opts may be
-// nil. It is set by package ctxguard when it is initialized.
-var Enter func(ctx context.Context, site uintptr, opts *Options) Region
+// ScopeOf returns scope's counts in m (a *ctxguard.Monitor) or, if m is
+// nil, in the Monitor ctx carries; it allocates nothing for the first
+// MaxSites scopes. It is set by package ctxguard when it is initialized.
+var ScopeOf func(ctx context.Context, m any, scope string) Scope
 
-// WithScope returns a copy of ctx carrying scope and, if m (a
-// *ctxguard.Monitor) is not nil, m; one context value for both; and the
-// scope's counts in that Monitor. It is set by package ctxguard when it is
-// initialized.
-var WithScope func(ctx context.Context, m any, scope string) (context.Context, Scope)
+// EnterScope returns a copy of ctx carrying s (its scope and Monitor), and
+// tracks the calling goroutine against it, as if it had been spawned with
+// it, until the returned Region ends: the middleware uses it for request
+// handlers. site is the pc the region is reported at; opts may be nil. The
+// context and the region's record are one allocation. It is set by
+// package ctxguard when it is initialized.
+var EnterScope func(ctx context.Context, s Scope, site uintptr, opts *Options) (context.Context, Region)
 
 // A Scope is a scope's counts in a Monitor, for admission control.
 type Scope interface {

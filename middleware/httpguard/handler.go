@@ -74,7 +74,7 @@ func (g *handler) options(pc uintptr, h http.Handler) *track.Options {
 
 func (g *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	route, pattern, served := g.route(r)
-	ctx, scope := track.WithScope(r.Context(), g.cfg.monitor, route)
+	scope := track.ScopeOf(r.Context(), g.cfg.monitor, route)
 	if limit := g.cfg.limit; limit > 0 {
 		if scope.Lagging() >= int64(limit) {
 			shed(w, scope.Shed(limit, g.cfg.grace), limit)
@@ -83,7 +83,7 @@ func (g *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		scope.Admitted(limit)
 	}
 	site := entryOf(served)
-	region := track.Enter(ctx, site, g.options(site, served))
+	ctx, region := track.EnterScope(r.Context(), scope, site, g.options(site, served))
 	returned := false
 	defer track.Finish(region, &returned) // a panic is counted, then goes on to net/http
 	next, r := g.next, r.WithContext(ctx)

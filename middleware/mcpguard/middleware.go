@@ -109,14 +109,14 @@ func (h *handler) handle(ctx context.Context, method string, req mcp.Request) (m
 	default:
 		e = h.method(method)
 	}
-	ctx, scope := track.WithScope(ctx, h.cfg.monitor, e.scope)
+	scope := track.ScopeOf(ctx, h.cfg.monitor, e.scope)
 	if limit := h.cfg.limit; limit > 0 && method == toolsCall {
 		if lagging := scope.Lagging(); lagging >= int64(limit) {
 			return shed(e, lagging, limit, scope.Shed(limit, h.cfg.grace)), nil
 		}
 		scope.Admitted(limit)
 	}
-	region := track.Enter(ctx, 0, &e.opts)
+	ctx, region := track.EnterScope(ctx, scope, 0, &e.opts)
 	returned := false
 	defer track.Finish(region, &returned) // a panic is counted, then goes on
 	res, err := region.Run(call, e, ctx, req)
