@@ -68,6 +68,9 @@ func TestRecordSize(t *testing.T) {
 	if got := unsafe.Sizeof(goroutine{}); got != 112 {
 		t.Errorf("a record is %d bytes, want 112", got)
 	}
+	if got := unsafe.Sizeof(scopedRegion{}); got != 128 {
+		t.Errorf("a middleware's record and context are %d bytes, want 128", got)
+	}
 }
 
 // Watch shards are 64 bytes: neighbours' fields never share a cache line.

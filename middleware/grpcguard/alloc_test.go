@@ -12,8 +12,7 @@ import (
 
 // Allocation budget per RPC, the interceptors called directly: the scoped
 // context, which is also the handler's record; a stream also gets its
-// wrapper. The
-// race detector allocates on its own: run without -race.
+// wrapper. The race detector allocates on its own: run without -race.
 func TestInterceptorAllocationBudget(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
