@@ -20,16 +20,21 @@ import (
 //
 // The sender side: a goroutine sends on an unbuffered channel that the
 // function which made it (and started the goroutine) is the only one to
-// receive from, and that function has a way to return or move on without
-// receiving: another case of the select that waits for the result (a
-// context's Done, a timer, a stop channel, a default), a return before the
-// receive (an error check), a loop over the channel it leaves early, fewer
-// receives than goroutines send (the first answer wins), or no receive at
-// all. Once it takes that way the send never completes. Where one
-// goroutine sends once, the diagnostic carries a fix that makes the
-// channel buffered with capacity 1, so the send completes whether or not
-// anyone receives; it suggests a select on the context's Done where that
-// context is the way out and the send can see it.
+// receive from, and that function never receives from it, or, outside
+// test files, leaves the select that waits for the result through a case
+// on a context's Done or a timer. Once it does, the send never completes.
+// Where one goroutine sends once, the diagnostic carries a fix that makes
+// the channel buffered with capacity 1, so the send completes whether or
+// not anyone receives; it suggests a select on the context's Done where
+// the waiting select has that case and the send can see the context.
+//
+// With -all (chanleak.all) every way out without a receive counts: any
+// other case of that select (a stop channel, a default), in test files
+// too, a return before the receive (an error check), a loop over the
+// channel it leaves early, fewer receives than goroutines send (the first
+// answer wins). On real code most of those were left on purpose (a
+// command or a test helper giving up) or followed a protocol the check
+// cannot see, so they are not reported by default.
 //
 // The receiver side: a goroutine ranges over a channel its starting
 // function made and nobody ever closes (or receives from one nobody sends
@@ -107,12 +112,24 @@ type chanFacts struct {
 // chanLeakTests is chanleak's -tests flag: report in _test.go files too.
 // Off by default: on modules the check was not tuned on, few of its
 // findings in test files were worth fixing (3 of 9 on one set, 6 of 35 on
-// the next); most of the others are left only once the test has already
-// failed, or follow a protocol the check cannot see. See the README.
+// the next, both with every way out, before -all); most of the others are
+// left only once the test has already failed, or follow a protocol the
+// check cannot see. See the README.
 var chanLeakTests bool
 
+// chanLeakAll is chanleak's -all flag: report every way out, not only the
+// two shapes that were worth fixing on real code (a channel its function
+// never receives from; outside test files, a select that leaves on a
+// context's Done or a timer). The others (an early return, the first of
+// several answers, a stop channel, a default case, a range left early)
+// were mostly left behind on purpose or followed a protocol the check
+// cannot see: 8 of 42 findings worth fixing on set G, 5 of 14 on sets H
+// and I. See the README.
+var chanLeakAll bool
+
 func init() {
-	ChanLeak.Flags.BoolVar(&chanLeakTests, "tests", false, "also report in _test.go files (measured on untuned modules: 6 of 35 findings there worth fixing)")
+	ChanLeak.Flags.BoolVar(&chanLeakTests, "tests", false, "also report in _test.go files (measured on untuned modules with -all: 6 of 35 findings there worth fixing)")
+	ChanLeak.Flags.BoolVar(&chanLeakAll, "all", false, "report every way out without a receive: early returns, the first of several answers, stop channels, default cases (measured on untuned modules: 13 of 56 findings worth fixing)")
 }
 
 func runChanLeak(pass *analysis.Pass) (any, error) {
@@ -442,7 +459,7 @@ func checkBlockedSenders(p *passInfo, f *chanFacts) {
 		return
 	}
 	many := len(sends) > 1 || len(senders(sends)) > 1 || sendsRepeat(p, f, sends[0])
-	out := wayOut(p, f, own, blocked, many)
+	out := wayOut(p, f, own, blocked, many, !chanLeakAll)
 	if out == "" {
 		return
 	}
@@ -451,12 +468,13 @@ func checkBlockedSenders(p *passInfo, f *chanFacts) {
 		if _, isLit := u.body.(*ast.FuncLit); !isLit {
 			pos = u.owner // the send is in a function others may start too
 		}
-		d := analysis.Diagnostic{
-			Pos: pos.Pos(),
-			End: pos.End(),
-			Message: fmt.Sprintf("this send on %s blocks forever %s, leaking the goroutine: %s",
-				f.v.Name(), out, senderRemedy(p, f, u, own, many)),
+		msg := fmt.Sprintf("this send on %s blocks forever %s, leaking the goroutine: %s",
+			f.v.Name(), out, senderRemedy(p, f, u, own, many))
+		if len(own) == 0 {
+			msg = fmt.Sprintf("%s never receives from %s, so this send blocks forever, leaking the goroutine: receive from %s where its value is wanted, or %s",
+				f.fnName, f.v.Name(), f.v.Name(), senderRemedy(p, f, u, own, many))
 		}
+		d := analysis.Diagnostic{Pos: pos.Pos(), End: pos.End(), Message: msg}
 		if !many {
 			d.SuggestedFixes = []analysis.SuggestedFix{bufferFix(p, f)}
 		}
@@ -586,8 +604,10 @@ func loopEncloses(cur inspector.Cursor, n ast.Node) bool {
 // wayOut finds how the making function can return or move on without
 // receiving what the goroutines send: it returns a phrase such as
 // "once fetch returns through case <-ctx.Done() (line 12) without
-// receiving it", or "".
-func wayOut(p *passInfo, f *chanFacts, own, blocked []chanUse, many bool) string {
+// receiving it", or "". With narrow (chanleak's default) it looks only
+// for a select case on a context's Done or a timer, outside test files,
+// and for no receive at all.
+func wayOut(p *passInfo, f *chanFacts, own, blocked []chanUse, many, narrow bool) string {
 	line := func(pos token.Pos) int { return p.pass.Fset.Position(pos).Line }
 	if len(own) == 0 {
 		return "once " + f.fnName + " returns without ever receiving it"
@@ -602,6 +622,9 @@ func wayOut(p *passInfo, f *chanFacts, own, blocked []chanUse, many bool) string
 			if clause.Comm != nil && clause.Comm.Pos() <= u.node.Pos() && u.node.End() <= clause.Comm.End() {
 				continue // the case that receives
 			}
+			if narrow && !doneOrTimerCase(p, clause) {
+				continue
+			}
 			if receivesIn(f, clause) || endsRun(p, clause) || alternativeResult(p, clause, blocked) || testTimeout(p, clause) {
 				continue // it drains the channel, fails the test or the program, or hears from the senders
 			}
@@ -613,6 +636,9 @@ func wayOut(p *passInfo, f *chanFacts, own, blocked []chanUse, many bool) string
 				return fmt.Sprintf("once %s %s (line %d) without receiving it", f.fnName, describeClause(p, clause), line(clause.Pos()))
 			}
 		}
+	}
+	if narrow {
+		return ""
 	}
 	if many {
 		for _, u := range own {
@@ -640,6 +666,18 @@ func wayOut(p *passInfo, f *chanFacts, own, blocked []chanUse, many bool) string
 		}
 	}
 	return ""
+}
+
+// doneOrTimerCase reports whether clause, outside a test file, receives
+// from a context's Done or a timer: the way out that left senders behind
+// on real code. In a test file a timer is the test failing, and a
+// context's Done mostly the test's own deadline.
+func doneOrTimerCase(p *passInfo, clause *ast.CommClause) bool {
+	if clause.Comm == nil || p.isTestFile(clause.Pos()) {
+		return false
+	}
+	ch := receivedChannel(clause.Comm)
+	return ch != nil && (isDoneCall(p.info, ch) || isTimerChannel(p, ch))
 }
 
 // testTimeout reports whether clause is a timer case in a test file: tests

@@ -43,7 +43,7 @@ func setFlag(t *testing.T, a *analysis.Analyzer, name, value string) {
 // replaced by its golden file, the code as the suggested fixes leave it:
 // the fixes must compile, not merely match the text.
 func TestGoCtxFixesCompile(t *testing.T) {
-	for _, pkg := range []string{"goctx", "goctxeverywhere", "chanleak"} {
+	for _, pkg := range []string{"goctx", "goctxeverywhere", "chanleak", "chanleakall"} {
 		t.Run(pkg, func(t *testing.T) { fixesCompile(t, pkg) })
 	}
 }
@@ -102,9 +102,21 @@ func TestIgnoreDirective(t *testing.T) {
 	analysistest.Run(t, analysistest.TestData(), ctxvet.LostCancel, "./ignore/lostcancel")
 }
 
+// TestChanLeak runs chanleak as it is by default (with -tests): a channel
+// never received from, and a select that leaves on a context's Done or a
+// timer outside test files.
 func TestChanLeak(t *testing.T) {
 	setFlag(t, ctxvet.ChanLeak, "tests", "true")
 	analysistest.RunWithSuggestedFixes(t, analysistest.TestData(), ctxvet.ChanLeak, "./chanleak")
+	analysistest.Run(t, analysistest.TestData(), ctxvet.ChanLeak, "./chanleaktests")
+}
+
+// TestChanLeakAll runs chanleak with -all: every way out without a
+// receive. The cases of chanleak hold for it too, and more are reported.
+func TestChanLeakAll(t *testing.T) {
+	setFlag(t, ctxvet.ChanLeak, "tests", "true")
+	setFlag(t, ctxvet.ChanLeak, "all", "true")
+	analysistest.RunWithSuggestedFixes(t, analysistest.TestData(), ctxvet.ChanLeak, "./chanleakall")
 	analysistest.Run(t, analysistest.TestData(), ctxvet.ChanLeak, "./chanleaktests")
 }
 

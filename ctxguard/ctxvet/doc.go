@@ -10,13 +10,15 @@
 // default:
 //
 //   - chanleak ([ChanLeak]): a goroutine left blocked on a channel its
-//     starting function made and abandoned: a send nobody receives once
-//     that function has returned through another select case (a
-//     context's Done, a timer), an early return or a receive of the
-//     first of several answers, with a fix to a buffered channel where
-//     one goroutine sends once; and a range over a channel nobody closes.
-//     It leaves test files alone unless -chanleak.tests is set: there,
-//     most of its findings on real code were not worth a change.
+//     starting function made and abandoned: a send on a channel that
+//     function never receives from, or that it stops waiting for through
+//     a select case on a context's Done or a timer, with a fix to a
+//     buffered channel where one goroutine sends once; and a range over a
+//     channel nobody closes. -chanleak.all reports every other way out
+//     too (an early return, the first of several answers, a stop
+//     channel): on real code few of those were worth a change. It leaves
+//     test files alone unless -chanleak.tests is set: there, most of its
+//     findings on real code were not worth a change.
 //
 // Off by default, because on real code fewer than half of their findings
 // were worth changing the code for (README.md has the figures); each runs
@@ -44,7 +46,8 @@
 // it runs only the checks so named (-lostcancel), those off by default
 // too. -NAME.enable runs a check that is off by default beside the others.
 // -goctx.everywhere widens goctx to every function with a context in
-// scope. All of these work for go vet -vettool too.
+// scope; -chanleak.all widens chanleak to every way out, -chanleak.tests
+// to test files. All of these work for go vet -vettool too.
 //
 // A comment //ctxvet:ignore CHECK REASON silences CHECK on its line, or,
 // alone on a line, on the next one; CHECK may list several, comma

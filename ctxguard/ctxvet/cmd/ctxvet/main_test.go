@@ -67,6 +67,8 @@ func TestCommand(t *testing.T) {
 		{"go vet -vettool with -modfile", []string{"go", "vet", "-vettool=" + bin, "-goctx", "./goctx"}, modfile, 1, finding, 0},
 		{"go vet -vettool with the check off", []string{"go", "vet", "-vettool=" + bin, "-goctx.enable", "-goctx=false", "./goctx"}, "", 0, "", 0},
 		{"go vet -vettool with an analyzer flag", []string{"go", "vet", "-vettool=" + bin, "-goctx.enable", "-goctx.everywhere", "./goctxeverywhere"}, "", 1, "goroutine does not receive ctx", 0},
+		{"standalone, chanleak with every way out", []string{bin, "-chanleak.all", "./chanleakall"}, "", 3, "when it is not the one value firstWins receives", 0},
+		{"go vet -vettool, chanleak with every way out", []string{"go", "vet", "-vettool=" + bin, "-chanleak.all", "./chanleakall"}, "", 1, "when it is not the one value firstWins receives", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
