@@ -23,6 +23,7 @@ func init() {
 		return mon.scoped(scope)
 	}
 	track.EnterScope = enterScope
+	track.MonitorOf = func(ctx Context) any { return trackingOf(ctx).monitor() }
 	track.Wait = waitGroup
 	track.LoopRunning = func(m any) bool { return m.(*Monitor).loopGoroutines.Load() > 0 }
 	track.CaptureStacks = func(m any) int {

@@ -52,6 +52,10 @@ func Finish(r Region, returned *bool) {
 // MaxSites scopes. It is set by package ctxguard when it is initialized.
 var ScopeOf func(ctx context.Context, m any, scope string) Scope
 
+// MonitorOf returns the *ctxguard.Monitor ctx carries, else Default. It
+// is set by package ctxguard when it is initialized.
+var MonitorOf func(ctx context.Context) any
+
 // EnterScope returns a copy of ctx carrying s (its scope and Monitor), and
 // tracks the calling goroutine against it, as if it had been spawned with
 // it, until the returned Region ends: the middleware uses it for request

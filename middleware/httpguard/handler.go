@@ -50,31 +50,57 @@ func newHandler(h http.Handler, cfg config) *handler {
 }
 
 type handler struct {
-	next http.Handler
-	mux  *http.ServeMux // next, if it is one
-	cfg  config
-	opts cowmap.Map[uintptr, *track.Options] // by site pc
+	next  http.Handler
+	mux   *http.ServeMux // next, if it is one
+	cfg   config
+	sites cowmap.Map[uintptr, *site] // by site pc
 }
 
-// options returns the tracking options for requests served by h, whose
-// site is pc: one per handler function or type, built on first use.
-func (g *handler) options(pc uintptr, h http.Handler) *track.Options {
-	if o, ok := g.opts.Load(pc); ok {
-		return o
+// A site is what serving requests with one handler function or type
+// needs, built on its first request: its tracking options, and the scope
+// of the route and Monitor of that request, which the next requests to
+// that handler reuse when theirs are the same (one handler per route, the
+// usual case), instead of looking the scope up by name.
+type site struct {
+	opts  track.Options
+	route string
+	mon   *ctxguard.Monitor // the Monitor scope counts in
+	scope track.Scope
+}
+
+// site returns the site of requests served by h, whose site pc is pc; a
+// new one names route's scope in mon.
+func (g *handler) site(pc uintptr, h http.Handler, route string, mon *ctxguard.Monitor) *site {
+	if s, ok := g.sites.Load(pc); ok {
+		return s
 	}
-	o := &track.Options{Func: h, Grace: g.cfg.grace}
+	s := &site{opts: track.Options{Func: h, Grace: g.cfg.grace}, route: route, mon: mon, scope: track.ScopeOf(nil, mon, route)}
 	if _, ok := h.(http.HandlerFunc); ok {
 		// Named by its code pointer, the entry pc is one past: read once
 		// here instead of through reflect on every request.
-		o = &track.Options{FuncPC: pc - 1, Grace: g.cfg.grace}
+		s.opts = track.Options{FuncPC: pc - 1, Grace: g.cfg.grace}
 	}
-	o, _ = g.opts.LoadOrStore(pc, o, 0)
-	return o
+	s, _ = g.sites.LoadOrStore(pc, s, 0)
+	return s
+}
+
+// scopeOf returns the scope of route in mon for a request served at s.
+func (s *site) scopeOf(route string, mon *ctxguard.Monitor) track.Scope {
+	if route == s.route && mon == s.mon {
+		return s.scope
+	}
+	return track.ScopeOf(nil, mon, route)
 }
 
 func (g *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	route, pattern, served := g.route(r)
-	scope := track.ScopeOf(r.Context(), g.cfg.monitor, route)
+	mon := g.cfg.monitor
+	if mon == nil {
+		mon = track.MonitorOf(r.Context()).(*ctxguard.Monitor)
+	}
+	pc := entryOf(served)
+	s := g.site(pc, served, route, mon)
+	scope := s.scopeOf(route, mon)
 	if limit := g.cfg.limit; limit > 0 {
 		if scope.Lagging() >= int64(limit) {
 			shed(w, scope.Shed(limit, g.cfg.grace), limit)
@@ -82,8 +108,7 @@ func (g *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		scope.Admitted(limit)
 	}
-	site := entryOf(served)
-	ctx, region := track.EnterScope(r.Context(), scope, site, g.options(site, served))
+	ctx, region := track.EnterScope(r.Context(), scope, pc, &s.opts)
 	returned := false
 	defer track.Finish(region, &returned) // a panic is counted, then goes on to net/http
 	next, r := g.next, r.WithContext(ctx)

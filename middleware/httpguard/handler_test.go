@@ -218,6 +218,49 @@ func TestRouteNames(t *testing.T) {
 	}
 }
 
+// The middleware remembers, per handler, the scope of the route and
+// Monitor it first served; requests to another route of the same handler,
+// or under another Monitor, still get theirs.
+func TestOneHandlerOnTwoRoutesUnderTwoMonitors(t *testing.T) {
+	monitors := [2]*ctxguard.Monitor{newMonitor(t), newMonitor(t)}
+	var mu sync.Mutex
+	var scopes []string
+	probe := func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		scopes = append(scopes, ctxguard.ScopeFrom(r.Context()))
+		mu.Unlock()
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /a/{id}", probe)
+	mux.HandleFunc("GET /b", probe)
+	guarded := httpguard.Handler(mux)
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m := monitors[n.Add(1)%2] // the second request's Monitor is the first's other
+		guarded.ServeHTTP(w, r.WithContext(ctxguard.WithMonitor(r.Context(), m)))
+	}))
+	defer srv.Close()
+	targets := []string{"/a/1", "/b", "/b", "/a/2", "/a/3", "/b", "/a/4"}
+	var want []string
+	for _, target := range targets {
+		resp, err := srv.Client().Get(srv.URL + target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		want = append(want, map[bool]string{true: "GET /a/{id}", false: "GET /b"}[strings.HasPrefix(target, "/a/")])
+	}
+	if fmt.Sprint(scopes) != fmt.Sprint(want) {
+		t.Errorf("scopes %q, want %q", scopes, want)
+	}
+	// Requests 1, 3, 5 and 7 went to monitors[1], 2, 4 and 6 to monitors[0].
+	for i, wantSpawned := range []uint64{3, 4} {
+		if got := monitors[i].Snapshot().Spawned; got != wantSpawned {
+			t.Errorf("monitor %d tracked %d requests, want %d", i, got, wantSpawned)
+		}
+	}
+}
+
 // What the client sees is the same with and without the middleware:
 // status, headers, body, flushes, hijacking and aborts.
 func TestResponsesAreUnchanged(t *testing.T) {
