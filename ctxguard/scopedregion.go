@@ -46,7 +46,8 @@ func (c *scopedRegion) Value(key any) any {
 	return c.parent.Value(key)
 }
 
-// String names the context as context.WithValue's would.
+// String names the context in the style of context.WithValue's, with
+// its scope.
 func (c *scopedRegion) String() string {
 	return fmt.Sprintf("%v.WithValue(ctxguard.trackingKey, scope %q)", c.parent, c.tr().scope)
 }

@@ -17,6 +17,10 @@ import (
 // request what the mux's ServeHTTP would have: Request.Pattern (there are
 // no path values).
 //
+// A request an outer ServeMux has routed already (its Pattern is set) is
+// left to the mux: that mux also set the path values it matched, which
+// the request's copy keeps and only the inner mux's routing replaces.
+//
 // A pattern with wildcards is left to the mux: its path values can only be
 // set from outside net/http with Request.SetPathValue, which allocates a
 // map for them and costs more than the second lookup saves. So is what the
@@ -28,7 +32,7 @@ import (
 // servesDirectly reports whether the middleware can serve r with served,
 // the handler its ServeMux gave for pattern, rather than through the mux.
 func servesDirectly(r *http.Request, served http.Handler, pattern string) bool {
-	return muxSetsPattern && pattern != "" && strings.IndexByte(pattern, '{') < 0 &&
+	return muxSetsPattern && pattern != "" && r.Pattern == "" && strings.IndexByte(pattern, '{') < 0 &&
 		r.RequestURI != "*" && !isRedirect(served)
 }
 

@@ -102,3 +102,42 @@ func TestServedAsTheMuxServes(t *testing.T) {
 		}
 	}
 }
+
+// Under an outer ServeMux, which has set the request's Pattern and path
+// values already, a handler behind httpguard sees what it sees behind the
+// bare inner mux: the inner route's Pattern and path values only.
+func TestServedAsTheMuxServesUnderAnOuterMux(t *testing.T) {
+	inner := http.NewServeMux()
+	for _, p := range []string{"/t/acme/items", "/t/{tenant}/x/{id}"} {
+		inner.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, "pattern %q tenant=%q id=%q", r.Pattern, r.PathValue("tenant"), r.PathValue("id"))
+		})
+	}
+	m := ctxguard.New(ctxguard.Config{})
+	defer m.Close()
+	outer := func(h http.Handler) *httptest.Server {
+		mux := http.NewServeMux()
+		mux.Handle("/t/{tenant}/", h)
+		return httptest.NewServer(mux)
+	}
+	bare := outer(inner)
+	defer bare.Close()
+	guarded := outer(httpguard.Handler(inner, httpguard.WithMonitor(m)))
+	defer guarded.Close()
+	get := func(url string) string {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return fmt.Sprintf("%d %s", resp.StatusCode, body)
+	}
+	for _, target := range []string{"/t/acme/items", "/t/acme/x/7", "/t/other/x/8", "/t/acme/nowhere"} {
+		want := get(bare.URL + target)
+		if got := get(guarded.URL + target); got != want {
+			t.Errorf("%s:\nguarded: %s\nbare:    %s", target, got, want)
+		}
+	}
+}
