@@ -14,9 +14,11 @@ import (
 // and 112). As a Context it is its parent with the record's scope:
 // Deadline, Done and Err are the parent's, so a context made under it
 // finds the parent's cancelation as it would under context.WithValue, and
-// starts no goroutine to watch it.
+// starts no goroutine to watch it. The record is a field, not embedded,
+// so that the context has no methods of the region's (End, Run) for a
+// type assertion to find.
 type scopedRegion struct {
-	goroutine
+	g      goroutine
 	parent Context
 }
 
@@ -29,10 +31,10 @@ func enterScope(parent Context, s track.Scope, site uintptr, opts *track.Options
 		return context.WithValue(parent, trackingKey{}, tr), untrackedRegion{}
 	}
 	c := &scopedRegion{parent: parent}
-	c.ctx, c.opts = c, opts
-	m.list(&c.goroutine, tr, site) // sets c.live, whose key holds tr: c.tr()
-	c.enter()
-	return c, &c.goroutine
+	c.g.ctx, c.g.opts = c, opts
+	m.list(&c.g, tr, site) // sets c.g.live, whose key holds tr: c.g.tr()
+	c.g.enter()
+	return c, &c.g
 }
 
 func (c *scopedRegion) Deadline() (time.Time, bool) { return c.parent.Deadline() }
@@ -41,7 +43,7 @@ func (c *scopedRegion) Err() error                  { return c.parent.Err() }
 
 func (c *scopedRegion) Value(key any) any {
 	if _, ok := key.(trackingKey); ok {
-		return c.tr()
+		return c.g.tr()
 	}
 	return c.parent.Value(key)
 }
@@ -49,5 +51,5 @@ func (c *scopedRegion) Value(key any) any {
 // String names the context in the style of context.WithValue's, with
 // its scope.
 func (c *scopedRegion) String() string {
-	return fmt.Sprintf("%v.WithValue(ctxguard.trackingKey, scope %q)", c.parent, c.tr().scope)
+	return fmt.Sprintf("%v.WithValue(ctxguard.trackingKey, scope %q)", c.parent, c.g.tr().scope)
 }

@@ -30,6 +30,9 @@ func TestScopedRegionIsItsParentWithTheScope(t *testing.T) {
 	if got := ctx.Value(scopedRegionKey{}); got != "v" {
 		t.Errorf("Value: %v, want the parent's v", got)
 	}
+	if _, ok := ctx.(interface{ End() }); ok {
+		t.Error("the context has the region's End method")
+	}
 	if _, ok := ctx.Deadline(); ok {
 		t.Error("Deadline: the parent has none")
 	}
