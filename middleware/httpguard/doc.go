@@ -27,9 +27,9 @@
 // httpguard.Handler(h))), against some 24 µs for a whole loopback HTTP/1.1
 // request to the bare mux (BenchmarkMiddleware). A request whose pattern
 // has no wildcards is then served with the handler that lookup found; one
-// with wildcards goes back through the mux, which routes it a second
-// time, since only the mux can set its path values without allocating a
-// map for them. Counted with valgrind's cachegrind (go run
+// with wildcards, or one an outer ServeMux has routed already, goes back
+// through the mux, which routes it a second time, since only the mux can
+// set its path values without allocating a map for them. Counted with valgrind's cachegrind (go run
 // ./bench/cmd/compare), ServeHTTP around a one-route mux takes about 5,900
 // instructions against 2,310 for the bare mux on a wildcard route (about
 // 1,400 of those added are the second lookup, 1,000 the three allocations
