@@ -29,11 +29,12 @@ import (
 // TestServedAsTheMuxServes checks, over loopback on both Go releases, that
 // handlers see the same Pattern and path values either way.
 
-// servesDirectly reports whether the middleware can serve r with served,
-// the handler its ServeMux gave for pattern, rather than through the mux.
-func servesDirectly(r *http.Request, served http.Handler, pattern string) bool {
+// servesDirectly reports whether the middleware can serve r with the
+// handler its ServeMux gave for pattern ("" for none, or a redirect),
+// rather than through the mux.
+func servesDirectly(r *http.Request, pattern string) bool {
 	return muxSetsPattern && pattern != "" && r.Pattern == "" && strings.IndexByte(pattern, '{') < 0 &&
-		r.RequestURI != "*" && !isRedirect(served)
+		r.RequestURI != "*"
 }
 
 // muxSetsPattern is false under GODEBUG=httpmuxgo121=1, whose ServeMux

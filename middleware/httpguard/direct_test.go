@@ -46,25 +46,6 @@ func TestServedAsTheMuxServes(t *testing.T) {
 	defer bare.Close()
 	guarded := httptest.NewServer(httpguard.Handler(mux, httpguard.WithMonitor(m)))
 	defer guarded.Close()
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-
-	get := func(base, method, target, host string) string {
-		t.Helper()
-		req, err := http.NewRequest(method, base+target, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if host != "" {
-			req.Host = host
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return fmt.Sprintf("%d %s %s", resp.StatusCode, resp.Header.Get("Location"), body)
-	}
 	for _, c := range []struct{ method, target, host string }{
 		{"GET", "/items/42", ""},
 		{"HEAD", "/items/42", ""},
@@ -96,8 +77,8 @@ func TestServedAsTheMuxServes(t *testing.T) {
 		{"GET", "/hosted/9", "localhost"},
 		{"GET", "/nowhere", ""},
 	} {
-		want := get(bare.URL, c.method, c.target, c.host)
-		if got := get(guarded.URL, c.method, c.target, c.host); got != want {
+		want := answer(t, c.method, bare.URL+c.target, c.host)
+		if got := answer(t, c.method, guarded.URL+c.target, c.host); got != want {
 			t.Errorf("%s %s (host %q):\nguarded: %s\nbare:    %s", c.method, c.target, c.host, got, want)
 		}
 	}
@@ -124,20 +105,33 @@ func TestServedAsTheMuxServesUnderAnOuterMux(t *testing.T) {
 	defer bare.Close()
 	guarded := outer(httpguard.Handler(inner, httpguard.WithMonitor(m)))
 	defer guarded.Close()
-	get := func(url string) string {
-		t.Helper()
-		resp, err := http.Get(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return fmt.Sprintf("%d %s", resp.StatusCode, body)
-	}
 	for _, target := range []string{"/t/acme/items", "/t/acme/x/7", "/t/other/x/8", "/t/acme/nowhere"} {
-		want := get(bare.URL + target)
-		if got := get(guarded.URL + target); got != want {
+		want := answer(t, "GET", bare.URL+target, "")
+		if got := answer(t, "GET", guarded.URL+target, ""); got != want {
 			t.Errorf("%s:\nguarded: %s\nbare:    %s", target, got, want)
 		}
 	}
+}
+
+// noRedirects is a client that shows redirects instead of following them.
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// answer returns what a client sees of method url, sent with Host host if
+// it is not "": the status, the Location header and the body.
+func answer(t *testing.T, method, url, host string) string {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if host != "" {
+		req.Host = host
+	}
+	resp, err := noRedirects.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return fmt.Sprintf("%d %s %s", resp.StatusCode, resp.Header.Get("Location"), body)
 }

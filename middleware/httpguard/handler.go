@@ -74,13 +74,13 @@ func (g *handler) site(pc uintptr, h http.Handler, route string, mon *ctxguard.M
 	if s, ok := g.sites.Load(pc); ok {
 		return s
 	}
-	s := &site{opts: track.Options{Func: h, Grace: g.cfg.grace}, route: route, mon: mon, scope: track.ScopeOf(nil, mon, route)}
+	opts := track.Options{Func: h, Grace: g.cfg.grace}
 	if _, ok := h.(http.HandlerFunc); ok {
 		// Named by its code pointer, the entry pc is one past: read once
 		// here instead of through reflect on every request.
-		s.opts = track.Options{FuncPC: pc - 1, Grace: g.cfg.grace}
+		opts = track.Options{FuncPC: pc - 1, Grace: g.cfg.grace}
 	}
-	s, _ = g.sites.LoadOrStore(pc, s, 0)
+	s, _ := g.sites.LoadOrStore(pc, &site{opts: opts, route: route, mon: mon, scope: track.ScopeOf(nil, mon, route)}, 0)
 	return s
 }
 
@@ -112,7 +112,7 @@ func (g *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	returned := false
 	defer track.Finish(region, &returned) // a panic is counted, then goes on to net/http
 	next, r := g.next, r.WithContext(ctx)
-	if servesDirectly(r, served, pattern) {
+	if servesDirectly(r, pattern) {
 		next = served
 		r.Pattern = pattern
 	}
@@ -128,12 +128,15 @@ func serve(h, w, r any) (any, error) {
 
 // route names r's route and returns the handler that will serve it, as far
 // as the middleware can tell, with the pattern its ServeMux serves it with
-// ("" if the middleware does not wrap a ServeMux).
+// ("" if the middleware does not wrap a ServeMux, or the mux redirects).
 func (g *handler) route(r *http.Request) (route, pattern string, served http.Handler) {
 	served = g.next
 	if g.mux != nil {
 		served, pattern = g.mux.Handler(r)
-		if g.cfg.routeFunc == nil && pattern != "" && !isRedirect(served) {
+		if isRedirect(served) {
+			pattern = "" // for some redirects, a path the client chose
+		}
+		if g.cfg.routeFunc == nil && pattern != "" {
 			return pattern, pattern, served
 		}
 	}
