@@ -104,12 +104,26 @@ func TestUntrackedGroupsAndProvenLeaks(t *testing.T) {
 		}
 		return
 	}
-	records := logs.withMsg(t, "ctxguard: goroutines that can never return (proven leaked)")
+	// The records follow the check, from the Monitor's goroutine: wait for
+	// both kinds before reading them.
+	const provenMsg, pileUpMsg = "ctxguard: goroutines that can never return (proven leaked)", "ctxguard: untracked goroutines piling up at one place"
+	wait.For(t, "the leak check's records", func() bool {
+		if len(logs.withMsg(t, provenMsg)) == 0 {
+			return false
+		}
+		for _, r := range logs.withMsg(t, pileUpMsg) {
+			if r["function"] == own && r["leaked"] != nil {
+				return true
+			}
+		}
+		return false
+	})
+	records := logs.withMsg(t, provenMsg)
 	if len(records) != 1 || records[0]["name"] != "leaks" || records[0]["leaked"] != 1.0 || records[0]["level"] != "ERROR" {
 		t.Errorf("proven-leak records: %v, want one for leaks with leaked=1", records)
 	}
 	found := false
-	for _, r := range logs.withMsg(t, "ctxguard: untracked goroutines piling up at one place") {
+	for _, r := range logs.withMsg(t, pileUpMsg) {
 		if r["function"] == own && r["leaked"] == float64(n) {
 			found = true
 		}
