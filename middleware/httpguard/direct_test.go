@@ -13,9 +13,10 @@ import (
 )
 
 // A handler behind httpguard sees the same Request.Pattern and path values
-// as behind the bare ServeMux, over loopback, whether the middleware serves
-// the mux's handler itself (a pattern it matched) or hands the request to
-// the mux (redirects, unmatched requests).
+// as behind the bare ServeMux, over loopback: around the mux, whether the
+// middleware serves the mux's handler itself (a pattern it matched) or
+// hands the request to the mux (redirects, unmatched requests); and
+// registered on httpguard's ServeMux.
 func TestServedAsTheMuxServes(t *testing.T) {
 	patterns := map[string][]string{ // pattern: its wildcards
 		"GET /items/{id}":                {"id"},
@@ -29,23 +30,35 @@ func TestServedAsTheMuxServes(t *testing.T) {
 		"127.0.0.1/hosted/{h}":           {"h"},
 		"GET 127.0.0.1/hosted/{h}/again": {"h"},
 	}
-	mux := http.NewServeMux()
-	for p, names := range patterns {
-		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
-			var b strings.Builder
-			fmt.Fprintf(&b, "pattern %q", r.Pattern)
-			for _, n := range append(names, "absent") {
-				fmt.Fprintf(&b, " %s=%q", n, r.PathValue(n))
-			}
-			io.WriteString(w, b.String())
-		})
+	register := func(mux interface {
+		HandleFunc(string, func(http.ResponseWriter, *http.Request))
+	}) {
+		for p, names := range patterns {
+			mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+				var b strings.Builder
+				fmt.Fprintf(&b, "pattern %q", r.Pattern)
+				for _, n := range append(names, "absent") {
+					fmt.Fprintf(&b, " %s=%q", n, r.PathValue(n))
+				}
+				io.WriteString(w, b.String())
+			})
+		}
 	}
 	m := ctxguard.New(ctxguard.Config{})
 	defer m.Close()
+	mux := http.NewServeMux()
+	register(mux)
+	gmux := httpguard.NewServeMux(httpguard.WithMonitor(m))
+	register(gmux)
 	bare := httptest.NewServer(mux)
 	defer bare.Close()
-	guarded := httptest.NewServer(httpguard.Handler(mux, httpguard.WithMonitor(m)))
-	defer guarded.Close()
+	guarded := map[string]*httptest.Server{
+		"Handler(mux)": httptest.NewServer(httpguard.Handler(mux, httpguard.WithMonitor(m))),
+		"ServeMux":     httptest.NewServer(gmux),
+	}
+	for _, srv := range guarded {
+		defer srv.Close()
+	}
 	for _, c := range []struct{ method, target, host string }{
 		{"GET", "/items/42", ""},
 		{"HEAD", "/items/42", ""},
@@ -78,8 +91,10 @@ func TestServedAsTheMuxServes(t *testing.T) {
 		{"GET", "/nowhere", ""},
 	} {
 		want := answer(t, c.method, bare.URL+c.target, c.host)
-		if got := answer(t, c.method, guarded.URL+c.target, c.host); got != want {
-			t.Errorf("%s %s (host %q):\nguarded: %s\nbare:    %s", c.method, c.target, c.host, got, want)
+		for name, srv := range guarded {
+			if got := answer(t, c.method, srv.URL+c.target, c.host); got != want {
+				t.Errorf("%s %s (host %q):\n%s: %s\nbare: %s", c.method, c.target, c.host, name, got, want)
+			}
 		}
 	}
 }

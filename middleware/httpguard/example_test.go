@@ -46,6 +46,37 @@ func ExampleHandler() {
 	// Output: render-report in "GET /reports/{id}": 1 lagging
 }
 
+// Register the routes on httpguard's ServeMux instead of wrapping an
+// http.ServeMux: the same reports, and each request is routed once.
+func ExampleNewServeMux() {
+	m := ctxguard.New(ctxguard.Config{Grace: 10 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+	defer m.Close()
+	release := make(chan struct{})
+	mux := httpguard.NewServeMux(httpguard.WithMonitor(m))
+	mux.HandleFunc("GET /reports/{id}", func(w http.ResponseWriter, r *http.Request) {
+		<-release // the handler itself ignores its request's end
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	defer close(release) // before the server closes, which waits for the handler
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/reports/42", nil)
+	if _, err := http.DefaultClient.Do(req); err == nil {
+		panic("the request should time out")
+	}
+	for m.Snapshot().Lagging == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	for _, g := range m.Snapshot().Goroutines {
+		if g.Lagging > 0 {
+			fmt.Printf("handler in %q: %d lagging\n", g.Scope, g.Lagging)
+		}
+	}
+	// Output: handler in "GET /reports/{id}": 1 lagging
+}
+
 // The setup, for a server using the Default Monitor.
 func ExampleHandler_setup() {
 	mux := http.NewServeMux()

@@ -50,10 +50,11 @@ func newHandler(h http.Handler, cfg config) *handler {
 }
 
 type handler struct {
-	next  http.Handler
-	mux   *http.ServeMux // next, if it is one
-	cfg   config
-	sites cowmap.Map[uintptr, *site] // by site pc
+	next    http.Handler
+	mux     *http.ServeMux // next, if it is one
+	pattern string         // the pattern a ServeMux registered it under, if any
+	cfg     config
+	sites   cowmap.Map[uintptr, *site] // by site pc
 }
 
 // A site is what serving requests with one handler function or type
@@ -143,6 +144,8 @@ func (g *handler) route(r *http.Request) (route, pattern string, served http.Han
 	switch {
 	case g.cfg.routeFunc != nil:
 		return g.cfg.routeFunc(r), pattern, served
+	case g.pattern != "":
+		return g.pattern, pattern, served
 	case r.Pattern != "":
 		return r.Pattern, pattern, served
 	}

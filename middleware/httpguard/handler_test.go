@@ -183,7 +183,9 @@ func TestTimedOutRequestsAreAttributedToTheirRoutes(t *testing.T) {
 }
 
 // Routes: WithRouteFunc for other routers, the ServeMux pattern when the
-// middleware sits inside a route, the method otherwise; never the path.
+// middleware sits inside a route, the method otherwise; never the path. On
+// httpguard's ServeMux, the pattern a handler was registered under, or the
+// pattern of a ServeMux registered on it.
 func TestRouteNames(t *testing.T) {
 	var got string
 	probe := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = ctxguard.ScopeFrom(r.Context()) })
@@ -193,6 +195,13 @@ func TestRouteNames(t *testing.T) {
 	plain := http.NewServeMux() // the middleware only outside
 	plain.Handle("GET /items/{id}", probe)
 	plain.Handle("/", probe)
+	var zero httpguard.ServeMux // the zero value, without options
+	zero.Handle("GET /items/{id}", probe)
+	named := httpguard.NewServeMux(httpguard.WithRouteFunc(func(r *http.Request) string { return "items" }))
+	named.Handle("GET /items/{id}", probe)
+	sub := http.NewServeMux()
+	sub.Handle("GET /api/v1/{x}", probe)
+	zero.Handle("/api/", sub)
 	router := func(opts ...httpguard.Option) http.Handler { // stands for a router other than ServeMux
 		return httpguard.Middleware(opts...)(probe)
 	}
@@ -207,6 +216,9 @@ func TestRouteNames(t *testing.T) {
 		{"wrapped ServeMux", "GET", "/items/42", "GET /items/{id}", httpguard.Handler(plain)},
 		{"wrapped ServeMux, catch-all", "GET", "/nowhere", "/", httpguard.Handler(plain)},
 		{"wrapped ServeMux, route func first", "GET", "/items/42", "items", httpguard.Handler(plain, httpguard.WithRouteFunc(func(r *http.Request) string { return "items" }))},
+		{"ServeMux", "GET", "/items/42", "GET /items/{id}", &zero},
+		{"ServeMux, route func first", "GET", "/items/42", "items", named},
+		{"ServeMux, a ServeMux registered on it", "GET", "/api/v1/7", "GET /api/v1/{x}", &zero},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got = ""

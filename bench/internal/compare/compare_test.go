@@ -34,7 +34,8 @@ func TestSmokeRunPrintsEveryRow(t *testing.T) {
 		}
 	}
 	want = append(want,
-		"\n| httpguard added cost in-process (guarded − bare) vs a bare loopback request | ",
+		"\n| httpguard.Handler around the mux: added cost in-process (guarded − bare) vs a bare loopback request | ",
+		"\n| httpguard.ServeMux: added cost in-process (guarded − bare) vs a bare loopback request | ",
 		"\n- machine: ", "\n- Go: go", "\n## Goals\n")
 	for _, w := range want {
 		if !strings.Contains(report, w) {

@@ -1,0 +1,128 @@
+package httpguard_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/ctxguard/ctxguard/ctxguard"
+	"github.com/ctxguard/ctxguard/internal/leakcheck"
+	"github.com/ctxguard/ctxguard/middleware/httpguard"
+	"github.com/ctxguard/ctxguard/spawn"
+)
+
+// On httpguard's ServeMux, over loopback: the requests its handlers serve
+// are tracked under their patterns, and so are the goroutines they spawn,
+// which lag under them; requests the mux answers itself are not tracked.
+func TestServeMuxTracksWhatItsHandlersServe(t *testing.T) {
+	defer leakcheck.Check(t)()
+	m := newMonitor(t)
+	release := make(chan struct{})
+	mux := httpguard.NewServeMux(httpguard.WithMonitor(m))
+	mux.HandleFunc("GET /items/{id}", func(w http.ResponseWriter, r *http.Request) {
+		spawn.Go(r.Context(), func(context.Context) { <-release }, spawn.WithName("render"))
+	})
+	mux.HandleFunc("/static", func(http.ResponseWriter, *http.Request) {})
+	srv := httptest.NewServer(mux)
+	client := srv.Client()
+	for _, c := range []struct {
+		method, target string
+		status         int
+	}{
+		{"GET", "/items/1", 200},
+		{"GET", "/items/2", 200},
+		{"GET", "/items/3", 200},
+		{"POST", "/static", 200},
+		{"DELETE", "/items/1", 405}, // answered by the mux: not tracked
+		{"GET", "/nowhere", 404},    // likewise
+		{"GET", "/items/4/", 404},
+	} {
+		req, _ := http.NewRequest(c.method, srv.URL+c.target, nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.status {
+			t.Errorf("%s %s: status %d, want %d", c.method, c.target, resp.StatusCode, c.status)
+		}
+	}
+	waitFor(t, "3 lagging", func() bool { return m.Snapshot().Lagging == 3 })
+	s := m.Snapshot()
+	if s.Spawned != 4+3 { // four requests served by handlers, three goroutines
+		t.Errorf("Spawned %d, want 7", s.Spawned)
+	}
+	for k, g := range byScope(s) {
+		want := 0
+		if k == "GET /items/{id} | render" {
+			want = 3
+		}
+		if g.Lagging != want {
+			t.Errorf("%s: Lagging %d, want %d", k, g.Lagging, want)
+		}
+		if scope, _, _ := strings.Cut(k, " | "); scope != "GET /items/{id}" && scope != "/static" {
+			t.Errorf("scope %q: want a registered pattern", scope)
+		}
+	}
+	close(release)
+	waitFor(t, "everything returns", func() bool { return m.Snapshot().Live == 0 })
+	client.CloseIdleConnections()
+	srv.Close()
+	m.Close()
+}
+
+// Registering on httpguard's ServeMux fails as on http.ServeMux.
+func TestServeMuxRegistrationPanics(t *testing.T) {
+	ok := func(http.ResponseWriter, *http.Request) {}
+	for _, c := range []struct {
+		name     string
+		register func(*httpguard.ServeMux)
+		want     string
+	}{
+		{"nil handler", func(m *httpguard.ServeMux) { m.Handle("/x", nil) }, "nil handler"},
+		{"nil func", func(m *httpguard.ServeMux) { m.HandleFunc("/x", nil) }, "nil handler"},
+		{"bad pattern", func(m *httpguard.ServeMux) { m.HandleFunc("GET", ok) }, "parsing"},
+		{"conflict", func(m *httpguard.ServeMux) { m.HandleFunc("/x", ok); m.HandleFunc("/x", ok) }, "conflicts"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			defer func() {
+				if got := fmt.Sprint(recover()); !strings.Contains(got, c.want) {
+					t.Errorf("panic %q, want one saying %q", got, c.want)
+				}
+			}()
+			c.register(httpguard.NewServeMux())
+		})
+	}
+}
+
+// Under GODEBUG=httpmuxgo121=1 the mux sets no Request.Pattern; a handler
+// on httpguard's ServeMux still gets the pattern it was registered under.
+// GODEBUG is read when the program starts: the test runs itself again.
+func TestServeMuxRoutesUnderTheGo121Mux(t *testing.T) {
+	if os.Getenv("HTTPGUARD_GO121_CHILD") == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestServeMuxRoutesUnderTheGo121Mux$", "-test.v")
+		cmd.Env = append(os.Environ(), "HTTPGUARD_GO121_CHILD=1", "GODEBUG=httpmuxgo121=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "--- PASS") {
+			t.Fatalf("under httpmuxgo121=1: %v\n%s", err, out)
+		}
+		return
+	}
+	var got string
+	mux := httpguard.NewServeMux()
+	mux.HandleFunc("/tree/", func(w http.ResponseWriter, r *http.Request) {
+		if r.Pattern != "" {
+			t.Errorf("Pattern %q: the child does not run the Go 1.21 mux", r.Pattern)
+		}
+		got = ctxguard.ScopeFrom(r.Context())
+	})
+	mux.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/tree/x", nil))
+	if got != "/tree/" {
+		t.Errorf("scope %q, want /tree/", got)
+	}
+}
