@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/internal/leakcheck"
@@ -124,5 +125,36 @@ func TestServeMuxRoutesUnderTheGo121Mux(t *testing.T) {
 	mux.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/tree/x", nil))
 	if got != "/tree/" {
 		t.Errorf("scope %q, want /tree/", got)
+	}
+}
+
+// A lagging limit on httpguard's ServeMux holds per registered pattern.
+func TestServeMuxLaggingLimit(t *testing.T) {
+	m := newMonitor(t)
+	release := make(chan struct{})
+	mux := httpguard.NewServeMux(httpguard.WithMonitor(m), httpguard.WithLaggingLimit(1))
+	mux.HandleFunc("GET /stuck", func(http.ResponseWriter, *http.Request) { <-release })
+	mux.HandleFunc("GET /ok", func(http.ResponseWriter, *http.Request) {})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	defer close(release) // before the server closes, which waits for the handler
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/stuck", nil)
+	if resp, err := srv.Client().Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("GET /stuck answered %s, want the client to give up", resp.Status)
+	}
+	waitFor(t, "the stuck handler to lag", func() bool { return m.Snapshot().Lagging == 1 })
+	for target, want := range map[string]int{"/stuck": http.StatusServiceUnavailable, "/ok": http.StatusOK} {
+		resp, err := srv.Client().Get(srv.URL + target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s: status %d, want %d", target, resp.StatusCode, want)
+		}
 	}
 }
