@@ -84,6 +84,14 @@ func ExampleHandler_setup() {
 	http.ListenAndServe("localhost:8080", httpguard.Handler(mux))
 }
 
+// The setup on httpguard's ServeMux, for a server using the Default
+// Monitor.
+func ExampleNewServeMux_setup() {
+	mux := httpguard.NewServeMux()
+	mux.HandleFunc("GET /items/{id}", getItem)
+	http.ListenAndServe("localhost:8080", mux)
+}
+
 func getItem(w http.ResponseWriter, r *http.Request) {}
 
 // A route whose requests keep running after they end stops taking new
