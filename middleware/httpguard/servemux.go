@@ -1,6 +1,10 @@
 package httpguard
 
-import "net/http"
+import (
+	"fmt"
+	"net/http"
+	"runtime"
+)
 
 // ServeMux is an [http.ServeMux] that tracks each request as [Handler]
 // does, wrapping every handler when it is registered instead of the whole
@@ -19,10 +23,11 @@ import "net/http"
 // What differs from Handler(mux): requests the mux answers itself (not
 // found, method not allowed, its redirects, and "*" requests) run no
 // handler of the program and are not tracked, while Handler counts them
-// under the method. Patterns, path values, Request.Pattern and
-// registration panics are the http.ServeMux's own; a conflict's message
-// gives the line in this package that registered the pattern, not the
-// program's.
+// under the method. Patterns, path values and Request.Pattern are the
+// http.ServeMux's own, and so are registration panics, wrapped: in a
+// conflict's message the mux names this package's line for both patterns,
+// so the wrapping error names the program's line that registered the new
+// one.
 //
 // The zero value is a ServeMux without options. A ServeMux must not be
 // copied after first use.
@@ -40,24 +45,41 @@ func NewServeMux(opts ...Option) *ServeMux {
 // Handle registers h for pattern, as http.ServeMux.Handle does, tracked:
 // the route is pattern, unless WithRouteFunc names it or h is itself a
 // ServeMux, whose own pattern then names it (as with Handler). It panics
-// as http.ServeMux.Handle does, on a nil h too.
+// where http.ServeMux.Handle does, on a nil h too, with the mux's error
+// wrapped in one that names the line that called Handle.
 func (m *ServeMux) Handle(pattern string, h http.Handler) {
-	if h == nil {
-		m.mux.Handle(pattern, nil) // the mux's own panic
-		return
-	}
-	g := newHandler(h, m.cfg)
-	g.pattern = pattern
-	m.mux.Handle(pattern, g)
+	m.handle(pattern, h)
 }
 
 // HandleFunc registers f for pattern, as Handle does.
 func (m *ServeMux) HandleFunc(pattern string, f func(http.ResponseWriter, *http.Request)) {
 	if f == nil {
-		m.mux.Handle(pattern, nil) // the mux's own panic
+		m.handle(pattern, nil)
 		return
 	}
-	m.Handle(pattern, http.HandlerFunc(f))
+	m.handle(pattern, http.HandlerFunc(f))
+}
+
+// handle registers h, wrapped, for pattern; called by Handle and
+// HandleFunc, whose caller a registration panic names (the mux's own
+// message names this line).
+func (m *ServeMux) handle(pattern string, h http.Handler) {
+	_, file, line, _ := runtime.Caller(2)
+	defer func() {
+		if v := recover(); v != nil {
+			err, ok := v.(error)
+			if !ok {
+				err = fmt.Errorf("%v", v)
+			}
+			panic(fmt.Errorf("httpguard: registering %q at %s:%d: %w", pattern, file, line, err))
+		}
+	}()
+	if h != nil {
+		g := newHandler(h, m.cfg)
+		g.pattern = pattern
+		h = g
+	}
+	m.mux.Handle(pattern, h)
 }
 
 // Handler returns the handler to use for r and its pattern, as

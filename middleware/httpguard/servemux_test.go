@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -77,9 +78,11 @@ func TestServeMuxTracksWhatItsHandlersServe(t *testing.T) {
 	m.Close()
 }
 
-// Registering on httpguard's ServeMux fails as on http.ServeMux.
+// Registering on httpguard's ServeMux fails as on http.ServeMux, and the
+// panic names the line that registered.
 func TestServeMuxRegistrationPanics(t *testing.T) {
 	ok := func(http.ResponseWriter, *http.Request) {}
+	_, file, _, _ := runtime.Caller(0)
 	for _, c := range []struct {
 		name     string
 		register func(*httpguard.ServeMux)
@@ -88,7 +91,9 @@ func TestServeMuxRegistrationPanics(t *testing.T) {
 		{"nil handler", func(m *httpguard.ServeMux) { m.Handle("/x", nil) }, "nil handler"},
 		{"nil func", func(m *httpguard.ServeMux) { m.HandleFunc("/x", nil) }, "nil handler"},
 		{"bad pattern", func(m *httpguard.ServeMux) { m.HandleFunc("GET", ok) }, "parsing"},
-		{"conflict", func(m *httpguard.ServeMux) { m.HandleFunc("/x", ok); m.HandleFunc("/x", ok) }, "conflicts"},
+		{"conflict, Handle", func(m *httpguard.ServeMux) { m.HandleFunc("/x", ok); m.Handle("/x", http.HandlerFunc(ok)) }, "conflicts"},
+		{"conflict, Handle: where", func(m *httpguard.ServeMux) { m.HandleFunc("/x", ok); m.Handle("/x", http.HandlerFunc(ok)) }, "registering \"/x\" at " + file + ":"},
+		{"conflict, HandleFunc: where", func(m *httpguard.ServeMux) { m.HandleFunc("/x", ok); m.HandleFunc("/x", ok) }, "registering \"/x\" at " + file + ":"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			defer func() {
