@@ -23,6 +23,7 @@ func init() {
 		return mon.scoped(scope)
 	}
 	track.EnterScope = enterScope
+	track.Entered = func(ctx Context) bool { _, ok := ctx.(*scopedRegion); return ok }
 	track.MonitorOf = func(ctx Context) any { return trackingOf(ctx).monitor() }
 	track.Wait = waitGroup
 	track.LoopRunning = func(m any) bool { return m.(*Monitor).loopGoroutines.Load() > 0 }

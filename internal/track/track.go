@@ -64,6 +64,12 @@ var MonitorOf func(ctx context.Context) any
 // package ctxguard when it is initialized.
 var EnterScope func(ctx context.Context, s Scope, site uintptr, opts *Options) (context.Context, Region)
 
+// Entered reports whether ctx is a context EnterScope returned: a request
+// context a middleware already tracks, which a middleware nested under it
+// leaves alone. One type assertion. It is set by package ctxguard when it
+// is initialized.
+var Entered func(ctx context.Context) bool
+
 // A Scope is a scope's counts in a Monitor, for admission control.
 type Scope interface {
 	// Lagging returns the number of the scope's goroutines lagging now:

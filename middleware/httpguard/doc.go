@@ -7,6 +7,13 @@
 //	mux.HandleFunc("GET /items/{id}", getItem)
 //	http.ListenAndServe(addr, httpguard.Handler(mux))
 //
+// or, for a ServeMux, with httpguard's [ServeMux] in its place, which wraps
+// each handler as it is registered and so routes each request once:
+//
+//	mux := httpguard.NewServeMux()
+//	mux.HandleFunc("GET /items/{id}", getItem)
+//	http.ListenAndServe(addr, mux)
+//
 // each request's context carries its route as the ctxguard scope, so
 // goroutines started with spawn.Go(r.Context(), ...) are reported with it;
 // and the handler itself is tracked against the request context, so a
@@ -20,29 +27,24 @@
 // headers behave as without the middleware, and panics (http.ErrAbortHandler
 // included) propagate unchanged.
 //
-// Or, for a ServeMux, in its place: [NewServeMux] wraps each handler as
-// it is registered, so the mux routes each request once.
-//
-//	mux := httpguard.NewServeMux()
-//	mux.HandleFunc("GET /items/{id}", getItem)
-//	http.ListenAndServe(addr, mux)
-//
-// Cost per request: one context that is also the handler's tracked record,
-// and a shallow copy of the request (r.WithContext), 2 allocations; around
-// a ServeMux, also a route lookup before serving. Counted with valgrind's
-// cachegrind (go run ./bench/cmd/compare) on a wildcard route, ServeHTTP
-// takes about 1,600 instructions more than the bare mux on httpguard's
-// ServeMux (or with Handler inside each route, mux.Handle(pattern,
-// httpguard.Handler(h))), and about 3,400 more with Handler around the mux
-// (5,700 against 2,300), of which some 1,400 are the second routing and
-// 1,000 a third allocation and the collector's work on it; timed, that is
-// about 0.5% and 1.0% of a whole loopback HTTP/1.1 request to the bare mux
-// (some 30 µs, BenchmarkMiddleware). Around the mux, a request whose
-// pattern has no wildcards is served with the handler the lookup found
-// (3,400 instructions against 1,510); one with wildcards, or one an outer
-// ServeMux has routed already, goes back through the mux, which routes it a
-// second time, since only the mux can set its path values without
-// allocating a map for them.
+// Cost per request: one context that is also the handler's tracked
+// record, and a shallow copy of the request (r.WithContext), 2
+// allocations. Around a ServeMux, Handler also asks the mux for the route
+// before serving; a request to a pattern without wildcards is then served
+// with the handler the mux named, but one to a pattern with wildcards, or
+// one an outer ServeMux has routed already, goes back through the mux,
+// which routes it a second time, since only the mux can set its path
+// values without allocating a map for them. Counted with valgrind's
+// cachegrind (go run ./bench/cmd/compare) on the wildcard route
+// GET /items/{id}, where the bare mux takes about 2,300 instructions,
+// httpguard's ServeMux adds about 1,600 (as does Handler inside each
+// route, mux.Handle(pattern, httpguard.Handler(h))) and Handler around
+// the mux about 3,400: some 1,400 more for the second routing and 1,000
+// for a third allocation, the path values of the first, and the
+// collector's work on it. Timed, that is TIMED_SM and TIMED_H of a whole
+// loopback HTTP/1.1 request to the bare mux (some 30 µs;
+// BenchmarkMiddleware). On a route without wildcards Handler around the
+// mux adds about 2,000 instructions to the bare mux's 1,500.
 //
 // Why the route is looked up before serving rather than read from
 // r.Pattern, which ServeMux sets on the request it passes down: the

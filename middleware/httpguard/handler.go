@@ -24,10 +24,16 @@ import (
 // method, "OTHER" for a method outside the standard ones. A route never
 // comes from the request's path: unmatched requests (404, 405) and
 // redirects get the method.
+//
+// A request is tracked once, by the first of httpguard's handlers it
+// reaches: one nested under another, directly or through handlers that
+// pass the request's context on unchanged (http.StripPrefix does), serves
+// it untracked. Through a handler that derives a new context
+// (http.TimeoutHandler), both track it. It panics if h is nil, or is
+// already httpguard's (a Handler, or a ServeMux, which tracks its routes
+// itself).
 func Handler(h http.Handler, opts ...Option) http.Handler {
-	if h == nil {
-		panic("httpguard: Handler called with a nil http.Handler")
-	}
+	checkNext("Handler called with", h)
 	return newHandler(h, newConfig(opts))
 }
 
@@ -36,10 +42,21 @@ func Handler(h http.Handler, opts ...Option) http.Handler {
 func Middleware(opts ...Option) func(http.Handler) http.Handler {
 	cfg := newConfig(opts)
 	return func(h http.Handler) http.Handler {
-		if h == nil {
-			panic("httpguard: Middleware applied to a nil http.Handler")
-		}
+		checkNext("Middleware applied to", h)
 		return newHandler(h, cfg)
+	}
+}
+
+// checkNext panics if h cannot be wrapped: nil, or httpguard's already,
+// whose options would be silently overridden.
+func checkNext(what string, h http.Handler) {
+	switch h.(type) {
+	case nil:
+		panic("httpguard: " + what + " a nil http.Handler")
+	case *handler:
+		panic("httpguard: " + what + " a handler httpguard already tracks")
+	case *ServeMux:
+		panic("httpguard: " + what + " an httpguard.ServeMux, which tracks its routes itself: pass the options to NewServeMux")
 	}
 }
 
@@ -94,6 +111,10 @@ func (s *site) scopeOf(route string, mon *ctxguard.Monitor) track.Scope {
 }
 
 func (g *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if track.Entered(r.Context()) {
+		g.next.ServeHTTP(w, r) // tracked by the httpguard handler it came through
+		return
+	}
 	route, pattern, served := g.route(r)
 	mon := g.cfg.monitor
 	if mon == nil {

@@ -25,7 +25,8 @@ import (
 // middleware serves without handing the request back to the mux (see
 // direct.go).
 // "guarded-per-route" installs the middleware inside the route instead of
-// around the ServeMux, which spares the second route lookup;
+// around the ServeMux, which spares the second route lookup, and so does
+// "servemux", httpguard's ServeMux;
 // "guarded-with-limit" adds WithLaggingLimit, whose check is one atomic
 // load per request.
 func BenchmarkMiddleware(b *testing.B) {
@@ -45,6 +46,10 @@ func BenchmarkMiddleware(b *testing.B) {
 	perRoute.Handle("GET /items/{id}", httpguard.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, r.PathValue("id"))
 	}), httpguard.WithMonitor(m)))
+	servemux := httpguard.NewServeMux(httpguard.WithMonitor(m)) // each handler wrapped as it is registered
+	servemux.HandleFunc("GET /items/{id}", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.PathValue("id"))
+	})
 	handlers := []struct {
 		name string
 		h    http.Handler
@@ -53,6 +58,7 @@ func BenchmarkMiddleware(b *testing.B) {
 		{"guarded", httpguard.Handler(newMux(), httpguard.WithMonitor(m))},
 		{"guarded-with-limit", httpguard.Handler(newMux(), httpguard.WithMonitor(m), httpguard.WithLaggingLimit(100))},
 		{"guarded-per-route", perRoute},
+		{"servemux", servemux},
 	}
 	for _, h := range handlers {
 		b.Run("loopback/"+h.name, func(b *testing.B) {

@@ -352,9 +352,14 @@ func TestMisusePanics(t *testing.T) {
 	for name, f := range map[string]func(){
 		"nil handler":    func() { httpguard.Handler(nil) },
 		"nil middleware": func() { httpguard.Middleware()(nil) },
-		"nil route func": func() { httpguard.WithRouteFunc(nil) },
-		"nil monitor":    func() { httpguard.WithMonitor(nil) },
-		"zero grace":     func() { httpguard.WithGrace(0) },
+		"twice":          func() { httpguard.Handler(httpguard.Handler(http.NewServeMux())) },
+		"twice, middleware": func() {
+			httpguard.Middleware()(httpguard.Handler(http.NewServeMux()))
+		},
+		"around httpguard's ServeMux": func() { httpguard.Handler(httpguard.NewServeMux()) },
+		"nil route func":              func() { httpguard.WithRouteFunc(nil) },
+		"nil monitor":                 func() { httpguard.WithMonitor(nil) },
+		"zero grace":                  func() { httpguard.WithGrace(0) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			defer func() {

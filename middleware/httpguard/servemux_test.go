@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/internal/leakcheck"
@@ -78,11 +77,9 @@ func TestServeMuxTracksWhatItsHandlersServe(t *testing.T) {
 	m.Close()
 }
 
-// Registering on httpguard's ServeMux fails as on http.ServeMux, and the
-// panic names the line that registered.
+// Registering on httpguard's ServeMux fails as on http.ServeMux.
 func TestServeMuxRegistrationPanics(t *testing.T) {
 	ok := func(http.ResponseWriter, *http.Request) {}
-	_, file, _, _ := runtime.Caller(0)
 	for _, c := range []struct {
 		name     string
 		register func(*httpguard.ServeMux)
@@ -91,9 +88,7 @@ func TestServeMuxRegistrationPanics(t *testing.T) {
 		{"nil handler", func(m *httpguard.ServeMux) { m.Handle("/x", nil) }, "nil handler"},
 		{"nil func", func(m *httpguard.ServeMux) { m.HandleFunc("/x", nil) }, "nil handler"},
 		{"bad pattern", func(m *httpguard.ServeMux) { m.HandleFunc("GET", ok) }, "parsing"},
-		{"conflict, Handle", func(m *httpguard.ServeMux) { m.HandleFunc("/x", ok); m.Handle("/x", http.HandlerFunc(ok)) }, "conflicts"},
-		{"conflict, Handle: where", func(m *httpguard.ServeMux) { m.HandleFunc("/x", ok); m.Handle("/x", http.HandlerFunc(ok)) }, "registering \"/x\" at " + file + ":"},
-		{"conflict, HandleFunc: where", func(m *httpguard.ServeMux) { m.HandleFunc("/x", ok); m.HandleFunc("/x", ok) }, "registering \"/x\" at " + file + ":"},
+		{"conflict", func(m *httpguard.ServeMux) { m.HandleFunc("/x", ok); m.Handle("/x", http.HandlerFunc(ok)) }, "conflicts"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			defer func() {
@@ -106,13 +101,54 @@ func TestServeMuxRegistrationPanics(t *testing.T) {
 	}
 }
 
+// A conflict's panic names the lines of the program that registered the
+// two patterns, as http.ServeMux's does, not the line in httpguard that
+// registered them with the mux.
+func TestServeMuxConflictNamesTheProgramsLines(t *testing.T) {
+	ok := func(http.ResponseWriter, *http.Request) {}
+	_, file, _, _ := runtime.Caller(0)
+	for _, second := range []struct {
+		line     int
+		register func(*httpguard.ServeMux)
+	}{
+		{line(), func(mux *httpguard.ServeMux) { mux.HandleFunc("/y/{a}", ok) }},
+		{line(), func(mux *httpguard.ServeMux) { mux.Handle("/y/{a}", http.HandlerFunc(ok)) }},
+	} {
+		mux := httpguard.NewServeMux()
+		mux.HandleFunc("/x", ok)
+		mux.HandleFunc("/y/{b}", ok)
+		first := line() - 1
+		func() {
+			defer func() {
+				got := fmt.Sprint(recover())
+				want := fmt.Sprintf("pattern \"/y/{a}\" (registered at %s:%d) conflicts with pattern \"/y/{b}\" (registered at %s:%d)",
+					file, second.line, file, first)
+				if !strings.HasPrefix(got, want) {
+					t.Errorf("panic %q\nwant it to start %q", got, want)
+				}
+			}()
+			second.register(mux)
+		}()
+	}
+}
+
+// line returns the line of the call to it.
+func line() int {
+	_, _, l, _ := runtime.Caller(1)
+	return l
+}
+
 // Under GODEBUG=httpmuxgo121=1 the mux sets no Request.Pattern; a handler
 // on httpguard's ServeMux still gets the pattern it was registered under.
 // GODEBUG is read when the program starts: the test runs itself again.
 func TestServeMuxRoutesUnderTheGo121Mux(t *testing.T) {
 	if os.Getenv("HTTPGUARD_GO121_CHILD") == "" {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestServeMuxRoutesUnderTheGo121Mux$", "-test.v")
-		cmd.Env = append(os.Environ(), "HTTPGUARD_GO121_CHILD=1", "GODEBUG=httpmuxgo121=1")
+		godebug := "httpmuxgo121=1"
+		if d := os.Getenv("GODEBUG"); d != "" {
+			godebug = d + "," + godebug
+		}
+		cmd.Env = append(os.Environ(), "HTTPGUARD_GO121_CHILD=1", "GODEBUG="+godebug)
 		out, err := cmd.CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "--- PASS") {
 			t.Fatalf("under httpmuxgo121=1: %v\n%s", err, out)
@@ -136,16 +172,16 @@ func TestServeMuxRoutesUnderTheGo121Mux(t *testing.T) {
 // A lagging limit on httpguard's ServeMux holds per registered pattern.
 func TestServeMuxLaggingLimit(t *testing.T) {
 	m := newMonitor(t)
-	release := make(chan struct{})
+	started, release := make(chan struct{}), make(chan struct{})
 	mux := httpguard.NewServeMux(httpguard.WithMonitor(m), httpguard.WithLaggingLimit(1))
-	mux.HandleFunc("GET /stuck", func(http.ResponseWriter, *http.Request) { <-release })
+	mux.HandleFunc("GET /stuck", func(http.ResponseWriter, *http.Request) { close(started); <-release })
 	mux.HandleFunc("GET /ok", func(http.ResponseWriter, *http.Request) {})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	defer close(release) // before the server closes, which waits for the handler
 
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer cancel()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-started; cancel() }() // the client gives up once the handler runs
 	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/stuck", nil)
 	if resp, err := srv.Client().Do(req); err == nil {
 		resp.Body.Close()
@@ -160,6 +196,43 @@ func TestServeMuxLaggingLimit(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != want {
 			t.Errorf("GET %s: status %d, want %d", target, resp.StatusCode, want)
+		}
+	}
+}
+
+// A request is tracked once, by the first of httpguard's handlers it
+// reaches: an httpguard ServeMux registered on another tracks its own
+// routes; one behind http.StripPrefix, and Handler inside a route of a
+// wrapped http.ServeMux, leave the request to the handler outside them.
+func TestNestedHandlersTrackARequestOnce(t *testing.T) {
+	m := newMonitor(t)
+	var scope string
+	probe := func(w http.ResponseWriter, r *http.Request) { scope = ctxguard.ScopeFrom(r.Context()) }
+	inner := httpguard.NewServeMux(httpguard.WithMonitor(m))
+	inner.HandleFunc("GET /api/v1/{x}", probe)
+	inner.HandleFunc("GET /v2/{x}", probe)
+	outer := httpguard.NewServeMux(httpguard.WithMonitor(m))
+	outer.Handle("/api/", inner)
+	outer.Handle("/s/", http.StripPrefix("/s", inner))
+	plain := http.NewServeMux()
+	plain.Handle("GET /p/{x}", httpguard.Handler(http.HandlerFunc(probe), httpguard.WithMonitor(m)))
+	wrapped := httpguard.Handler(plain, httpguard.WithMonitor(m))
+	for _, c := range []struct {
+		h             http.Handler
+		target, scope string
+	}{
+		{outer, "/api/v1/7", "GET /api/v1/{x}"},
+		{outer, "/s/v2/7", "/s/"},
+		{wrapped, "/p/7", "GET /p/{x}"},
+	} {
+		before := m.Snapshot().Spawned
+		scope = ""
+		c.h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", c.target, nil))
+		if scope != c.scope {
+			t.Errorf("%s: scope %q, want %q", c.target, scope, c.scope)
+		}
+		if n := m.Snapshot().Spawned - before; n != 1 {
+			t.Errorf("%s: tracked %d times, want once", c.target, n)
 		}
 	}
 }
