@@ -109,7 +109,7 @@ func (m *ServeMux) relocated(v any, pattern, here string) any {
 	relocate := func(pattern, line string) {
 		from := fmt.Sprintf("pattern %q %s", pattern, ours)
 		if i := strings.Index(msg, from); i >= 0 {
-			end := i + strings.IndexByte(msg[i:], ')') + 1
+			end := i + len(from) + strings.IndexByte(msg[i+len(from):], ')') + 1
 			msg = msg[:i] + fmt.Sprintf("pattern %q (registered at %s)", pattern, line) + msg[end:]
 		}
 	}

@@ -111,17 +111,17 @@ func TestServeMuxConflictNamesTheProgramsLines(t *testing.T) {
 		line     int
 		register func(*httpguard.ServeMux)
 	}{
-		{line(), func(mux *httpguard.ServeMux) { mux.HandleFunc("/y/{a}", ok) }},
-		{line(), func(mux *httpguard.ServeMux) { mux.Handle("/y/{a}", http.HandlerFunc(ok)) }},
+		{line(), func(mux *httpguard.ServeMux) { mux.HandleFunc("/y/{a}/(z)", ok) }},
+		{line(), func(mux *httpguard.ServeMux) { mux.Handle("/y/{a}/(z)", http.HandlerFunc(ok)) }},
 	} {
 		mux := httpguard.NewServeMux()
 		mux.HandleFunc("/x", ok)
-		mux.HandleFunc("/y/{b}", ok)
+		mux.HandleFunc("/y/{b}/(z)", ok) // a parenthesis in a pattern must not end its line's text
 		first := line() - 1
 		func() {
 			defer func() {
 				got := fmt.Sprint(recover())
-				want := fmt.Sprintf("pattern \"/y/{a}\" (registered at %s:%d) conflicts with pattern \"/y/{b}\" (registered at %s:%d)",
+				want := fmt.Sprintf("pattern \"/y/{a}/(z)\" (registered at %s:%d) conflicts with pattern \"/y/{b}/(z)\" (registered at %s:%d)",
 					file, second.line, file, first)
 				if !strings.HasPrefix(got, want) {
 					t.Errorf("panic %q\nwant it to start %q", got, want)
