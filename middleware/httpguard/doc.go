@@ -37,11 +37,11 @@
 // values without allocating a map for them. Counted with valgrind's
 // cachegrind (go run ./bench/cmd/compare) on the wildcard route
 // GET /items/{id}, where the bare mux takes about 2,300 instructions,
-// httpguard's ServeMux adds about 1,600 (as does Handler inside each
-// route, mux.Handle(pattern, httpguard.Handler(h))) and Handler around
-// the mux about 3,400: some 1,400 more for the second routing and 1,000
-// for a third allocation, the path values of the first, and the
-// collector's work on it. Timed in two full runs of the comparison, that
+// httpguard's ServeMux adds about 1,600 (so does Handler inside each
+// route, mux.Handle(pattern, httpguard.Handler(h)), counted once) and
+// Handler around the mux about 3,500: some 1,400 more for the second
+// routing and 1,000 for a third allocation, the path values of the first,
+// and the collector's work on it. Timed in two full runs of the comparison, that
 // was 0.76% and 0.65%, and 1.2% and 1.5% (0.9% to 1.0% in earlier runs),
 // of a whole loopback HTTP/1.1 request to the bare mux (32 and 37 µs;
 // BenchmarkMiddleware has the same cases). On a route without wildcards
