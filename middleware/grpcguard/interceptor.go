@@ -29,11 +29,20 @@ import (
 // ends when the handler returns or panics, and a panic is counted in
 // Snapshot.Panics under the method before it goes on.
 //
+// An RPC is tracked once, by the first of grpcguard's interceptors it
+// reaches: one later in the chain (installed twice, by a framework and by
+// the program), reached directly or through interceptors that pass the
+// context on unchanged, passes it on untracked. Through an interceptor
+// that derives a new context, both track it.
+//
 // Cost per RPC: about 100 ns and 1 allocation (128 B) in the handler's
 // goroutine; see the package documentation.
 func UnaryServerInterceptor(opts ...Option) grpc.UnaryServerInterceptor {
 	g := newGuard(opts)
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if track.Entered(ctx) {
+			return handler(ctx, req) // tracked by the grpcguard interceptor it came through
+		}
 		ctx, region, err := g.enter(ctx, info.Server, info.FullMethod)
 		if err != nil {
 			return nil, err
@@ -64,6 +73,9 @@ func callStream(handler, srv, ss any) (any, error) {
 func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
 	g := newGuard(opts)
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		if track.Entered(ss.Context()) {
+			return handler(srv, ss) // tracked by the grpcguard interceptor it came through
+		}
 		ctx, region, err := g.enter(ss.Context(), srv, info.FullMethod)
 		if err != nil {
 			return err

@@ -480,3 +480,29 @@ func TestShutdownLeavesNoGoroutines(t *testing.T) {
 	m.Close()
 	goleak.VerifyNone(t, ignore)
 }
+
+// Interceptors installed twice (by a framework and by the program, say)
+// track each RPC once: the outer one tracks it and the inner one passes it
+// through.
+func TestNestedInterceptorsTrackAnRPCOnce(t *testing.T) {
+	m := newMonitor(t)
+	conn, _ := serve(t, newHealth(), append(guarded(m), guarded(m)...)...)
+	before := m.Snapshot().Spawned
+	var trailer metadata.MD
+	if _, err := check(conn, reportScope, timeout*100, grpc.Trailer(&trailer)); err != nil {
+		t.Fatal(err)
+	}
+	if got := trailer.Get("scope"); !reflect.DeepEqual(got, []string{checkMethod}) {
+		t.Errorf("Check's scope = %q, want %q", got, checkMethod)
+	}
+	if n := m.Snapshot().Spawned - before; n != 1 {
+		t.Errorf("Check tracked %d times, want once", n)
+	}
+	before = m.Snapshot().Spawned
+	if _, _, _, err := watch(conn, reportScope, timeout*100); err != nil {
+		t.Fatal(err)
+	}
+	if n := m.Snapshot().Spawned - before; n != 1 {
+		t.Errorf("Watch tracked %d times, want once", n)
+	}
+}

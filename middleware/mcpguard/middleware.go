@@ -63,6 +63,12 @@ const (
 // tracking ends when the handler returns or panics, and a panic is
 // counted in Snapshot.Panics under the scope before it goes on.
 //
+// A request is tracked once, by the first of mcpguard's middleware it
+// reaches: one added again (by a framework and by the program), reached
+// directly or through middleware that passes the context on unchanged,
+// passes it on untracked. Through middleware that derives a new context,
+// both track it.
+//
 // Cost per request: see the package documentation.
 func Middleware(opts ...Option) mcp.Middleware {
 	cfg := newConfig(opts)
@@ -100,6 +106,9 @@ func (h *handler) newEntry(method, scope string) *entry {
 }
 
 func (h *handler) handle(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+	if track.Entered(ctx) {
+		return h.next(ctx, method, req) // tracked by the mcpguard middleware it came through
+	}
 	var e *entry
 	switch {
 	case method == toolsCall:

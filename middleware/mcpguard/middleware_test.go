@@ -144,3 +144,28 @@ func TestRequestsAreScopedByToolOrMethod(t *testing.T) {
 		})
 	}
 }
+
+// The middleware added twice (by a framework and by the program, say)
+// tracks each request once: the outer one tracks it and the inner one
+// passes it through.
+func TestNestedMiddlewareTracksARequestOnce(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			m := newMonitor(t)
+			ts := newTools()
+			defer ts.free()
+			opts := []mcpguard.Option{mcpguard.WithMonitor(m)}
+			cs := tr.connect(t, newServer(ts, opts, mcpguard.Middleware(opts...)))
+			for i := range 2 { // the first call also lists the tools
+				before := m.Snapshot().Spawned
+				res, err := callFor(cs, "scope", giveUp*100)
+				if err != nil || text(res) != "tools/call scope" {
+					t.Errorf("call %d: %q, %v; want %q", i, text(res), err, "tools/call scope")
+				}
+				if n := m.Snapshot().Spawned - before; i == 1 && n != 1 {
+					t.Errorf("a call tracked %d times, want once", n)
+				}
+			}
+		})
+	}
+}
