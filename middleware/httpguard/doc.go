@@ -41,10 +41,11 @@
 // route, mux.Handle(pattern, httpguard.Handler(h)), counted once) and
 // Handler around the mux about 3,500: some 1,400 more for the second
 // routing and 1,000 for a third allocation, the path values of the first,
-// and the collector's work on it. Timed in two full runs of the comparison, that
-// was 0.76% and 0.65%, and 1.2% and 1.5% (0.9% to 1.0% in earlier runs),
-// of a whole loopback HTTP/1.1 request to the bare mux (32 and 37 µs;
-// BenchmarkMiddleware has the same cases). On a route without wildcards
+// and the collector's work on it. Timed in four full runs of the
+// comparison, that was 0.65% to 1.09% (0.76%, 0.65%, 0.71%, 1.09%), and
+// 1.0% to 1.5% (0.9% to 1.0% in earlier runs), of a whole loopback
+// HTTP/1.1 request to the bare mux (32 to 38 µs; BenchmarkMiddleware has
+// the same cases). On a route without wildcards
 // Handler around the mux adds about 2,000 instructions to the bare mux's
 // 1,500.
 //
