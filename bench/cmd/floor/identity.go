@@ -20,13 +20,4 @@ func setProfLabel(labels unsafe.Pointer)
 //go:linkname getProfLabel runtime/pprof.runtime_getProfLabel
 func getProfLabel() unsafe.Pointer
 
-// adopt makes the calling goroutine run with id as its label set, holding
-// the labels it had.
-func (id *labelSet) adopt() {
-	if p := getProfLabel(); p != nil {
-		id.list = (*labelSet)(p).list
-	}
-	setProfLabel(unsafe.Pointer(id))
-}
-
 const labelIdentity = true

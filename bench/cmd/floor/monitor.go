@@ -21,13 +21,15 @@ import (
 // goroutine sleeping in the kernel does it without one.
 type monitor struct {
 	head    atomic.Pointer[record]
-	pending atomic.Pointer[record] // records whose goroutine has not taken them yet (startSafe)
-	starter func()                 // what a safe start's go statement runs: made once
+	pushes  atomic.Uint64 // onto head, ever
+	starter func()        // what a safe start's go statement runs: made once
 
-	last  atomic.Pointer[cell] // the cell found last
-	mu    sync.Mutex           // guards cells and free
-	cells map[cellKey]*cell
-	free  []*record
+	last atomic.Pointer[cell] // the cell found last
+
+	mu      sync.Mutex // guards cells, free and pending
+	cells   map[cellKey]*cell
+	free    []*record
+	pending *record // records whose goroutine has not taken them yet (startSafe)
 
 	// Owned by the scanner (or by check once it has stopped).
 	kept    *record
@@ -112,20 +114,19 @@ func (m *monitor) loop(timer bool) {
 	}
 }
 
-// push lists r for the scanner, counting in the records the pushes since
-// the last scan, and wakes the scanner at every wakeEvery-th.
+// push lists r for the scanner, and wakes the scanner at every
+// wakeEvery-th push. Nothing but scans takes records off the list, all at
+// once, so a push has no ABA problem even when r's address was on it
+// before.
 func (m *monitor) push(r *record) {
 	for {
 		old := m.head.Load()
-		r.next, r.n = old, 1
-		if old != nil {
-			r.n = old.n + 1
-		}
+		r.next = old
 		if m.head.CompareAndSwap(old, r) {
 			break
 		}
 	}
-	if r.n%wakeEvery == 0 {
+	if m.pushes.Add(1)%wakeEvery == 0 {
 		select {
 		case m.wake <- struct{}{}:
 		default:
@@ -136,17 +137,21 @@ func (m *monitor) push(r *record) {
 // newRecord returns a record from the free list, or a new one.
 func (m *monitor) newRecord() *record {
 	m.mu.Lock()
-	var r *record
+	r := m.freeLocked()
+	m.mu.Unlock()
+	return r
+}
+
+// freeLocked returns a record from the free list, or a new one. The
+// caller holds m.mu.
+func (m *monitor) freeLocked() *record {
 	if n := len(m.free); n > 0 {
-		r = m.free[n-1]
+		r := m.free[n-1]
 		m.free[n-1] = nil
 		m.free = m.free[:n-1]
+		return r
 	}
-	m.mu.Unlock()
-	if r == nil {
-		r = new(record)
-	}
-	return r
+	return new(record)
 }
 
 // scan takes the records pushed since the last scan and, of those and the

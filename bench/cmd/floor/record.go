@@ -19,12 +19,11 @@ type record struct {
 
 	ctx     context.Context
 	fn      func(context.Context)
-	next    *record                // in the scan list
-	pending atomic.Pointer[record] // below it in the pending stack (startSafe)
-	cell    *cell                  // its live count; nil without one
-	ident   labelSet               // its goroutine's label set: its identity
+	next    *record  // in the scan list
+	pending *record  // below it in the pending stack (startSafe), guarded by the monitor's mu
+	cell    *cell    // its live count; nil without one
+	ident   labelSet // the label set of its goroutine if that had none: its identity
 	state   atomic.Uint32
-	n       uint32 // pushes since the last scan, this one included
 }
 
 // returned is a record's state once its goroutine no longer touches it.
@@ -38,17 +37,18 @@ type cell struct {
 
 type cellKey struct{ site, fn uintptr }
 
-// count adds r to the live count of its site and function: one atomic add
-// on a cell found through a one-entry cache, as a loop spawning from one
-// line meets it.
-func (m *monitor) count(r *record, site uintptr) {
-	k := cellKey{site, **(**uintptr)(unsafe.Pointer(&r.fn))}
+// count adds one to the live count of site and fn, and returns its cell:
+// one atomic add on a cell found through a one-entry cache (a loop
+// spawning from one line always finds it there; spawns from many sites
+// would need a cache per site).
+func (m *monitor) count(site uintptr, fn func(context.Context)) *cell {
+	k := cellKey{site, **(**uintptr)(unsafe.Pointer(&fn))}
 	c := m.last.Load()
 	if c == nil || c.key != k {
 		c = m.cellOf(k)
 	}
 	c.n.Add(1)
-	r.cell = c
+	return c
 }
 
 func (m *monitor) cellOf(k cellKey) *cell {
@@ -69,13 +69,28 @@ func (r *record) run() {
 	r.state.Store(returned)
 }
 
-// runCounted is the goroutine of a record with a count and an identity:
-// its goroutine runs with the record's label set, and its return is
-// counted even when fn ends it with runtime.Goexit.
+// runCounted is the goroutine of a record with a count and an identity
+// (identify), whose return is counted even when fn ends it with
+// runtime.Goexit.
 func (r *record) runCounted() {
-	r.ident.adopt()
+	r.identify()
 	defer r.exit()
 	r.fn(r.ctx)
+}
+
+// identify gives the calling goroutine a label set at an address of its
+// own, with the labels it had. Records are reused, and goroutines fn
+// starts inherit the pointer and keep it after fn returns, so the labels
+// at a record's address must never change: a goroutine without labels
+// (the common case, and the benchmark's) runs with the record's label
+// set, which stays empty; one with labels gets a label set allocated for
+// it.
+func (r *record) identify() {
+	if p := getProfLabel(); p != nil {
+		setProfLabel(unsafe.Pointer(&labelSet{list: (*labelSet)(p).list}))
+		return
+	}
+	setProfLabel(unsafe.Pointer(&r.ident))
 }
 
 func (r *record) exit() {
@@ -86,17 +101,15 @@ func (r *record) exit() {
 
 // takePending is the starter of safe starts: it takes the record on top
 // of the pending stack. Each push is followed by one go statement running
-// it, so it finds one; each record is pushed once and taken once, so the
-// stack has no ABA problem.
+// it, so it finds one. The stack is guarded by a mutex, not popped with a
+// compare-and-swap: records are reused, and a pop that read a record's
+// next one before it was taken, freed and pushed again would succeed
+// with a stale one (the ABA problem).
 func (m *monitor) takePending() {
-	var r *record
-	for {
-		r = m.pending.Load()
-		if m.pending.CompareAndSwap(r, r.pending.Load()) {
-			break
-		}
-	}
-	r.pending.Store(nil)
+	m.mu.Lock()
+	r := m.pending
+	m.pending, r.pending = r.pending, nil
+	m.mu.Unlock()
 	if r.cell != nil {
 		r.runCounted()
 	} else {
@@ -113,19 +126,16 @@ func (m *monitor) takePending() {
 //go:noinline
 func startSafe(ctx context.Context, fn func(context.Context), site uintptr) {
 	m := monitorOf(ctx)
-	r := m.newRecord()
-	r.ctx, r.fn = ctx, fn
+	var c *cell
 	if site != 0 {
-		m.count(r, site)
+		c = m.count(site, fn)
 	}
+	m.mu.Lock()
+	r := m.freeLocked()
+	r.ctx, r.fn, r.cell = ctx, fn, c
+	r.pending, m.pending = m.pending, r
+	m.mu.Unlock()
 	m.push(r)
-	for {
-		top := m.pending.Load()
-		r.pending.Store(top)
-		if m.pending.CompareAndSwap(top, r) {
-			break
-		}
-	}
 	go m.starter()
 }
 
@@ -138,7 +148,7 @@ func startUnsafe(ctx context.Context, fn func(context.Context), site uintptr) {
 	m := monitorOf(ctx)
 	r := m.newRecord()
 	r.code, r.self, r.ctx, r.fn = recordCode, r, ctx, fn
-	m.count(r, site)
+	r.cell = m.count(site, fn)
 	m.push(r)
 	f := *(*func())(unsafe.Pointer(&r))
 	go f()
@@ -152,7 +162,7 @@ func startClosure(ctx context.Context, fn func(context.Context), site uintptr) {
 	m := monitorOf(ctx)
 	r := m.newRecord()
 	r.ctx, r.fn = ctx, fn
-	m.count(r, site)
+	r.cell = m.count(site, fn)
 	m.push(r)
 	go r.runCounted()
 }
