@@ -32,8 +32,9 @@ import (
 // An RPC is tracked once, by the first of grpcguard's interceptors it
 // reaches: one later in the chain (installed twice, by a framework and by
 // the program), reached directly or through interceptors that pass the
-// context on unchanged, passes it on untracked. Through an interceptor
-// that derives a new context, both track it.
+// context on unchanged, passes it on untracked, and its options (monitor,
+// grace, lagging limit) do not apply to it. Through an interceptor that
+// derives a new context, both track it.
 //
 // Cost per RPC: about 100 ns and 1 allocation (128 B) in the handler's
 // goroutine; see the package documentation.

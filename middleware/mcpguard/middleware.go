@@ -66,8 +66,10 @@ const (
 // A request is tracked once, by the first of mcpguard's middleware it
 // reaches: one added again (by a framework and by the program), reached
 // directly or through middleware that passes the context on unchanged,
-// passes it on untracked. Through middleware that derives a new context,
-// both track it.
+// passes it on untracked, and its options (monitor, grace, lagging limit)
+// do not apply to it. Through middleware that derives a new context, both
+// track it. The outer one's own listing of the tools reaches the inner one
+// as a tools/list request of its own, which it tracks.
 //
 // Cost per request: see the package documentation.
 func Middleware(opts ...Option) mcp.Middleware {

@@ -75,9 +75,9 @@ func (r *runner) instructions(c Comparison) (ours, theirs float64, err error) {
 	}
 	// One run at a time, the sides taking turns: a count depends on what
 	// else runs. The go statement's side of the serial spawn row counted
-	// 2,601-2,620 instructions per spawn alone and 2,749-2,782 beside
-	// another valgrind process (spawn.Go's side 3,757-3,791 both ways),
-	// which made the ratio look 6% better.
+	// 2,556-2,621 instructions per spawn alone and 2,722-2,782 beside
+	// another valgrind process, while spawn.Go's side counted 3,757-3,843
+	// either way: the ratio looked about 6% better.
 	type run struct {
 		side, round, j int
 		ir             float64
