@@ -1,11 +1,12 @@
-// Command floor counts the least that tracking a goroutine can cost over a
-// go statement and a sync.WaitGroup, in standalone prototypes of the
-// cheapest designs that keep what spawn.Go promises: a live count per
-// spawn site and function that is exact at any moment (Snapshot's Live),
-// an identity per goroutine that a goroutine profile shows (BlockedAt,
-// exact per lagging goroutine), and a return counted however the
-// goroutine ends. It is the measurement behind bench/RESULTS.md's floor
-// for issue 28's row 1; spawn.Go itself is not used.
+// Command floor counts what tracking a goroutine costs over a go
+// statement and a sync.WaitGroup in standalone prototypes of the cheapest
+// designs found that keep what spawn.Go promises: a live count per spawn
+// site and function, exact while goroutines run (Snapshot's Live), an
+// identity per goroutine that a goroutine profile shows (BlockedAt, exact
+// per lagging goroutine), and a return counted however the goroutine ends.
+// Nothing else spawn.Go does is in them. It is the measurement behind the
+// third round of issue 28's row 1 in bench/RESULTS.md; spawn.Go itself
+// is used only by -time, for comparison.
 //
 // Each variant starts n goroutines one after another from one goroutine,
 // each calling a trivial fn(ctx) under one shared live cancelable context,
