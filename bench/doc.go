@@ -24,9 +24,9 @@
 // run each) and the medians compared, so that load which comes and goes on
 // a shared machine does not favour one side.
 //
-// bench/cmd/floor counts what the cheapest designs found that keep
-// spawn.Go's contract cost, in prototypes: how far spawn.Go is from the
-// least its contract allows (bench/RESULTS.md, issue 28's row 1).
+// bench/cmd/floor counts, in prototypes, what the cheapest designs found
+// that keep spawn.Go's contract cost: how far spawn.Go is from them
+// (bench/RESULTS.md, issue 28's row 1).
 //
 // bench is a module of its own (see docs/modules.md): what it
 // compares against (errgroup, conc, goleak, gRPC) is never in the module
