@@ -118,10 +118,9 @@ func (m *monitor) takePending() {
 }
 
 // startSafe starts fn(ctx) tracked, and counted under site unless site is
-// 0, without unsafe:
-// the go statement runs the monitor's starter, which takes the record
-// from the pending stack (a go statement whose closure held the record
-// would allocate that closure).
+// 0, without unsafe: the go statement runs the monitor's starter, which
+// takes the record from the pending stack (a go statement whose closure
+// held the record would allocate that closure).
 //
 //go:noinline
 func startSafe(ctx context.Context, fn func(context.Context), site uintptr) {
@@ -139,9 +138,9 @@ func startSafe(ctx context.Context, fn func(context.Context), site uintptr) {
 	go m.starter()
 }
 
-// startUnsafe starts fn(ctx) tracked and counted under site, with the record as the
-// go statement's func value: this relies on the gc compiler's layout of
-// closures, which the language does not promise.
+// startUnsafe starts fn(ctx) tracked and counted under site, with the
+// record as the go statement's func value: this relies on the gc
+// compiler's layout of closures, which the language does not promise.
 //
 //go:noinline
 func startUnsafe(ctx context.Context, fn func(context.Context), site uintptr) {
