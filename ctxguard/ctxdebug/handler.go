@@ -2,11 +2,13 @@ package ctxdebug
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -179,6 +181,12 @@ func (w *watch) page(f Filter, cfg *config) *Page {
 		p.DroppedCancelSites = append(p.DroppedCancelSites, SiteCount{siteOf(sc.Site), sc.Count})
 	}
 
+	// Entries with goroutines proven leaked go before those with none
+	// lagging or leaked, whatever their live counts, so that the bound
+	// never hides a leak the totals count.
+	slices.SortStableFunc(s.Goroutines, func(a, b ctxguard.GoroutineStats) int {
+		return cmp.Compare(listRank(a), listRank(b))
+	})
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.pruneLocked(&s, start)
@@ -197,6 +205,18 @@ func (w *watch) page(f Filter, cfg *config) *Page {
 	p.Events = w.recentLocked(f)
 	p.Samples = append([]Sample{}, w.samples...)
 	return p
+}
+
+// listRank orders the entries listed: lagging ones (in the Snapshot's
+// order), then those with goroutines proven leaked, then the others.
+func listRank(g ctxguard.GoroutineStats) int {
+	switch {
+	case g.Lagging > 0:
+		return 0
+	case g.Leaked > 0:
+		return 1
+	}
+	return 2
 }
 
 // timeOrNil is t, or nil for the zero time.

@@ -28,8 +28,8 @@ type Page struct {
 	// Goroutines are the entries (by name, scope and spawn site) that
 	// pass the filter, worst first: those with lagging goroutines that
 	// do not wait for other lagging goroutines (the root causes), most
-	// lagging first; then lagging ones that wait for others; then the
-	// rest, most live first. At most the handler's MaxSites (see
+	// lagging first; then lagging ones that wait for others; then those
+	// with goroutines proven leaked; then the rest, most live first. At most the handler's MaxSites (see
 	// WithMaxSites).
 	Goroutines []Entry `json:"goroutines"`
 	// GoroutinesOmitted counts the entries that passed the filter but
