@@ -2,6 +2,8 @@ package ctxdebug_test
 
 import (
 	"log/slog"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 
@@ -45,5 +47,44 @@ func TestLeakedEntryIsNotOmitted(t *testing.T) {
 	}
 	if len(p.Goroutines) != 1 || p.Goroutines[0].Name != "leaky" || p.Goroutines[0].Leaked != 1 {
 		t.Errorf("entries %+v (%d omitted), want the leaky one listed", p.Goroutines, p.GoroutinesOmitted)
+	}
+}
+
+// A page in the browser of someone on the same host, at a name the page's
+// author controls that resolves to 127.0.0.1 (DNS rebinding), connects
+// from loopback: FromLoopback must not take it for a loopback client's,
+// or that page can read the JSON. A loopback client names the server by a
+// loopback address or localhost.
+func TestRebindingIsNotLoopback(t *testing.T) {
+	m := ctxguard.New(ctxguard.Config{Logger: slog.New(slog.DiscardHandler)})
+	defer m.Close()
+	srv := httptest.NewServer(ctxdebug.Handler(m))
+	defer srv.Close()
+	_, port, err := net.SplitHostPort(srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		host string
+		code int
+	}{
+		{"127.0.0.1:" + port, 200},
+		{"localhost:" + port, 200},
+		{"[::1]:" + port, 200},
+		{"rebind.attacker.example:" + port, 403},
+	} {
+		req, err := http.NewRequest("GET", srv.URL+"/?format=json", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = tt.host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.code {
+			t.Errorf("from 127.0.0.1 with Host %s: %d, want %d", tt.host, resp.StatusCode, tt.code)
+		}
 	}
 }
