@@ -38,8 +38,11 @@
 //
 // By default only clients on loopback addresses get the page, and not
 // through a proxy (a request from loopback with a Forwarded,
-// X-Forwarded-For or X-Real-IP header came through one on the same host);
-// others get 403 Forbidden ([WithAuth] decides otherwise). Responses carry
+// X-Forwarded-For or X-Real-IP header came through one on the same host),
+// and only for a Host that names loopback (localhost or a loopback
+// address: a web page that points its own name at 127.0.0.1, DNS
+// rebinding, cannot read it); others get 403 Forbidden ([WithAuth] decides
+// otherwise). Responses carry
 // X-Content-Type-Options: nosniff and are not cached; the HTML page has no
 // script, loads nothing from elsewhere, and its Content-Security-Policy
 // allows nothing but its own style sheet. Every string from the program

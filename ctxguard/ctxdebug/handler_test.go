@@ -9,6 +9,7 @@ import (
 	"html"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -392,26 +393,46 @@ func TestAccess(t *testing.T) {
 		token      string
 		code       int
 		header     string // a header the request carries, "Name: value"
+		host       string // the request's Host, if not localhost:6060; "-" for none
 	}{
-		{"IPv4 loopback", byDefault, "127.0.0.1:5555", "", 200, ""},
-		{"other IPv4 loopback", byDefault, "127.9.8.7:5555", "", 200, ""},
-		{"IPv6 loopback", byDefault, "[::1]:5555", "", 200, ""},
-		{"IPv4-mapped loopback", byDefault, "[::ffff:127.0.0.1]:5555", "", 200, ""},
-		{"remote", byDefault, "192.0.2.1:5555", "", 403, ""},
-		{"private network", byDefault, "10.0.0.8:5555", "", 403, ""},
-		{"remote IPv6", byDefault, "[2001:db8::1]:5555", "", 403, ""},
-		{"unix socket", byDefault, "@", "", 403, ""},
-		{"no address", byDefault, "", "", 403, ""},
-		{"remote with the token", withToken, "192.0.2.1:5555", "let-me-in", 200, ""},
-		{"remote without the token", withToken, "192.0.2.1:5555", "", 403, ""},
-		{"loopback without the token", withToken, "127.0.0.1:5555", "", 403, ""}, // WithAuth decides alone
-		{"loopback through a proxy (Forwarded)", byDefault, "127.0.0.1:5555", "", 403, "Forwarded: for=192.0.2.60"},
-		{"loopback through a proxy (X-Forwarded-For)", byDefault, "127.0.0.1:5555", "", 403, "X-Forwarded-For: 192.0.2.60"},
-		{"loopback through a proxy (X-Real-IP)", byDefault, "[::1]:5555", "", 403, "X-Real-IP: 192.0.2.60"},
-		{"through a proxy with the token", withToken, "127.0.0.1:5555", "let-me-in", 200, "X-Forwarded-For: 192.0.2.60"},
+		{"IPv4 loopback", byDefault, "127.0.0.1:5555", "", 200, "", ""},
+		{"other IPv4 loopback", byDefault, "127.9.8.7:5555", "", 200, "", ""},
+		{"IPv6 loopback", byDefault, "[::1]:5555", "", 200, "", ""},
+		{"IPv4-mapped loopback", byDefault, "[::ffff:127.0.0.1]:5555", "", 200, "", ""},
+		{"remote", byDefault, "192.0.2.1:5555", "", 403, "", ""},
+		{"private network", byDefault, "10.0.0.8:5555", "", 403, "", ""},
+		{"remote IPv6", byDefault, "[2001:db8::1]:5555", "", 403, "", ""},
+		{"unix socket", byDefault, "@", "", 403, "", ""},
+		{"no address", byDefault, "", "", 403, "", ""},
+		{"remote with the token", withToken, "192.0.2.1:5555", "let-me-in", 200, "", ""},
+		{"remote without the token", withToken, "192.0.2.1:5555", "", 403, "", ""},
+		{"loopback without the token", withToken, "127.0.0.1:5555", "", 403, "", ""}, // WithAuth decides alone
+		{"loopback through a proxy (Forwarded)", byDefault, "127.0.0.1:5555", "", 403, "Forwarded: for=192.0.2.60", ""},
+		{"loopback through a proxy (X-Forwarded-For)", byDefault, "127.0.0.1:5555", "", 403, "X-Forwarded-For: 192.0.2.60", ""},
+		{"loopback through a proxy (X-Real-IP)", byDefault, "[::1]:5555", "", 403, "X-Real-IP: 192.0.2.60", ""},
+		{"through a proxy with the token", withToken, "127.0.0.1:5555", "let-me-in", 200, "X-Forwarded-For: 192.0.2.60", ""},
+		{"loopback, Host a loopback address", byDefault, "127.0.0.1:5555", "", 200, "", "127.0.0.1:6060"},
+		{"loopback, Host an IPv6 loopback address", byDefault, "[::1]:5555", "", 200, "", "[::1]:6060"},
+		{"loopback, Host without a port", byDefault, "127.0.0.1:5555", "", 200, "", "127.0.0.1"},
+		{"loopback, Host LOCALHOST.", byDefault, "127.0.0.1:5555", "", 200, "", "LOCALHOST.:6060"},
+		{"loopback, Host a name under localhost", byDefault, "127.0.0.1:5555", "", 200, "", "app.localhost:6060"},
+		{"loopback, no Host (HTTP/1.0)", byDefault, "127.0.0.1:5555", "", 200, "", "-"},
+		{"loopback, Host a rebound name", byDefault, "127.0.0.1:5555", "", 403, "", "rebind.example:6060"},
+		{"loopback, Host starting with localhost.", byDefault, "127.0.0.1:5555", "", 403, "", "localhost.example:6060"},
+		{"loopback, Host ending in localhost", byDefault, "127.0.0.1:5555", "", 403, "", "notlocalhost:6060"},
+		{"loopback, Host a remote address", byDefault, "127.0.0.1:5555", "", 403, "", "192.0.2.1:6060"},
+		{"a rebound name with the token", withToken, "127.0.0.1:5555", "let-me-in", 200, "", "rebind.example:6060"},
 	} {
 		req := httptest.NewRequest("GET", "/debug/ctxguard/", nil)
 		req.RemoteAddr = tt.remoteAddr
+		switch tt.host {
+		case "":
+			req.Host = "localhost:6060"
+		case "-":
+			req.Host = ""
+		default:
+			req.Host = tt.host
+		}
 		if name, value, ok := strings.Cut(tt.header, ": "); ok {
 			req.Header.Set(name, value)
 		}
@@ -421,7 +442,7 @@ func TestAccess(t *testing.T) {
 		rec := httptest.NewRecorder()
 		tt.h.ServeHTTP(rec, req)
 		if rec.Code != tt.code {
-			t.Errorf("%s (%q): %d, want %d", tt.name, tt.remoteAddr, rec.Code, tt.code)
+			t.Errorf("%s (%q, Host %q): %d, want %d", tt.name, tt.remoteAddr, req.Host, rec.Code, tt.code)
 		}
 		if rec.Header().Get("X-Content-Type-Options") != "nosniff" {
 			t.Errorf("%s: no X-Content-Type-Options: nosniff", tt.name)
@@ -706,5 +727,44 @@ func TestPageMountedAfterTheLag(t *testing.T) {
 	}
 	if e.OldestEnded == nil || e.OldestEnded.Before(before.Add(-time.Second)) || e.OldestEnded.After(p.Time) || e.LaggingForSeconds <= 0 {
 		t.Errorf("oldest ended %v, lagging for %vs; want about %v", e.OldestEnded, e.LaggingForSeconds, before)
+	}
+}
+
+// A page in the browser of someone on the same host, at a name the page's
+// author controls that resolves to 127.0.0.1 (DNS rebinding), connects
+// from loopback: FromLoopback must not take it for a loopback client's,
+// or that page can read the JSON. A loopback client names the server by a
+// loopback address or localhost.
+func TestRebindingIsNotLoopback(t *testing.T) {
+	m := ctxguard.New(ctxguard.Config{Logger: slog.New(slog.DiscardHandler)})
+	defer m.Close()
+	srv := httptest.NewServer(ctxdebug.Handler(m))
+	defer srv.Close()
+	_, port, err := net.SplitHostPort(srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		host string
+		code int
+	}{
+		{"127.0.0.1:" + port, 200},
+		{"localhost:" + port, 200},
+		{"[::1]:" + port, 200},
+		{"rebind.attacker.example:" + port, 403},
+	} {
+		req, err := http.NewRequest("GET", srv.URL+"/?format=json", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = tt.host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.code {
+			t.Errorf("from 127.0.0.1 with Host %s: %d, want %d", tt.host, resp.StatusCode, tt.code)
+		}
 	}
 }

@@ -143,3 +143,40 @@ func startLine(fn string) int {
 	start, _ := blockers.Lines(fn)
 	return start
 }
+
+// A proven leak of goroutines whose context never ends is listed before
+// healthy entries with more live goroutines: the bound of MaxSites must
+// not hide it while the totals count it. In a process of its own: what
+// is proven leaked never ends.
+func TestLeakedEntryIsNotOmitted(t *testing.T) {
+	if !ctxguard.LeakProfileAvailable() {
+		t.Skip("no goroutine leak profile on", "this Go release")
+	}
+	if !childproc.Run(t) {
+		return
+	}
+	m := ctxguard.New(ctxguard.Config{Logger: slog.New(slog.DiscardHandler)})
+	defer m.Close()
+	srv := httptest.NewServer(ctxdebug.Handler(m, ctxdebug.WithMaxSites(1)))
+	defer srv.Close()
+	root := ctxguard.WithMonitor(ctxguard.Background(), m)
+	release := make(chan struct{})
+	defer close(release)
+	for range 2 {
+		spawn.Go(root, func(ctxguard.Context) { <-release }, spawn.WithName("healthy"))
+	}
+	spawn.Go(root, func(ctxguard.Context) { <-make(chan struct{}) }, spawn.WithName("leaky"))
+	waitFor(t, "the leak to be proven", func() bool {
+		if err := m.CheckLeaks(); err != nil {
+			t.Fatal(err)
+		}
+		return m.Snapshot().Leaked == 1
+	})
+	p := getJSON(t, srv.URL+"?format=json")
+	if p.Totals.Leaked != 1 {
+		t.Fatalf("totals leaked %d, want 1", p.Totals.Leaked)
+	}
+	if len(p.Goroutines) != 1 || p.Goroutines[0].Name != "leaky" || p.Goroutines[0].Leaked != 1 {
+		t.Errorf("entries %+v (%d omitted), want the leaky one listed", p.Goroutines, p.GoroutinesOmitted)
+	}
+}

@@ -2,8 +2,10 @@ package ctxdebug
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 )
 
 // Defaults for the bounds of the page, each changed by an Option.
@@ -85,13 +87,18 @@ func WithMaxEvents(n int) Option {
 }
 
 // FromLoopback reports whether r came from a loopback address (127.0.0.0/8
-// or ::1), as its RemoteAddr says, and not through a proxy. It is the
-// default access check. A reverse proxy on the same host connects from
-// loopback for every client it serves, so a request that carries a
-// header such proxies add (Forwarded, X-Forwarded-For, X-Real-IP) is not
-// taken for a loopback client's: behind such a proxy, use WithAuth with a
-// check of your own. A RemoteAddr that is not an IP address and port,
-// such as a Unix socket's, is not loopback.
+// or ::1), as its RemoteAddr says, not through a proxy, and for a loopback
+// host. It is the default access check. A reverse proxy on the same host
+// connects from loopback for every client it serves, so a request that
+// carries a header such proxies add (Forwarded, X-Forwarded-For,
+// X-Real-IP) is not taken for a loopback client's: behind such a proxy,
+// use WithAuth with a check of your own. A web page on another site can
+// point its own host name at 127.0.0.1 (DNS rebinding) and then read what
+// the browser fetches from it, so the request's Host must name the
+// machine's loopback interface too: localhost or a name under it, or a
+// loopback address (or no Host, as HTTP/1.0 allows); reaching the page by
+// the machine's own host name needs WithAuth. A RemoteAddr that is not an
+// IP address and port, such as a Unix socket's, is not loopback.
 func FromLoopback(r *http.Request) bool {
 	for _, h := range proxyHeaders {
 		if _, ok := r.Header[h]; ok {
@@ -99,7 +106,26 @@ func FromLoopback(r *http.Request) bool {
 		}
 	}
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	return err == nil && ap.Addr().Unmap().IsLoopback()
+	return err == nil && ap.Addr().Unmap().IsLoopback() && loopbackHost(r.Host)
+}
+
+// loopbackHost reports whether host, a request's Host with or without a
+// port, names the loopback interface: empty, localhost or a name under it
+// (which browsers resolve to loopback themselves, whatever DNS says), or
+// a loopback address.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"), ".")
+	if host == "" || strings.EqualFold(host, "localhost") {
+		return true
+	}
+	if n := len(".localhost"); len(host) > n && strings.EqualFold(host[len(host)-n:], ".localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Unmap().IsLoopback()
 }
 
 // proxyHeaders are the headers proxies add to say whom they forward for,

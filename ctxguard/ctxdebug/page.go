@@ -29,8 +29,8 @@ type Page struct {
 	// pass the filter, worst first: those with lagging goroutines that
 	// do not wait for other lagging goroutines (the root causes), most
 	// lagging first; then lagging ones that wait for others; then those
-	// with goroutines proven leaked; then the rest, most live first. At most the handler's MaxSites (see
-	// WithMaxSites).
+	// with goroutines proven leaked; then the rest, most live first. At
+	// most the handler's MaxSites (see WithMaxSites).
 	Goroutines []Entry `json:"goroutines"`
 	// GoroutinesOmitted counts the entries that passed the filter but
 	// were left out by MaxSites; OmittedLive and OmittedLagging are their

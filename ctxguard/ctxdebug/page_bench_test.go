@@ -55,7 +55,7 @@ func BenchmarkPage(b *testing.B) {
 
 	serve := func(b *testing.B, query string) {
 		req := httptest.NewRequest("GET", "/debug/ctxguard/"+query, nil)
-		req.RemoteAddr = "127.0.0.1:1234"
+		req.RemoteAddr, req.Host = "127.0.0.1:1234", "localhost"
 		b.ReportAllocs()
 		size := 0
 		for b.Loop() {
