@@ -349,15 +349,21 @@ func (r *fileRewriter) convert(stmt *ast.GoStmt) string {
 	if !ok {
 		return "the name context is taken here"
 	}
+	call := stmt.Call
+	fun := ast.Unparen(call.Fun)
+	lit, isLit := fun.(*ast.FuncLit)
+	if isLit && len(call.Args) == 0 && ctx.name != "" && r.info.Scopes[lit.Type].Lookup(ctx.name) != nil {
+		// The body, which becomes the goroutine's, declares a ctx of its
+		// own in the parameter's block: the parameter stays unnamed.
+		ctx.name = ""
+	}
 	param := ctxPkg + ".Context"
 	if ctx.name != "" {
 		param = ctx.name + " " + param
 	}
 	head := spawnName + ".Go(" + ctx.expr + ", func(" + param + ")"
 
-	call := stmt.Call
-	fun := ast.Unparen(call.Fun)
-	if lit, ok := fun.(*ast.FuncLit); ok && len(call.Args) == 0 && lit.Type.Results.NumFields() == 0 {
+	if isLit && len(call.Args) == 0 && lit.Type.Results.NumFields() == 0 {
 		// go func() { ... }(): keep the body where it is.
 		r.replace(stmt.Pos(), lit.Type.End(), head)
 		r.replace(lit.End(), call.End(), ")")
