@@ -577,6 +577,27 @@ func (r *fileRewriter) argKind(arg ast.Expr, sig *types.Signature, i int) (strin
 				return "inline", ""
 			}
 		}
+	case *ast.SelectorExpr:
+		// A package's function: the same value later, and a generic one
+		// instantiated by the parameter's type cannot go into a temporary.
+		if id, ok := a.X.(*ast.Ident); ok {
+			if _, isPkg := r.info.Uses[id].(*types.PkgName); isPkg {
+				if _, isFunc := r.info.Uses[a.Sel].(*types.Func); isFunc {
+					return "inline", ""
+				}
+			}
+		}
+	case *ast.IndexExpr, *ast.IndexListExpr:
+		// A generic function instantiated, perhaps partly.
+		var x ast.Expr
+		if ie, ok := a.(*ast.IndexExpr); ok {
+			x = ie.X
+		} else {
+			x = a.(*ast.IndexListExpr).X
+		}
+		if _, inst := r.info.Instances[identOf(x)]; inst {
+			return "inline", ""
+		}
 	}
 	// x == y and the like are untyped: the call converts them to the
 	// parameter's type, a temporary would take the default type.
