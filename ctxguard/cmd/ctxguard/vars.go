@@ -106,6 +106,12 @@ func collectVarFacts(info *types.Info, files []*ast.File) *varFacts {
 				if n.Op == token.AND {
 					f.assign(info, n.X)
 				}
+			case *ast.SliceExpr:
+				// Slicing an array variable takes its address: the slice
+				// writes into it.
+				if _, arr := types.Unalias(info.TypeOf(n.X)).Underlying().(*types.Array); arr {
+					f.assign(info, n.X)
+				}
 			case *ast.SelectorExpr:
 				// x.M() with M on *T and x a T variable takes x's address.
 				if sel := info.Selections[n]; sel != nil && sel.Kind() == types.MethodVal {
