@@ -20,7 +20,7 @@ import (
 
 // loadMode is what rewriting needs of a package.
 const loadMode = packages.NeedName | packages.NeedFiles | packages.NeedCompiledGoFiles |
-	packages.NeedSyntax | packages.NeedTypes | packages.NeedTypesInfo | packages.NeedModule
+	packages.NeedSyntax | packages.NeedTypes | packages.NeedTypesInfo | packages.NeedModule | packages.NeedForTest
 
 // errNotBuilding reports packages that do not build: nothing is rewritten.
 var errNotBuilding = errors.New("packages do not build; nothing was changed")
@@ -56,6 +56,11 @@ func rewritePackages(buildFlags, patterns []string, tests bool, keep func(*packa
 		sort.Strings(errs)
 		return nil, fmt.Errorf("%w:\n\t%s", errNotBuilding, strings.Join(dedupe(errs), "\n\t"))
 	}
+	// A package's files are rewritten as part of its test variant when
+	// there is one: the names its test files declare are then in scope,
+	// and no import added takes one of them.
+	inTest := func(p *packages.Package) bool { return p.ForTest != "" && p.ForTest == p.PkgPath }
+	sort.SliceStable(pkgs, func(i, j int) bool { return inTest(pkgs[i]) && !inTest(pkgs[j]) })
 	res := &rewriteResult{}
 	done := make(map[string]bool)
 	for _, p := range pkgs {
