@@ -234,6 +234,41 @@ func TestRunKeepsPositions(t *testing.T) {
 	}
 }
 
+// lineDirectiveProgram has a //line directive (as generated-from-template
+// files do, without being marked generated) before a go statement whose
+// rewrite changes its line count.
+const lineDirectiveProgram = `package main
+
+import "context"
+
+func work(ctx context.Context, n int) {}
+
+func main() {
+	ctx := context.Background()
+	n := 1
+	n++
+//line template.tmpl:100
+	go work(ctx,
+		n+1)
+	panic("after")
+}
+`
+
+// TestRunKeepsLineDirectives: positions after a rewritten statement are
+// still those the file's //line directives give.
+func TestRunKeepsLineDirectives(t *testing.T) {
+	t.Setenv("GOWORK", "off")
+	t.Setenv("GOFLAGS", "-mod=mod")
+	dir := writeModule(t, map[string][]byte{"main.go": []byte(lineDirectiveProgram)})
+	_, _, stderr := runIn(t, dir, "run", "-ctxguard", repoRoot(t), ".")
+	if !strings.Contains(stderr, "1 go statements: 1 tracked") {
+		t.Errorf("summary:\n%s", stderr)
+	}
+	if cmdOut := goRun(t, dir); !strings.Contains(cmdOut.stderr, "template.tmpl:102") || !strings.Contains(stderr, "template.tmpl:102") {
+		t.Errorf("panic positions:\n%s\ngo run's:\n%s", stderr, cmdOut.stderr)
+	}
+}
+
 type outputs struct{ stdout, stderr string }
 
 func goRun(t *testing.T, dir string) outputs {
