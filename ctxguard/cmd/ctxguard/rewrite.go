@@ -744,8 +744,14 @@ func (r *fileRewriter) replace(from, to token.Pos, text string) {
 		// reports the lines of the file as written.
 		old := strings.Count(string(r.out.src[start:end]), "\n")
 		if strings.Count(text, "\n") != old {
-			p := r.position(to)
-			text += fmt.Sprintf("/*line %s:%d:%d*/", p.Filename, p.Line, p.Column)
+			// The position the compiler would have given, the file's
+			// own //line directives applied.
+			p := r.fset.PositionFor(to, true)
+			if p.Column > 0 {
+				text += fmt.Sprintf("/*line %s:%d:%d*/", p.Filename, p.Line, p.Column)
+			} else {
+				text += fmt.Sprintf("/*line %s:%d*/", p.Filename, p.Line)
+			}
 		}
 	}
 	// The new text carries the edits made inside the range (see text).
