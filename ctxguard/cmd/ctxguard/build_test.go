@@ -269,6 +269,23 @@ func TestRunKeepsLineDirectives(t *testing.T) {
 	}
 }
 
+// TestRunFiles: go run's .go file arguments are rewritten as its package
+// would be.
+func TestRunFiles(t *testing.T) {
+	t.Setenv("GOWORK", "off")
+	t.Setenv("GOFLAGS", "-mod=mod")
+	src := "package main\n\nimport \"context\"\n\nfunc main() {\n\tctx := context.Background()\n\tdone := make(chan struct{})\n\tgo func() { close(done) }()\n\t<-done\n\t_ = ctx\n}\n"
+	dir := writeModule(t, map[string][]byte{"main.go": []byte(src)})
+	code, _, stderr := runIn(t, dir, "run", "-ctxguard", repoRoot(t), "main.go")
+	if code != 0 || !strings.Contains(stderr, "1 go statements: 1 tracked") {
+		t.Errorf("exit %d:\n%s", code, stderr)
+	}
+	code, _, stderr = runIn(t, dir, "fix", "-diff", "main.go")
+	if code != 0 || !strings.Contains(stderr, "1 go statements: 1 converted") {
+		t.Errorf("fix: exit %d:\n%s", code, stderr)
+	}
+}
+
 type outputs struct{ stdout, stderr string }
 
 func goRun(t *testing.T, dir string) outputs {
