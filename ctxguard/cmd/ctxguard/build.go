@@ -263,7 +263,7 @@ func (c *buildConfig) prepare() (goFlags []string, summary string, err error) {
 	}
 	keep := func(p *packages.Package) bool {
 		if p.Module == nil {
-			return false
+			return namedFiles(p)
 		}
 		return p.Module.Main || (c.deps && p.Module.Path != coreModule)
 	}

@@ -34,7 +34,7 @@ func runFix(args []string, stdout, stderr io.Writer) int {
 	if *tags != "" {
 		buildFlags = append(buildFlags, "-tags="+*tags)
 	}
-	keep := func(p *packages.Package) bool { return p.Module != nil && p.Module.Main }
+	keep := func(p *packages.Package) bool { return p.Module != nil && p.Module.Main || namedFiles(p) }
 	res, err := rewritePackages(buildFlags, patterns, true, keep, rewriteOptions{})
 	if err != nil {
 		fmt.Fprintf(stderr, "ctxguard fix: %v\n", err)
@@ -83,6 +83,12 @@ those marked with a directive, trailing or on the line above:
 
 and lists them with the reason. A package that does not build stops it
 before anything is written.`
+
+// namedFiles reports whether p is the package go makes of .go files named
+// on the command line, which has no module.
+func namedFiles(p *packages.Package) bool {
+	return p.Module == nil && p.PkgPath == "command-line-arguments"
+}
 
 // writeFile replaces name's contents, keeping its mode.
 func writeFile(name string, data []byte) error {
