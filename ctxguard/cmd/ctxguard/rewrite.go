@@ -615,11 +615,25 @@ func (r *fileRewriter) untypedDefault(e ast.Expr) (types.Type, bool) {
 	case *ast.ParenExpr:
 		return r.untypedDefault(x.X)
 	case *ast.UnaryExpr:
-		if x.Op == token.NOT {
+		switch x.Op {
+		case token.NOT:
 			return r.untypedDefault(x.X)
+		case token.SUB, token.ADD, token.XOR:
+			if _, ok := r.untypedDefault(x.X); ok {
+				return types.Typ[types.Invalid], true // a shift of a constant inside: left
+			}
 		}
 	case *ast.BinaryExpr:
 		switch x.Op {
+		case token.ADD, token.SUB, token.MUL, token.QUO, token.REM, token.AND, token.OR, token.XOR, token.AND_NOT:
+			// Untyped when both sides are: a constant and a shift of a
+			// constant, say.
+			_, l := r.untypedDefault(x.X)
+			_, rr := r.untypedDefault(x.Y)
+			lc, rc := r.info.Types[x.X].Value != nil, r.info.Types[x.Y].Value != nil
+			if (l || lc) && (rr || rc) && (l || rr) {
+				return types.Typ[types.Invalid], true
+			}
 		case token.EQL, token.NEQ, token.LSS, token.LEQ, token.GTR, token.GEQ:
 			return types.Typ[types.Bool], true
 		case token.LAND, token.LOR:
