@@ -527,13 +527,7 @@ func (r *fileRewriter) funKind(fun ast.Expr) string {
 		}
 		return "temp"
 	case *ast.IndexExpr, *ast.IndexListExpr:
-		var x ast.Expr
-		if ie, ok := f.(*ast.IndexExpr); ok {
-			x = ie.X
-		} else {
-			x = f.(*ast.IndexListExpr).X
-		}
-		if _, inst := r.info.Instances[identOf(x)]; inst {
+		if r.instantiated(f) {
 			return "inline" // a generic function instantiated: no evaluation
 		}
 		return mayBeNil
@@ -542,6 +536,22 @@ func (r *fileRewriter) funKind(fun ast.Expr) string {
 		return mayBeNil
 	}
 	return "unusual function expression"
+}
+
+// instantiated reports whether e, an index expression, is a generic
+// function instantiated (f[T], pkg.F[T1, T2]): a value that never changes.
+func (r *fileRewriter) instantiated(e ast.Expr) bool {
+	var x ast.Expr
+	switch ix := e.(type) {
+	case *ast.IndexExpr:
+		x = ix.X
+	case *ast.IndexListExpr:
+		x = ix.X
+	default:
+		return false
+	}
+	_, inst := r.info.Instances[identOf(x)]
+	return inst
 }
 
 func identOf(e ast.Expr) *ast.Ident {
@@ -588,14 +598,7 @@ func (r *fileRewriter) argKind(arg ast.Expr, sig *types.Signature, i int) (strin
 			}
 		}
 	case *ast.IndexExpr, *ast.IndexListExpr:
-		// A generic function instantiated, perhaps partly.
-		var x ast.Expr
-		if ie, ok := a.(*ast.IndexExpr); ok {
-			x = ie.X
-		} else {
-			x = a.(*ast.IndexListExpr).X
-		}
-		if _, inst := r.info.Instances[identOf(x)]; inst {
+		if r.instantiated(a) { // perhaps partly
 			return "inline", ""
 		}
 	}
