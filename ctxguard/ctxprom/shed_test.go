@@ -11,6 +11,7 @@ import (
 
 	"github.com/ctxguard/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/ctxguard/ctxprom"
+	"github.com/ctxguard/ctxguard/internal/track"
 	"github.com/ctxguard/ctxguard/middleware/httpguard"
 )
 
@@ -43,6 +44,25 @@ func TestShedRequestsAreCountedPerRoute(t *testing.T) {
 # TYPE ctxguard_requests_shed_total counter
 ctxguard_requests_shed_total{scope="GET /stuck"} 3
 `
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "ctxguard_requests_shed_total"); err != nil {
+		t.Error(err)
+	}
+}
+
+// Two scopes whose names differ only in invalid UTF-8 get one label value:
+// their shed requests are one series, summed, as dropped cancel sites of
+// one label are, and the scrape does not fail on a duplicate series.
+func TestShedScopesOfOneLabelAreOneSeries(t *testing.T) {
+	m, _ := newMonitor(t, 0)
+	for _, scope := range []string{"GET /a\xff", "GET /a\xfe"} {
+		track.ScopeOf(nil, m, scope).Shed(1, grace)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(ctxprom.NewCollector(m))
+	want := `
+# HELP ctxguard_requests_shed_total Requests turned away by middleware with a lagging limit, by scope (route or RPC method).
+# TYPE ctxguard_requests_shed_total counter
+` + "ctxguard_requests_shed_total{scope=\"GET /a\uFFFD\"} 2\n"
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "ctxguard_requests_shed_total"); err != nil {
 		t.Error(err)
 	}
