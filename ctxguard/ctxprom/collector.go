@@ -146,14 +146,19 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	send(ch, c.logsDropped, prometheus.CounterValue, float64(s.LogRecordsDropped))
 	send(ch, c.loggerPanics, prometheus.CounterValue, float64(s.LoggerPanics))
 	send(ch, c.contextPanics, prometheus.CounterValue, float64(s.ContextPanics))
+	// Distinct scopes (names differing only in invalid UTF-8) and sites
+	// (two calls on one line) can share a label value, and Prometheus
+	// forbids duplicate series: sum them.
+	shed := make(map[string]uint64, len(s.Scopes))
 	for _, sc := range s.Scopes {
 		if sc.Shed > 0 {
-			send(ch, c.shed, prometheus.CounterValue, float64(sc.Shed), labelValue(sc.Scope))
+			shed[labelValue(sc.Scope)] += sc.Shed
 		}
 	}
+	for scope, n := range shed {
+		send(ch, c.shed, prometheus.CounterValue, float64(n), scope)
+	}
 
-	// Distinct sites can share a label value (two calls on one line), and
-	// Prometheus forbids duplicate series: sum them.
 	drops := make(map[string]uint64, len(s.DroppedCancelSites))
 	for _, sc := range s.DroppedCancelSites {
 		drops[labelValue(sc.Site.String())] += sc.Count
