@@ -15,6 +15,7 @@ import (
 
 	"github.com/ctxguard/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/ctxguard/ctxotel"
+	"github.com/ctxguard/ctxguard/internal/track"
 	"github.com/ctxguard/ctxguard/spawn"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -527,4 +528,17 @@ func droppedTotal(s ctxguard.Snapshot) uint64 {
 		n += sc.Count
 	}
 	return n
+}
+
+// Two scopes whose names differ only in invalid UTF-8 get one attribute
+// value: their shed requests are one data point, summed.
+func TestMetricsSumShedRequestsOfOneAttributeValue(t *testing.T) {
+	h := newMeters(t, 0)
+	for _, scope := range []string{"GET /a\xff", "GET /a\xfe"} {
+		track.ScopeOf(nil, h.m, scope).Shed(1, grace)
+	}
+	got := int64Points(t, h.collect(t), "ctxguard.requests.shed", "{request}", monotonic)
+	if want := (points{"ctxguard.scope=GET /a\uFFFD": 2}); !reflect.DeepEqual(got, want) {
+		t.Errorf("ctxguard.requests.shed = %v, want %v", got, want)
+	}
 }
