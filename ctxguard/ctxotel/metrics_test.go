@@ -542,3 +542,39 @@ func TestMetricsSumShedRequestsOfOneAttributeValue(t *testing.T) {
 		t.Errorf("ctxguard.requests.shed = %v, want %v", got, want)
 	}
 }
+
+// Registering one Monitor's metrics twice with one MeterProvider must not
+// double what is reported: either the second registration fails with an
+// error, as a Prometheus registry refuses a second collector, or the
+// values are the Monitor's.
+func TestRegisterMetricsTwiceDoesNotDoubleCounts(t *testing.T) {
+	verifyNoLeaks(t)
+	m := ctxguard.New(ctxguard.Config{Grace: grace, Logger: slog.New(slog.DiscardHandler)})
+	defer m.Close()
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer mp.Shutdown(context.Background())
+	for i := range 2 {
+		reg, err := ctxotel.RegisterMetrics(m, ctxotel.WithMeterProvider(mp))
+		if err != nil {
+			if i == 0 {
+				t.Fatalf("RegisterMetrics: %v", err)
+			}
+			continue
+		}
+		defer reg.Unregister()
+	}
+	release := make(chan struct{})
+	spawn.Go(ctxguard.WithMonitor(context.Background(), m), func(context.Context) { <-release }, spawn.WithName("worker"))
+	defer func() {
+		close(release)
+		waitFor(t, "the goroutine returns", false, func() bool { return m.Snapshot().Live == 0 })
+	}()
+	ms := collectFrom(t, reader)
+	if got := int64Points(t, ms, "ctxguard.goroutines.spawned", "{goroutine}", monotonic); got[""] != 1 {
+		t.Errorf("ctxguard.goroutines.spawned = %v, want 1", got)
+	}
+	if got := int64Points(t, ms, "ctxguard.goroutines.live", "{goroutine}", upDown); got["ctxguard.name=worker"] != 1 {
+		t.Errorf("ctxguard.goroutines.live = %v, want worker 1", got)
+	}
+}
