@@ -3,6 +3,8 @@ package ctxotel
 import (
 	"context"
 	"errors"
+	"reflect"
+	"sync"
 
 	"github.com/ctxguard/ctxguard/ctxguard"
 	"github.com/ctxguard/ctxguard/internal/series"
@@ -31,7 +33,9 @@ import (
 // ctxguard.events.dropped) is missing from the histogram.
 //
 // It returns an error, and registers nothing, if the MeterProvider
-// refuses an instrument or the callback. Unregister stops both the
+// refuses an instrument or the callback, or [ErrAlreadyRegistered] if m's
+// metrics are registered with that MeterProvider already (its meters would
+// add the two registrations' values up). Unregister stops both the
 // callback and the observer; a late exit already being delivered may
 // still be recorded once.
 func RegisterMetrics(m *ctxguard.Monitor, opts ...Option) (metric.Registration, error) {
@@ -40,6 +44,47 @@ func RegisterMetrics(m *ctxguard.Monitor, opts ...Option) (metric.Registration, 
 		m = ctxguard.Default()
 	}
 	meter := cfg.meters.Meter(instrumentationName)
+	key, ok := registrationKey{meter, m}, reflect.TypeOf(meter).Comparable()
+	if ok {
+		if _, dup := registered.LoadOrStore(key, true); dup {
+			return nil, ErrAlreadyRegistered
+		}
+	}
+	reg, err := register(m, meter, cfg)
+	if err != nil {
+		if ok {
+			registered.Delete(key)
+		}
+		return nil, err
+	}
+	if ok {
+		reg.forget = func() { registered.Delete(key) }
+	}
+	return reg, nil
+}
+
+// ErrAlreadyRegistered is RegisterMetrics' error when the Monitor's
+// metrics are registered with the MeterProvider already: Unregister the
+// first registration before registering again. The check compares the
+// meters the MeterProviders give: registering once through the global
+// MeterProvider and once with the provider it forwards to is not caught.
+var ErrAlreadyRegistered = errors.New("ctxotel: the Monitor's metrics are already registered with this MeterProvider")
+
+// registered holds the registrationKeys of the registrations in place.
+// A meter of a type that cannot be compared (a MeterProvider of one's own)
+// is not checked.
+var registered sync.Map
+
+// A registrationKey is a Monitor and the meter its metrics are registered
+// with: a MeterProvider gives one meter per instrumentation scope.
+type registrationKey struct {
+	meter metric.Meter
+	m     *ctxguard.Monitor
+}
+
+// register makes the instruments, callback and observer of m's metrics
+// with meter.
+func register(m *ctxguard.Monitor, meter metric.Meter, cfg config) (*registration, error) {
 	r := &metrics{m: m, series: newSeriesTable(cfg.maxSeries)}
 	var errs []error
 	observables := make([]metric.Observable, len(instruments))
@@ -109,11 +154,17 @@ type registration struct {
 	embedded.Registration
 	callback metric.Registration
 	stop     func()
+	forget   func() // lets the Monitor's metrics be registered with the meter again; nil if not checked
+	once     sync.Once
 }
 
 // Unregister stops the callback and the observer of the Monitor. It is
 // idempotent.
 func (r *registration) Unregister() error {
 	r.stop()
-	return r.callback.Unregister()
+	err := r.callback.Unregister()
+	if r.forget != nil {
+		r.once.Do(r.forget)
+	}
+	return err
 }

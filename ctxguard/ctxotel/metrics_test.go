@@ -2,6 +2,7 @@ package ctxotel_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -543,27 +544,39 @@ func TestMetricsSumShedRequestsOfOneAttributeValue(t *testing.T) {
 	}
 }
 
-// Registering one Monitor's metrics twice with one MeterProvider must not
-// double what is reported: either the second registration fails with an
-// error, as a Prometheus registry refuses a second collector, or the
-// values are the Monitor's.
-func TestRegisterMetricsTwiceDoesNotDoubleCounts(t *testing.T) {
+// Registering one Monitor's metrics twice with one MeterProvider fails
+// with ErrAlreadyRegistered, as a Prometheus registry refuses a second
+// collector, rather than doubling every value; after Unregister it
+// succeeds again, and another Monitor or MeterProvider is never refused.
+func TestRegisterMetricsTwiceIsRefused(t *testing.T) {
 	verifyNoLeaks(t)
 	m := ctxguard.New(ctxguard.Config{Grace: grace, Logger: slog.New(slog.DiscardHandler)})
 	defer m.Close()
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	defer mp.Shutdown(context.Background())
-	for i := range 2 {
-		reg, err := ctxotel.RegisterMetrics(m, ctxotel.WithMeterProvider(mp))
+	first, err := ctxotel.RegisterMetrics(m, ctxotel.WithMeterProvider(mp))
+	if err != nil {
+		t.Fatalf("RegisterMetrics: %v", err)
+	}
+	if reg, err := ctxotel.RegisterMetrics(m, ctxotel.WithMeterProvider(mp)); !errors.Is(err, ctxotel.ErrAlreadyRegistered) || reg != nil {
+		t.Fatalf("second RegisterMetrics: %v, %v; want ErrAlreadyRegistered", reg, err)
+	}
+	other := ctxguard.New(ctxguard.Config{Logger: slog.New(slog.DiscardHandler)})
+	defer other.Close()
+	otherMP := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	defer otherMP.Shutdown(context.Background())
+	for _, c := range []struct {
+		m  *ctxguard.Monitor
+		mp *sdkmetric.MeterProvider
+	}{{other, mp}, {m, otherMP}} {
+		reg, err := ctxotel.RegisterMetrics(c.m, ctxotel.WithMeterProvider(c.mp))
 		if err != nil {
-			if i == 0 {
-				t.Fatalf("RegisterMetrics: %v", err)
-			}
-			continue
+			t.Fatalf("RegisterMetrics of another Monitor or MeterProvider: %v", err)
 		}
 		defer reg.Unregister()
 	}
+
 	release := make(chan struct{})
 	spawn.Go(ctxguard.WithMonitor(context.Background(), m), func(context.Context) { <-release }, spawn.WithName("worker"))
 	defer func() {
@@ -576,5 +589,20 @@ func TestRegisterMetricsTwiceDoesNotDoubleCounts(t *testing.T) {
 	}
 	if got := int64Points(t, ms, "ctxguard.goroutines.live", "{goroutine}", upDown); got["ctxguard.name=worker"] != 1 {
 		t.Errorf("ctxguard.goroutines.live = %v, want worker 1", got)
+	}
+
+	if err := first.Unregister(); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Unregister(); err != nil { // idempotent, and frees nothing else
+		t.Fatal(err)
+	}
+	again, err := ctxotel.RegisterMetrics(m, ctxotel.WithMeterProvider(mp))
+	if err != nil {
+		t.Fatalf("RegisterMetrics after Unregister: %v", err)
+	}
+	defer again.Unregister()
+	if _, err := ctxotel.RegisterMetrics(m, ctxotel.WithMeterProvider(mp)); !errors.Is(err, ctxotel.ErrAlreadyRegistered) {
+		t.Errorf("RegisterMetrics after re-registering: %v, want ErrAlreadyRegistered", err)
 	}
 }
