@@ -62,3 +62,31 @@ func TestDroppedGroupIsReportedAtItsCaller(t *testing.T) {
 		t.Errorf("dropped at %s, want group_test.go:%d", site, line)
 	}
 }
+
+// A Go or TryGo that panics on bad input (a nil Option) starts nothing,
+// and so must not keep a slot of the Group's limit: a later call finds it
+// free.
+func TestGroupBadOptionKeepsNoSlot(t *testing.T) {
+	_, root := newMonitor(t)
+	for name, call := range map[string]func(g *spawn.Group){
+		"Go":    func(g *spawn.Group) { g.Go(func() error { return nil }, nil) },
+		"TryGo": func(g *spawn.Group) { g.TryGo(func() error { return nil }, nil) },
+	} {
+		g, _ := spawn.WithContext(root)
+		g.SetLimit(1)
+		func() {
+			defer func() {
+				if v, _ := recover().(string); !strings.HasPrefix(v, "spawn: ") {
+					t.Errorf("%s with a nil Option panicked with %q, want a spawn message", name, v)
+				}
+			}()
+			call(g)
+		}()
+		if !g.TryGo(func() error { return nil }) {
+			t.Errorf("after %s panicked: TryGo = false with no goroutine in the Group, want its slot free", name)
+		}
+		if err := g.Wait(); err != nil {
+			t.Errorf("Wait = %v", err)
+		}
+	}
+}
