@@ -99,10 +99,11 @@ func (g *Group) number() uint64 {
 //
 //go:noinline
 func (g *Group) Go(f func() error, opts ...Option) {
+	o := g.options(f, opts, "Group.Go") // before taking a slot: it panics on a nil Option
 	if g.sem != nil {
 		g.sem <- token{}
 	}
-	g.start(f, callsite.CallerPC(), opts)
+	g.start(f, callsite.CallerPC(), o)
 }
 
 // TryGo calls the given function in a new tracked goroutine, as Go does,
@@ -113,6 +114,7 @@ func (g *Group) Go(f func() error, opts ...Option) {
 //
 //go:noinline
 func (g *Group) TryGo(f func() error, opts ...Option) bool {
+	o := g.options(f, opts, "Group.TryGo")
 	if g.sem != nil {
 		select {
 		case g.sem <- token{}:
@@ -121,13 +123,19 @@ func (g *Group) TryGo(f func() error, opts ...Option) bool {
 			return false
 		}
 	}
-	g.start(f, callsite.CallerPC(), opts)
+	g.start(f, callsite.CallerPC(), o)
 	return true
 }
 
-func (g *Group) start(f func() error, site uintptr, opts []Option) {
+// options resolves the options of a goroutine running f, panicking on a
+// nil one for the named caller.
+func (g *Group) options(f func() error, opts []Option, caller string) *track.Options {
 	o := &track.Options{FuncPC: reflect.ValueOf(f).Pointer(), Group: g.number()}
-	apply(o, opts, "Group.Go")
+	apply(o, opts, caller)
+	return o
+}
+
+func (g *Group) start(f func() error, site uintptr, o *track.Options) {
 	g.wg.Add(1)
 	ctx := g.ctx
 	if ctx == nil {
