@@ -80,13 +80,16 @@ func (tr *tracking) Shed(limit int, grace time.Duration) (retryAfter time.Durati
 		return max(grace, time.Second)
 	}
 	m.mu.Lock()
-	if !st.shedding.Load() {
+	// The count may have fallen below limit since the caller read it: a
+	// lagging goroutine returned. Then no return is left to end an
+	// episode started now, so none starts; the request is still counted.
+	if !st.shedding.Load() && st.lagging.Load() >= int64(limit) {
 		st.shedding.Store(true)
 		st.since, st.limit = time.Now(), int64(limit)
 		st.laggingAtShed, st.shedAtStart = st.lagging.Load(), st.shed.Load()-1
 		st.starts++
-		m.dirtyScopeLocked(st)
 	}
+	m.dirtyScopeLocked(st) // the request turned away is logged either way
 	m.mu.Unlock()
 	m.wakeLoop()
 	if m.run.Load() == nil && !m.foreign() {
