@@ -215,3 +215,29 @@ func TestLaggingLimitMisuse(t *testing.T) {
 		}()
 	}
 }
+
+// Retry-After is the handler's grace in whole seconds, rounded up: a
+// client told to come back sooner finds the route still turning requests
+// away. (mcpguard rounds up too.)
+func TestRetryAfterRoundsTheGraceUp(t *testing.T) {
+	const grace = 1300 * time.Millisecond
+	m := ctxguard.New(ctxguard.Config{Logger: slog.New(slog.DiscardHandler)})
+	defer m.Close()
+	release := make(chan struct{})
+	srv := httptest.NewServer(httpguard.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }),
+		httpguard.WithMonitor(m), httpguard.WithGrace(grace), httpguard.WithLaggingLimit(1)))
+	defer srv.Close()
+	defer close(release)
+	if _, err := (&http.Client{Timeout: 20 * time.Millisecond}).Get(srv.URL); err == nil {
+		t.Fatal("the stuck handler answered")
+	}
+	waitFor(t, "the handler lags", func() bool { return m.Snapshot().Lagging == 1 })
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("Retry-After"); resp.StatusCode != http.StatusServiceUnavailable || got != "2" {
+		t.Errorf("%s, Retry-After %q; want 503 with Retry-After 2 for a grace of %v", resp.Status, got, grace)
+	}
+}
