@@ -278,7 +278,8 @@ func WithMonitor(m *ctxguard.Monitor) Option {
 // plain-text body and a Retry-After header, without calling the handler:
 // one second if the route's lagging count has fallen since it started
 // turning requests away (its stuck work is returning), else the handler's
-// grace (WithGrace, else the Monitor's Config.Grace), at least a second.
+// grace (WithGrace, else the Monitor's Config.Grace) in whole seconds,
+// rounded up, at least a second.
 // Other routes are untouched. The route takes requests again as soon as
 // its lagging count is below n. Requests turned away are counted per
 // route (ctxguard.Snapshot.Scopes, ctxprom's
@@ -309,7 +310,9 @@ func WithGrace(d time.Duration) Option {
 // shed answers a request turned away by WithLaggingLimit.
 func shed(w http.ResponseWriter, retryAfter time.Duration, limit int) {
 	h := w.Header()
-	h.Set("Retry-After", strconv.Itoa(int(retryAfter.Round(time.Second)/time.Second)))
+	// Rounded up: a client told to come back before the grace is out finds
+	// the route still turning requests away.
+	h.Set("Retry-After", strconv.Itoa(int((retryAfter+time.Second-1)/time.Second)))
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusServiceUnavailable)
