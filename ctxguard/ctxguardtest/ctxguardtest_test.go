@@ -141,6 +141,27 @@ func TestStopsOnCancelFailsOnASleeper(t *testing.T) {
 	t.Logf("the child ran %v", time.Since(start).Round(time.Millisecond))
 }
 
+func TestInnerStopsOnCancelChild(t *testing.T) {
+	inner(t)
+	ctxguardtest.StopsOnCancel(t, func(ctx context.Context) {
+		spawn.Go(ctx, func(context.Context) {
+			time.Sleep(time.Hour) // marker: child
+		}, spawn.WithName("worker loop"))
+	}, 50*time.Millisecond)
+}
+
+// StopsOnCancel judges the goroutines fn spawns under its context too: a
+// function that starts its loop with spawn.Go and returns at once does
+// not stop on cancel if the loop does not.
+func TestStopsOnCancelFailsOnASpawnedSleeper(t *testing.T) {
+	out := runInner(t, "TestInnerStopsOnCancelChild")
+	want := "1 blocked at " + marked(t, "child") + " (sleep)"
+	if !strings.Contains(out, "--- FAIL: TestInnerStopsOnCancelChild") || !strings.Contains(out, "worker loop") ||
+		!strings.Contains(out, want) {
+		t.Fatalf("want a failure naming the worker loop with %q:\n%s", want, out)
+	}
+}
+
 // StopsOnCancel passes a function that returns on cancel.
 func TestStopsOnCancelPassesAGoodFunction(t *testing.T) {
 	ctxguardtest.StopsOnCancel(t, func(ctx context.Context) {
