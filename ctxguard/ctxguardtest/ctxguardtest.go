@@ -248,10 +248,12 @@ func checkCancels(t testing.TB, m *ctxguard.Monitor, collected func() uint64) {
 
 // StopsOnCancel runs fn in a goroutine tracked by a Monitor of its own,
 // under a fresh context, cancels the context once fn is running, and fails
-// t if fn has not returned within the given time after the cancel, saying
-// where fn is blocked and, as [Context] does, whether it can never return. It returns when fn has returned, or soon after
-// within has passed (it never hangs the test): a stuck fn is left running
-// and reported. It panics if fn is nil or within is not positive.
+// t if fn, or a goroutine it spawned under the context (spawn.Go,
+// spawn.Group), has not returned within the given time after the cancel,
+// saying where it is blocked and, as [Context] does, whether it can never
+// return. It returns when those have returned, or soon after within has
+// passed (it never hangs the test): a stuck goroutine is left running and
+// reported. It panics if fn is nil or within is not positive.
 //
 //go:noinline
 func StopsOnCancel(t testing.TB, fn func(ctx context.Context), within time.Duration) {
@@ -276,6 +278,15 @@ func StopsOnCancel(t testing.TB, fn func(ctx context.Context), within time.Durat
 	defer timer.Stop()
 	select {
 	case <-returned:
+		// The goroutines fn spawned under ctx must stop in the same time.
+		for m.Snapshot().Live > 0 {
+			select {
+			case <-timer.C:
+				reportLive(t, m, "did not return within %v of its context's cancel", within)
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
 		return
 	case <-timer.C:
 	}
