@@ -90,3 +90,25 @@ func TestGroupBadOptionKeepsNoSlot(t *testing.T) {
 		}
 	}
 }
+
+// A panic that WithRecover recovers in a Group's goroutine is a failed
+// subtask, not a success: it cancels the Group's context, as a returned
+// error does, so that siblings waiting on it stop, and Wait reports it.
+func TestGroupRecoveredPanicFailsTheGroup(t *testing.T) {
+	_, root := newMonitor(t)
+	root, cancel := context.WithCancel(root)
+	defer cancel() // a failure leaves no goroutine behind
+	g, ctx := spawn.WithContext(root)
+	g.Go(func() error { <-ctx.Done(); return nil })
+	g.Go(func() error { panic("step failed") }, spawn.WithRecover(nil))
+	waited := make(chan error, 1)
+	go func() { waited <- g.Wait() }()
+	select {
+	case err := <-waited:
+		if err == nil {
+			t.Errorf("Wait = nil after a recovered panic, want an error")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("Wait still blocked 10s after a recovered panic: the Group's context was not cancelled")
+	}
+}
