@@ -95,7 +95,8 @@ func (g *Group) number() uint64 {
 //
 // The first goroutine in the group that returns a non-nil error will
 // cancel the associated Context, if any. The error will be returned
-// by Wait.
+// by Wait. A goroutine started with [WithRecover] that panics fails the
+// group the same way, with a [PanicError].
 //
 //go:noinline
 func (g *Group) Go(f func() error, opts ...Option) {
@@ -143,17 +144,57 @@ func (g *Group) start(f func() error, site uintptr, o *track.Options) {
 	}
 	// Like errgroup, panics are not propagated to Wait: a panic in f
 	// crashes the program with f's own stack, as under a go statement.
+	// One that WithRecover recovers fails the Group, as an error would.
 	track.Go(ctx, func(context.Context) {
 		defer g.done()
+		if o.Recover {
+			defer g.failOnPanic()
+		}
 		if err := f(); err != nil {
-			g.errOnce.Do(func() {
-				g.err = err
-				if g.cancel != nil {
-					g.cancel(g.err)
-				}
-			})
+			g.fail(err)
 		}
 	}, site, o)
+}
+
+// fail records err as the Group's error, if it is the first, and cancels
+// the Group's context with it.
+func (g *Group) fail(err error) {
+	g.errOnce.Do(func() {
+		g.err = err
+		if g.cancel != nil {
+			g.cancel(g.err)
+		}
+	})
+}
+
+// failOnPanic, deferred in a goroutine started with WithRecover, fails
+// the Group with a PanicError if the goroutine panics, and panics again
+// with the same value for WithRecover's recovery, which records the panic
+// and calls its handler, to take it.
+func (g *Group) failOnPanic() {
+	if v := recover(); v != nil {
+		g.fail(&PanicError{Value: v})
+		panic(v)
+	}
+}
+
+// A PanicError is the error a Group fails with when one of its goroutines
+// started with [WithRecover] panics: Wait returns it (if it is the first
+// error) and the Group's context is cancelled with it as its cause, as
+// for an error the goroutine returned. Without WithRecover a panic
+// crashes the program, as under errgroup.
+type PanicError struct {
+	// Value is what the goroutine panicked with.
+	Value any
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("spawn: goroutine panicked: %v", e.Value) }
+
+// Unwrap returns the panic's value if it is an error, so that errors.Is
+// and errors.As see through a PanicError.
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
 }
 
 // SetLimit limits the number of active goroutines in this group to at most n.

@@ -3,6 +3,7 @@ package spawn_test
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"runtime"
 	"strings"
@@ -93,22 +94,47 @@ func TestGroupBadOptionKeepsNoSlot(t *testing.T) {
 
 // A panic that WithRecover recovers in a Group's goroutine is a failed
 // subtask, not a success: it cancels the Group's context, as a returned
-// error does, so that siblings waiting on it stop, and Wait reports it.
+// error does, so that siblings waiting on it stop, and Wait reports it as
+// a PanicError; the panic is still recorded and handed to the handler.
 func TestGroupRecoveredPanicFailsTheGroup(t *testing.T) {
-	_, root := newMonitor(t)
+	m, root := newMonitor(t)
 	root, cancel := context.WithCancel(root)
 	defer cancel() // a failure leaves no goroutine behind
 	g, ctx := spawn.WithContext(root)
+	handled := make(chan any, 1)
 	g.Go(func() error { <-ctx.Done(); return nil })
-	g.Go(func() error { panic("step failed") }, spawn.WithRecover(nil))
+	g.Go(func() error { panic("step failed") }, spawn.WithRecover(func(v any) { handled <- v }))
 	waited := make(chan error, 1)
 	go func() { waited <- g.Wait() }()
 	select {
 	case err := <-waited:
-		if err == nil {
-			t.Errorf("Wait = nil after a recovered panic, want an error")
+		var pe *spawn.PanicError
+		if !errors.As(err, &pe) || pe.Value != "step failed" {
+			t.Fatalf("Wait = %v, want a PanicError of \"step failed\"", err)
+		}
+		if cause := context.Cause(ctx); cause != err {
+			t.Errorf("the Group's context's cause = %v, want Wait's error", cause)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatalf("Wait still blocked 10s after a recovered panic: the Group's context was not cancelled")
+	}
+	if v := <-handled; v != "step failed" {
+		t.Errorf("WithRecover's handler got %v", v)
+	}
+	if n := m.Snapshot().Panics; n != 1 {
+		t.Errorf("Snapshot.Panics = %d, want 1", n)
+	}
+
+	// A recovered panic of an error value is seen through; runtime.Goexit
+	// is no failure, as under errgroup.
+	g2, _ := spawn.WithContext(root)
+	g2.Go(func() error { panic(io.ErrUnexpectedEOF) }, spawn.WithRecover(nil))
+	if err := g2.Wait(); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("Wait = %v, want one that is io.ErrUnexpectedEOF", err)
+	}
+	g3, _ := spawn.WithContext(root)
+	g3.Go(func() error { runtime.Goexit(); return nil }, spawn.WithRecover(nil))
+	if err := g3.Wait(); err != nil {
+		t.Errorf("Wait after runtime.Goexit = %v, want nil", err)
 	}
 }
