@@ -90,7 +90,8 @@ func WithGrace(d time.Duration) Option {
 // WithRecover recovers a panic in the goroutine instead of letting it crash
 // the program: the panic is recorded (Snapshot.Panics, a Panic event with
 // the value) and handle, if not nil, is called with the recovered value on
-// the panicking goroutine.
+// the panicking goroutine. A [Group]'s goroutine that panics also fails
+// the Group, with a [PanicError].
 func WithRecover(handle func(v any)) Option {
 	return optionFunc(func(o *track.Options) { o.Recover, o.OnPanic = true, handle })
 }
