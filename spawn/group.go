@@ -188,6 +188,7 @@ type PanicError struct {
 	Value any
 }
 
+// Error says what the goroutine panicked with.
 func (e *PanicError) Error() string { return fmt.Sprintf("spawn: goroutine panicked: %v", e.Value) }
 
 // Unwrap returns the panic's value if it is an error, so that errors.Is
