@@ -32,10 +32,17 @@ func TestReportsOfAFlappingScopeAreBounded(t *testing.T) {
 	}
 	m.Close() // writes what is left and waits for the Logger
 	byMsg := map[any]int{}
+	var held map[string]any
 	for _, r := range logs.records(t) {
 		byMsg[r["msg"]]++
+		if r["msg"] == msgEpisodes {
+			held = r
+		}
 	}
-	if byMsg[msgShedding] > 1 || byMsg[msgRecovered] > 1 {
-		t.Errorf("%d shedding episodes of one route within ReportInterval gave records %v, want at most one start and one recovery record", episodes, byMsg)
+	if byMsg[msgShedding] != 1 || byMsg[msgRecovered] != 1 || byMsg[msgEpisodes] != 1 {
+		t.Errorf("%d shedding episodes of one route within ReportInterval gave records %v, want one start, its recovery, and one record of the rest", episodes, byMsg)
+	}
+	if held["episodes"] != float64(episodes-1) || held["recoveries"] != float64(episodes-1) || held["shedding"] != false {
+		t.Errorf("the record of the rest: %v, want %d episodes, %d recoveries, not shedding", held, episodes-1, episodes-1)
 	}
 }

@@ -52,6 +52,12 @@ type scopeState struct {
 	shedAtStart   uint64 // shed when shedding started
 	reported      uint64 // shed as of the last record
 	starts, stops int    // shedding episodes not reported yet
+	// Episodes are logged one at a time at most once per ReportInterval;
+	// those in between are counted here and logged together when
+	// episodesDue comes.
+	episodesDue           time.Time
+	startLogged           bool // the episode going on was logged at its start: its end is too
+	heldStarts, heldStops int
 	reporting
 	dirty bool // listed in Monitor.dirtyScopes
 }
@@ -143,27 +149,49 @@ func (m *Monitor) dirtyScopeLocked(st *scopeState) {
 const (
 	msgShedding  = "ctxguard: route turning requests away: too many of its goroutines still running after their requests ended"
 	msgRecovered = "ctxguard: route taking requests again"
+	msgEpisodes  = "ctxguard: route turned requests away again, more times since its last record"
 	msgShed      = "ctxguard: requests turned away"
 )
 
 // reportScopesLocked adds the records of shedding scopes to out: a start
-// or a recovery at once, the count of requests turned away at most once
-// per ReportInterval. It returns when the earliest record it held back is
-// due, zero if none. The caller holds m.mu.
+// at once, and the recovery that ends it, at most once per ReportInterval
+// per scope; the episodes that start in between are counted and logged in
+// one record when that interval is out; the count of requests turned away
+// at most once per ReportInterval. It returns when the earliest record it
+// held back is due, zero if none. The caller holds m.mu.
 func (m *Monitor) reportScopesLocked(now time.Time, flush bool, out []logRecord) ([]logRecord, time.Time) {
 	var next time.Time
 	keep := m.dirtyScopes[:0]
 	for _, st := range m.dirtyScopes {
 		shed := st.shed.Load()
 		for ; st.starts > 0; st.starts-- {
+			if now.Before(st.episodesDue) {
+				st.heldStarts++
+				st.startLogged = false
+				continue
+			}
 			out = append(out, logRecord{level: slog.LevelWarn, msg: msgShedding, count: 1,
 				attrs: []slog.Attr{slog.String("scope", st.name), slog.Int64("lagging", st.lagging.Load()),
 					slog.Int64("limit", st.limit)}})
+			st.episodesDue, st.startLogged = now.Add(m.cfg.ReportInterval), true
 		}
 		for ; st.stops > 0; st.stops-- {
+			if !st.startLogged {
+				st.heldStops++
+				continue
+			}
 			out = append(out, logRecord{level: slog.LevelInfo, msg: msgRecovered, count: 1,
 				attrs: []slog.Attr{slog.String("scope", st.name), slog.Uint64("shed", shed-st.shedAtStart),
 					slog.Duration("after", now.Sub(st.since).Round(time.Millisecond))}})
+			st.startLogged = false
+		}
+		if st.heldStarts+st.heldStops > 0 && (flush || !now.Before(st.episodesDue)) {
+			out = append(out, logRecord{level: slog.LevelWarn, msg: msgEpisodes, count: uint64(st.heldStarts),
+				attrs: []slog.Attr{slog.String("scope", st.name), slog.Int("episodes", st.heldStarts),
+					slog.Int("recoveries", st.heldStops), slog.Bool("shedding", st.shedding.Load()),
+					slog.Int64("lagging", st.lagging.Load()), slog.Int64("limit", st.limit)}})
+			st.heldStarts, st.heldStops = 0, 0
+			st.episodesDue = now.Add(m.cfg.ReportInterval)
 		}
 		if shed > st.reported && (flush || st.due(now)) {
 			out = append(out, logRecord{level: slog.LevelWarn, msg: msgShed, count: shed - st.reported,
@@ -172,11 +200,15 @@ func (m *Monitor) reportScopesLocked(now time.Time, flush bool, out []logRecord)
 			st.reported = shed
 			st.logNow(now, m.cfg.ReportInterval)
 		}
-		st.dirty = shed > st.reported || st.shedding.Load()
+		held := st.heldStarts+st.heldStops > 0
+		st.dirty = shed > st.reported || st.shedding.Load() || held
 		if st.dirty {
 			keep = append(keep, st)
 			if shed > st.reported && (next.IsZero() || st.nextLog.Before(next)) {
 				next = st.nextLog
+			}
+			if held && (next.IsZero() || st.episodesDue.Before(next)) {
+				next = st.episodesDue
 			}
 		}
 	}

@@ -284,9 +284,11 @@ func WithMonitor(m *ctxguard.Monitor) Option {
 // its lagging count is below n. Requests turned away are counted per
 // route (ctxguard.Snapshot.Scopes, ctxprom's
 // ctxguard_requests_shed_total) and logged: at once when a route starts
-// and stops turning requests away, otherwise at most once per
-// ReportInterval. Routes beyond the Monitor's MaxSites share one count,
-// and so one limit.
+// and stops turning requests away, at most once per ReportInterval (the
+// episodes of a route that keeps starting and stopping in between are
+// logged together when the interval is out), and the count of requests
+// turned away at most once per ReportInterval. Routes beyond the
+// Monitor's MaxSites share one count, and so one limit.
 //
 // Cost per request: two atomic loads. It panics if n is not positive.
 func WithLaggingLimit(n int) Option {
