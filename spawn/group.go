@@ -100,11 +100,11 @@ func (g *Group) number() uint64 {
 //
 //go:noinline
 func (g *Group) Go(f func() error, opts ...Option) {
-	o := g.options(f, opts, "Group.Go") // before taking a slot: it panics on a nil Option
+	noNilOption(opts, "Group.Go") // before taking a slot, which a panic would keep
 	if g.sem != nil {
 		g.sem <- token{}
 	}
-	g.start(f, callsite.CallerPC(), o)
+	g.start(f, callsite.CallerPC(), g.options(f, opts, "Group.Go"))
 }
 
 // TryGo calls the given function in a new tracked goroutine, as Go does,
@@ -115,16 +115,16 @@ func (g *Group) Go(f func() error, opts ...Option) {
 //
 //go:noinline
 func (g *Group) TryGo(f func() error, opts ...Option) bool {
-	o := g.options(f, opts, "Group.TryGo")
+	noNilOption(opts, "Group.TryGo") // before taking a slot, which a panic would keep
 	if g.sem != nil {
 		select {
 		case g.sem <- token{}:
 			// Note: this allows barging if and only if channels in general allow barging.
 		default:
-			return false
+			return false // nothing resolved: a refusal costs no allocation
 		}
 	}
-	g.start(f, callsite.CallerPC(), o)
+	g.start(f, callsite.CallerPC(), g.options(f, opts, "Group.TryGo"))
 	return true
 }
 

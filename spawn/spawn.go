@@ -61,11 +61,18 @@ func resolve(opts []Option) *track.Options {
 
 // apply applies opts to o, panicking on a nil one for the named caller.
 func apply(o *track.Options, opts []Option, caller string) {
+	noNilOption(opts, caller)
+	for _, opt := range opts {
+		opt.apply(o)
+	}
+}
+
+// noNilOption panics if one of opts is nil, for the named caller.
+func noNilOption(opts []Option, caller string) {
 	for _, opt := range opts {
 		if opt == nil {
 			panic("spawn: " + caller + " called with a nil Option")
 		}
-		opt.apply(o)
 	}
 }
 
