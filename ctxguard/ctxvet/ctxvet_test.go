@@ -156,3 +156,34 @@ func TestOffByDefault(t *testing.T) {
 type quiet struct{ *testing.T }
 
 func (q *quiet) Errorf(format string, args ...any) {}
+
+// The testdata module is loaded with GOPROXY=off (analysistest), so each
+// module it requires must already be in the module cache, at the version
+// it requires: building this package's tests puts golang.org/x/sync there
+// at ctxvet's own version, so testdata must require that one. On a fresh
+// module cache another version made the chanleak tests fail, or pass only
+// when another module's tests had downloaded it first.
+func TestTestdataRequiresOurXSync(t *testing.T) {
+	ours, theirs := requiredVersion(t, "go.mod", "golang.org/x/sync"), requiredVersion(t, "testdata/go.mod", "golang.org/x/sync")
+	if ours != theirs {
+		t.Errorf("testdata/go.mod requires golang.org/x/sync %s, go.mod %s: make them the same", theirs, ours)
+	}
+}
+
+// requiredVersion returns the version of path that the go.mod file at
+// name requires.
+func requiredVersion(t *testing.T, name, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(data)) {
+		fields := strings.Fields(strings.TrimPrefix(strings.TrimSpace(line), "require "))
+		if len(fields) >= 2 && fields[0] == path {
+			return fields[1]
+		}
+	}
+	t.Fatalf("%s does not require %s", name, path)
+	return ""
+}
