@@ -139,7 +139,7 @@ func runChanLeak(pass *analysis.Pass) (any, error) {
 		if !isMakeChan(p.info, call) || p.inGeneratedFile(call.Pos()) {
 			continue
 		}
-		if !chanLeakTests && strings.HasSuffix(pass.Fset.Position(call.Pos()).Filename, "_test.go") {
+		if !chanLeakTests && p.isTestFile(call.Pos()) {
 			continue
 		}
 		v := madeVar(p, cur)

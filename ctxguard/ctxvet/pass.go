@@ -24,6 +24,7 @@ type passInfo struct {
 	insp  *inspector.Inspector
 
 	generated map[string]bool         // file name → generated, never reported on
+	testing   map[*token.File]bool    // files, not _test.go ones, that import package testing
 	silenced  map[string]map[int]bool // file name → lines silenced for check
 
 	assigned  map[*types.Var][]ast.Expr // local variable → what it is set to
@@ -42,9 +43,13 @@ func newPassInfo(pass *analysis.Pass) *passInfo {
 		insp:      pass.ResultOf[inspect.Analyzer].(*inspector.Inspector),
 		generated: make(map[string]bool),
 		silenced:  make(map[string]map[int]bool),
+		testing:   make(map[*token.File]bool),
 	}
 	for _, file := range pass.Files {
 		name := pass.Fset.File(file.Pos()).Name()
+		if importsTesting(file) {
+			p.testing[pass.Fset.File(file.Pos())] = true
+		}
 		if ast.IsGenerated(file) {
 			p.generated[name] = true
 			continue
@@ -97,9 +102,22 @@ func (p *passInfo) reportf(node ast.Node, format string, args ...any) {
 	p.report(analysis.Diagnostic{Pos: node.Pos(), End: node.End(), Message: fmt.Sprintf(format, args...)})
 }
 
-// isTestFile reports whether pos is in a _test.go file.
+// isTestFile reports whether pos is in test code: a _test.go file, or a
+// file of test support that imports package testing (helpers that take a
+// testing.TB, such as a package of test fixtures), whose waits are a
+// test's as much as a _test.go file's are.
 func (p *passInfo) isTestFile(pos token.Pos) bool {
-	return strings.HasSuffix(p.pass.Fset.Position(pos).Filename, "_test.go")
+	return strings.HasSuffix(p.pass.Fset.Position(pos).Filename, "_test.go") || p.testing[p.pass.Fset.File(pos)]
+}
+
+// importsTesting reports whether file imports package testing.
+func importsTesting(file *ast.File) bool {
+	for _, spec := range file.Imports {
+		if spec.Path.Value == `"testing"` {
+			return true
+		}
+	}
+	return false
 }
 
 // assignments returns every expression local variable v is set to, by
