@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"reflect"
 	"strconv"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -63,6 +64,9 @@ func checkNext(what string, h http.Handler) {
 func newHandler(h http.Handler, cfg config) *handler {
 	g := &handler{next: h, cfg: cfg}
 	g.mux, _ = h.(*http.ServeMux)
+	if g.mux == nil && h != nil {
+		g.entry = entryOf(h)
+	}
 	return g
 }
 
@@ -72,6 +76,11 @@ type handler struct {
 	pattern string         // the pattern a ServeMux registered it under, if any
 	cfg     config
 	sites   cowmap.Map[uintptr, *site] // by site pc
+	// When next is not a ServeMux it serves every request: entry is its
+	// site pc, worked out once, and only its site, once built, so that a
+	// request needs no lookup by pc.
+	entry uintptr
+	only  atomic.Pointer[site]
 }
 
 // A site is what serving requests with one handler function or type
@@ -102,6 +111,21 @@ func (g *handler) site(pc uintptr, h http.Handler, route string, mon *ctxguard.M
 	return s
 }
 
+// siteOf returns the site pc and site of a request served by h, whose
+// route is route in mon.
+func (g *handler) siteOf(h http.Handler, route string, mon *ctxguard.Monitor) (uintptr, *site) {
+	if g.mux != nil {
+		pc := entryOf(h)
+		return pc, g.site(pc, h, route, mon)
+	}
+	s := g.only.Load()
+	if s == nil {
+		s = g.site(g.entry, h, route, mon)
+		g.only.Store(s)
+	}
+	return g.entry, s
+}
+
 // scopeOf returns the scope of route in mon for a request served at s.
 func (s *site) scopeOf(route string, mon *ctxguard.Monitor) track.Scope {
 	if route == s.route && mon == s.mon {
@@ -120,8 +144,7 @@ func (g *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if mon == nil {
 		mon = track.MonitorOf(r.Context()).(*ctxguard.Monitor)
 	}
-	pc := entryOf(served)
-	s := g.site(pc, served, route, mon)
+	pc, s := g.siteOf(served, route, mon)
 	scope := s.scopeOf(route, mon)
 	if limit := g.cfg.limit; limit > 0 {
 		if scope.Lagging() >= int64(limit) {
