@@ -42,6 +42,20 @@ type BlockedAt struct {
 	WaitingFor []LaggingEntry
 }
 
+// cloneBlocked returns a copy of bs whose Frames are copies too: a
+// Snapshot hands out what the caller may change, and the Monitor keeps
+// its locations, frames included, for later Snapshots.
+func cloneBlocked(bs []BlockedAt) []BlockedAt {
+	if bs == nil {
+		return nil
+	}
+	out := slices.Clone(bs)
+	for i := range out {
+		out[i].Frames = slices.Clone(out[i].Frames)
+	}
+	return out
+}
+
 // Waiting reports whether the goroutines blocked here wait for other
 // lagging goroutines: they lag because those do.
 func (b BlockedAt) Waiting() bool { return len(b.WaitingFor) > 0 }
@@ -190,7 +204,7 @@ func (m *Monitor) blockedAtLocked(s *goroutineStats, past bool) []BlockedAt {
 			continue
 		}
 		out = append(out, BlockedAt{Site: k.site, Reason: k.reason, Count: b.count, Returned: b.returned,
-			Frames: b.frames, WaitingFor: m.waitedLocked(b.groups)})
+			Frames: slices.Clone(b.frames), WaitingFor: m.waitedLocked(b.groups)})
 	}
 	slices.SortFunc(out, func(a, b BlockedAt) int {
 		if (a.Count == 0) != (b.Count == 0) {

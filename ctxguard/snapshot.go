@@ -178,7 +178,9 @@ type SiteCount struct {
 // million live goroutines under 1,000 names (BenchmarkScale in package
 // bench), about 0.8 s and 200 MB of garbage when each of a million has a
 // name of its own, of which MaxSites are kept (BenchmarkGatherDistinctNames
-// in ctxprom; 2 cores).
+// in ctxprom; 2 cores). The Snapshot is the caller's: its slices, down to
+// each location's Frames, share nothing with the Monitor or with other
+// Snapshots.
 func (m *Monitor) Snapshot() Snapshot {
 	m.mustBeNew("Monitor.Snapshot")
 	s := Snapshot{
@@ -214,7 +216,7 @@ func (m *Monitor) Snapshot() Snapshot {
 		gs.Lagging = st.laggingNow
 		lagging += st.laggingNow
 		k := goroutineStatsKey{st.name, st.scope, st.pc}
-		gs.Leaked, gs.LeakedAt = takeLeaked(leaked, k), leakedAt[k]
+		gs.Leaked, gs.LeakedAt = takeLeaked(leaked, k), cloneBlocked(leakedAt[k])
 		if n, ok := live[k]; ok {
 			gs.Live = n
 			delete(live, k)
@@ -288,7 +290,7 @@ func (m *Monitor) addLiveOnly(s *Snapshot, live, leaked map[goroutineStatsKey]in
 	top, rest := mostLive(live, max(room, 0))
 	for _, c := range top {
 		s.Goroutines = append(s.Goroutines, GoroutineStats{Name: c.key.name, Scope: c.key.scope, Site: siteOf(c.key.site), Live: c.n,
-			Leaked: takeLeaked(leaked, c.key), LeakedAt: leakedAt[c.key]})
+			Leaked: takeLeaked(leaked, c.key), LeakedAt: cloneBlocked(leakedAt[c.key])})
 	}
 	restLeaked := 0
 	for _, n := range leaked {

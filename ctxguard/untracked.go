@@ -234,7 +234,9 @@ func (m *Monitor) untrackedLocked(s *Snapshot) {
 	w := &m.untracked
 	s.UntrackedLive, s.UntrackedOmitted, s.UntrackedAt = w.live, w.omitted, w.at
 	for _, g := range w.groups {
-		s.Untracked = append(s.Untracked, g.stats)
+		st := g.stats
+		st.BlockedAt.Frames = slices.Clone(st.BlockedAt.Frames)
+		s.Untracked = append(s.Untracked, st)
 	}
 	slices.SortFunc(s.Untracked, func(a, b UntrackedStats) int {
 		return cmp.Or(cmp.Compare(b.Leaked, a.Leaked), cmp.Compare(b.Count, a.Count),

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -407,6 +408,25 @@ func TestDeepStacksAreCaptured(t *testing.T) {
 	b := g.BlockedAt[0]
 	if b.Site.Line != markedLine(t, "deep") || len(b.Frames) != 32 {
 		t.Errorf("blocked at %v with %d frames, want line %d with 32 frames (the bound)", b.Site, len(b.Frames), markedLine(t, "deep"))
+	}
+}
+
+// The frames a Snapshot gives are the caller's: changing them changes no
+// later Snapshot.
+func TestSnapshotFramesAreTheCallers(t *testing.T) {
+	m, root := newMonitor(t)
+	ctx, cancel := context.WithCancel(root)
+	release := make(chan struct{})
+	defer close(release)
+	spawn.Go(ctx, func(context.Context) { deepStack(3, release) }, spawn.WithName("deep"))
+	cancel()
+	first := blockedAt(t, m, "deep", 1).BlockedAt[0]
+	want := slices.Clone(first.Frames)
+	for i := range first.Frames {
+		first.Frames[i] = ctxguard.Site{Function: "changed by the caller"}
+	}
+	if got := blockedAt(t, m, "deep", 1).BlockedAt[0].Frames; !slices.Equal(got, want) {
+		t.Errorf("frames after the caller changed an earlier Snapshot's: %v, want %v", got, want)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -94,6 +95,13 @@ func TestUntrackedGroupsAndProvenLeaks(t *testing.T) {
 		}
 	}
 	t.Logf("groups %+v; leaked %d, checked %v, looked %v", s.Untracked, s.Leaked, s.LeakCheckAt, s.UntrackedAt)
+	// A Snapshot's frames are the caller's to change.
+	frames := blockers.Group(s, own).BlockedAt.Frames
+	want0 := slices.Clone(frames)
+	clear(frames)
+	if got := blockers.Group(m.Snapshot(), own).BlockedAt.Frames; len(want0) == 0 || !slices.Equal(got, want0) {
+		t.Errorf("group %s's frames after the caller cleared an earlier Snapshot's: %v, want %v", own, got, want0)
+	}
 	leaks := stats(s, "leaks")
 	if want := map[bool]int{true: 1, false: 0}[proven]; leaks.Leaked != want || s.Leaked != want {
 		t.Errorf("the lagging goroutine on its own channel: Leaked %d (Snapshot.Leaked %d), want %d", leaks.Leaked, s.Leaked, want)
@@ -153,6 +161,12 @@ func TestUntrackedGroupsAndProvenLeaks(t *testing.T) {
 	if len(at) != 1 || at[0].Count != 1 || at[0].Reason != "chan receive" ||
 		at[0].Site.Line != markedLineIn(t, "untracked_test.go", "never ends") {
 		t.Errorf("LeakedAt of the goroutine whose context never ends: %v, want one, at its receive", at)
+	}
+	want1 := slices.Clone(at[0].Frames)
+	clear(at[0].Frames)
+	at[0].Count = 0
+	if got := stats(m.Snapshot(), "never ends").LeakedAt; len(got) != 1 || got[0].Count != 1 || len(want1) == 0 || !slices.Equal(got[0].Frames, want1) {
+		t.Errorf("LeakedAt after the caller changed an earlier Snapshot's: %v, want one with frames %v", got, want1)
 	}
 }
 
