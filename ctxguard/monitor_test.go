@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -172,6 +173,53 @@ func TestReportsBoundLinesAcrossSites(t *testing.T) {
 	// The busiest site comes first.
 	if recs[0]["count"] != float64(sites) {
 		t.Errorf("first record count = %v, want %d", recs[0]["count"], sites)
+	}
+}
+
+// The sites left over from a round are summed one record per message:
+// records of one kind with other messages (where lagging goroutines are
+// blocked, beside the lags) keep theirs, and their counts are not mixed.
+func TestReportsSumLeftoverSitesPerMessage(t *testing.T) {
+	var logs logRecords
+	m := New(Config{ReportInterval: time.Hour, Logger: logs.logger()})
+	defer m.Close()
+	var records []logRecord
+	for i := range maxReportLines + 5 {
+		records = append(records, logRecord{level: slog.LevelWarn, msg: msgLagging, count: uint64(100 + i), site: Site{Line: i}})
+	}
+	for i := range 3 {
+		records = append(records, logRecord{level: slog.LevelWarn, msg: msgBlocked, site: Site{Line: 1000 + i}})
+	}
+	records = append(records, logRecord{level: slog.LevelInfo, msg: msgRecovered, count: 1, site: Site{Line: 2000}},
+		logRecord{level: slog.LevelError, msg: msgRecovered, count: 2, site: Site{Line: 2001}})
+	m.logRecords(records)
+	want := maxReportLines + 3
+	wait.Collecting(t, "the records are written", func() bool { return len(logs.records(t)) >= want })
+	recs := logs.records(t)
+	if len(recs) != want {
+		t.Fatalf("%d records, want %d", len(recs), want)
+	}
+	for _, r := range recs[:maxReportLines] {
+		if r["msg"] != msgLagging || r["more_sites"] != nil {
+			t.Fatalf("a record among the busiest: %v, want a lag record", r)
+		}
+	}
+	type summary struct {
+		msg, level   string
+		sites, count float64
+	}
+	var got []summary
+	for _, r := range recs[maxReportLines:] {
+		sites, _ := r["more_sites"].(float64)
+		count, _ := r["count"].(float64)
+		got = append(got, summary{r["msg"].(string), r["level"].(string), sites, count})
+	}
+	if w := []summary{
+		{msgLagging, "WARN", 5, 100 + 101 + 102 + 103 + 104},
+		{msgRecovered, "ERROR", 2, 3},
+		{msgBlocked, "WARN", 3, 0},
+	}; !slices.Equal(got, w) {
+		t.Errorf("summaries %+v, want %+v", got, w)
 	}
 }
 

@@ -20,8 +20,8 @@ import (
 // sites, never on the number of events. Where a site's lagging goroutines
 // are blocked follows in a record of its own when their stacks are first
 // captured, and is repeated in later records. One round writes at most
-// maxReportLines records of each kind, plus one summing the sites left
-// over. The loop
+// maxReportLines records of each kind, plus one per message summing the
+// sites left over. The loop
 // does not return while a record is held back: it writes it when due.
 
 // Log messages, one per kind of record.
@@ -246,7 +246,7 @@ func appendBlocked(attrs []slog.Attr, blocked []BlockedAt, omitted int) []slog.A
 
 // logRecords writes records of one kind: goroutines that others wait for
 // first, then most events first, at most maxReportLines of them; the rest
-// are summed into one last record.
+// are summed, one record per message.
 func (m *Monitor) logRecords(records []logRecord) {
 	if len(records) == 0 {
 		return
@@ -261,16 +261,41 @@ func (m *Monitor) logRecords(records []logRecord) {
 		return bySiteCount(a.site, a.count, b.site, b.count)
 	})
 	if len(records) > maxReportLines {
-		var count uint64
-		for _, rest := range records[maxReportLines:] {
-			count += rest.count
-		}
-		r := records[maxReportLines]
-		records[maxReportLines] = logRecord{level: r.level, msg: r.msg,
-			attrs: []slog.Attr{slog.Int("more_sites", len(records)-maxReportLines), slog.Uint64("count", count)}}
-		records = records[:maxReportLines+1]
+		records = append(records[:maxReportLines:maxReportLines], summed(records[maxReportLines:])...)
 	}
 	m.logs.put(records...)
+}
+
+// summed sums records into one per message, in the order their messages
+// first come: the sites left over from a round, whose records of one
+// kind may have different messages (a lag and where lagging goroutines
+// are blocked; a route shedding and one recovering), which one record
+// would mislabel and whose counts it would add up. Each has the highest
+// level of the records it sums.
+func summed(records []logRecord) []logRecord {
+	type sum struct {
+		level slog.Level
+		msg   string
+		sites int
+		count uint64
+	}
+	var sums []sum
+	for _, r := range records {
+		i := slices.IndexFunc(sums, func(s sum) bool { return s.msg == r.msg })
+		if i < 0 {
+			sums = append(sums, sum{level: r.level, msg: r.msg})
+			i = len(sums) - 1
+		}
+		sums[i].level = max(sums[i].level, r.level)
+		sums[i].sites++
+		sums[i].count += r.count
+	}
+	out := make([]logRecord, len(sums))
+	for i, s := range sums {
+		out[i] = logRecord{level: s.level, msg: s.msg,
+			attrs: []slog.Attr{slog.Int("more_sites", s.sites), slog.Uint64("count", s.count)}}
+	}
+	return out
 }
 
 // maxPendingLogRecords bounds the records waiting for the Logger; beyond
