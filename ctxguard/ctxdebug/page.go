@@ -79,7 +79,8 @@ type LeakCheck struct {
 	// Last is when the Monitor last ran the profile (ctxguard.Snapshot's
 	// LeakCheckAt); null if it has not. It runs when there is something
 	// to prove: goroutines newly lagging, untracked groups not yet
-	// checked, and now and then long-lived goroutines.
+	// checked, and now and then long-lived goroutines; with the Monitor's
+	// Config.NoLeakCheck, only when Monitor.CheckLeaks is called.
 	Last *time.Time `json:"last"`
 }
 

@@ -272,7 +272,7 @@ func TestRenderEveryField(t *testing.T) {
 	for _, want := range []string{
 		`<title>7 lagging · 11 leaked · ctxguard</title>`,
 		`<div class="card bad" id="total-leaked" title="tracked goroutines Go's goroutine leak profile proved can never return"><b>11</b><span>proven leaked</span></div>`,
-		`It has not run yet: the Monitor runs it when goroutines lag or untracked goroutines pile up.`,
+		`It has not run yet: the Monitor runs it when goroutines lag or untracked goroutines pile up, unless its Config.NoLeakCheck is set (then only Monitor.CheckLeaks runs it).`,
 		`<p class="muted" id="untracked-off">Not watched:`,
 	} {
 		if !strings.Contains(body, want) {
