@@ -109,7 +109,8 @@ type chanFacts struct {
 	escapes bool
 }
 
-// chanLeakTests is chanleak's -tests flag: report in _test.go files too.
+// chanLeakTests is chanleak's -tests flag: report in test files too
+// (_test.go files and files that import package testing: isTestFile).
 // Off by default: on modules the check was not tuned on, few of its
 // findings in test files were worth fixing (3 of 9 on one set, 6 of 35 on
 // the next, both with every way out, before -all); most of the others are
@@ -128,7 +129,7 @@ var chanLeakTests bool
 var chanLeakAll bool
 
 func init() {
-	ChanLeak.Flags.BoolVar(&chanLeakTests, "tests", false, "also report in _test.go files (measured on untuned modules with -all: 6 of 35 findings there worth fixing)")
+	ChanLeak.Flags.BoolVar(&chanLeakTests, "tests", false, "also report in test files: _test.go files and files importing testing (measured on untuned modules with -all: 6 of 35 findings there worth fixing)")
 	ChanLeak.Flags.BoolVar(&chanLeakAll, "all", false, "report every way out without a receive: early returns, the first of several answers, stop channels, default cases (measured on untuned modules: 13 of 56 findings worth fixing)")
 }
 
