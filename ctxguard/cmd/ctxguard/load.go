@@ -69,6 +69,7 @@ func rewritePackages(buildFlags, patterns []string, tests bool, keep func(*packa
 		}
 		res.pkgPaths = append(res.pkgPaths, p.PkgPath)
 		facts := collectVarFacts(p.TypesInfo, p.Syntax)
+		excluded := excludedNames(p)
 		goFiles := make(map[string]bool)
 		for _, f := range p.GoFiles {
 			goFiles[f] = true
@@ -83,7 +84,7 @@ func rewritePackages(buildFlags, patterns []string, tests bool, keep func(*packa
 			if err != nil {
 				return nil, err
 			}
-			fr := rewriteFile(p.Fset, p.Types, p.TypesInfo, facts, file, src, opts)
+			fr := rewriteFile(p.Fset, p.Types, p.TypesInfo, facts, excluded, file, src, opts)
 			fr.module = p.Module
 			res.statements = append(res.statements, fr.statements...)
 			if len(fr.edits) > 0 {
@@ -115,6 +116,43 @@ func rewritePackages(buildFlags, patterns []string, tests bool, keep func(*packa
 		return a.Offset < b.Offset
 	})
 	return res, nil
+}
+
+// excludedNames returns the names declared at package level in p's files
+// that build constraints leave out of this configuration: an import
+// added under one of them would not build in a configuration that has the
+// file.
+func excludedNames(p *packages.Package) map[string]bool {
+	names := make(map[string]bool)
+	for _, name := range p.IgnoredFiles {
+		if !strings.HasSuffix(name, ".go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.SkipObjectResolution)
+		if err != nil || f.Name.Name != p.Name {
+			continue // another package's file (a program beside it, an external test), or none
+		}
+		for _, decl := range f.Decls {
+			switch d := decl.(type) {
+			case *ast.FuncDecl:
+				if d.Recv == nil {
+					names[d.Name.Name] = true
+				}
+			case *ast.GenDecl:
+				for _, spec := range d.Specs {
+					switch sp := spec.(type) {
+					case *ast.TypeSpec:
+						names[sp.Name.Name] = true
+					case *ast.ValueSpec:
+						for _, n := range sp.Names {
+							names[n.Name] = true
+						}
+					}
+				}
+			}
+		}
+	}
+	return names
 }
 
 // uncompiled lists the go statements of a file that is not rewritten.

@@ -72,13 +72,18 @@ type fileRewriter struct {
 	out   *fileRewrite
 
 	ignored map[int]string // line → reason, from directives ("" reason: a directive without one)
+	// excluded are the names the package declares in files build
+	// constraints leave out (excludedNames): no import takes one.
+	excluded map[string]bool
 }
 
-// rewriteFile finds the go statements of file and rewrites those it can.
-func rewriteFile(fset *token.FileSet, pkg *types.Package, info *types.Info, facts *varFacts, file *ast.File, src []byte, opts rewriteOptions) *fileRewrite {
+// rewriteFile finds the go statements of file and rewrites those it can;
+// excluded are the names its package declares in files left out of the
+// build.
+func rewriteFile(fset *token.FileSet, pkg *types.Package, info *types.Info, facts *varFacts, excluded map[string]bool, file *ast.File, src []byte, opts rewriteOptions) *fileRewrite {
 	tf := fset.File(file.Pos())
 	r := &fileRewriter{
-		fset: fset, pkg: pkg, info: info, facts: facts, file: file, tf: tf, opts: opts,
+		fset: fset, pkg: pkg, info: info, facts: facts, excluded: excluded, file: file, tf: tf, opts: opts,
 		out: &fileRewrite{name: tf.Name(), src: src, imports: make(map[string]string)},
 	}
 	r.ignored = ignoredLines(fset, file, src)
@@ -310,7 +315,7 @@ func (r *fileRewriter) nameFree(pos token.Pos, name string) bool {
 	if _, obj := r.pkg.Scope().Innermost(pos).LookupParent(name, pos); obj != nil {
 		return false
 	}
-	if r.pkg.Scope().Lookup(name) != nil {
+	if r.pkg.Scope().Lookup(name) != nil || r.excluded[name] {
 		return false
 	}
 	for _, spec := range r.file.Imports {
