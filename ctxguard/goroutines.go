@@ -30,7 +30,8 @@ import (
 // goroutine is one tracked goroutine's record. state, endedAt, watch and
 // youngIdx are guarded by its shard's mutex; fn and next belong to the
 // shard's pending stack until the goroutine starts (started, watchIdx:
-// see their comments); ident and prevLabels belong to its goroutine; the
+// see their comments); ident and prevLabels belong to its goroutine; ctx
+// is let go of once the goroutine has returned (see its comment); the
 // other fields never change after spawn.
 type goroutine struct {
 	// ident is the label set its goroutine runs with: its address is the
@@ -40,6 +41,13 @@ type goroutine struct {
 	// before, which End restores.
 	prevLabels unsafe.Pointer
 
+	// ctx is the goroutine's context, until it returns: then exit sets it
+	// to nil, under the shard's mutex, or for a lagging record
+	// recordLateExit does, on the loop, once the LateExit is built. The
+	// record may stay reachable for long after: goroutines its goroutine
+	// started with go statements inherit its label set, which is ident,
+	// and must not keep the context reachable as under a go statement
+	// nothing would.
 	ctx  Context
 	opts *track.Options
 	// live is its key (site, scope, name) and that key's live count in its
@@ -387,6 +395,8 @@ func (g *goroutine) exit() {
 	g.state, g.watch = exited, nil
 	if state == lagging {
 		s.lagging--
+	} else {
+		g.ctx = nil
 	}
 	s.mu.Unlock()
 	switch {

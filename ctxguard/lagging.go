@@ -174,6 +174,7 @@ func (m *Monitor) recordLateExit(x lateExit) {
 	if m.observed.Load() {
 		m.queue(m.event(x.g, EventLateExit, id, x.at, m.cause(x.g.ctx)))
 	}
+	x.g.ctx = nil // see goroutine.ctx
 }
 
 // crashWait bounds how long a goroutine whose unrecovered panic is about to

@@ -41,7 +41,7 @@ func (m *Monitor) scan(now int64) (next int64) {
 		s.mu.Unlock()
 	}
 	for i, g := range toPark.records {
-		m.park(g, toPark.dones[i])
+		m.park(g, toPark.ctxs[i], toPark.dones[i])
 	}
 	if len(lagged) > 0 {
 		m.recordLagging(lagged, now)
@@ -50,9 +50,11 @@ func (m *Monitor) scan(now int64) (next int64) {
 }
 
 // A parkList is the records a scan found with a live context, to park
-// off the shard locks, and their contexts' Done channels.
+// off the shard locks, with their contexts (read under the lock: a record
+// that returns lets go of its own, see exit) and their Done channels.
 type parkList struct {
 	records []*goroutine
+	ctxs    []Context
 	dones   []<-chan struct{}
 }
 
@@ -103,7 +105,7 @@ func (s *shard) scanYoung(now int64, toPark *parkList) {
 }
 
 func (l *parkList) add(g *goroutine, done <-chan struct{}) {
-	l.records, l.dones = append(l.records, g), append(l.dones, done)
+	l.records, l.ctxs, l.dones = append(l.records, g), append(l.ctxs, g.ctx), append(l.dones, done)
 }
 
 // endLocked lists g, whose context was seen ended at now, as ended. The

@@ -59,11 +59,11 @@ func (m *Monitor) watchShardOf(done <-chan struct{}) *watchShard {
 
 var watchSeed = maphash.MakeSeed()
 
-// park hands g, whose context ended not by its first scan, to its context's
-// watch, registering an AfterFunc for a context it has not seen. It runs
-// on the loop, off every shard lock; g may be returning meanwhile, and its
-// context ending.
-func (m *Monitor) park(g *goroutine, done <-chan struct{}) {
+// park hands g, whose context, ctx, had not ended by its first scan, to
+// its context's watch, registering an AfterFunc for a context it has not
+// seen. It runs on the loop, off every shard lock; g may be returning
+// meanwhile, and its context ending.
+func (m *Monitor) park(g *goroutine, ctx Context, done <-chan struct{}) {
 	ws := m.watchShardOf(done)
 	ws.mu.Lock()
 	w := ws.watches[done]
@@ -80,7 +80,7 @@ func (m *Monitor) park(g *goroutine, done <-chan struct{}) {
 	ws.mu.Unlock()
 
 	if fresh {
-		stop := m.afterFunc(g.ctx, func() { m.contextEnded(w) })
+		stop := m.afterFunc(ctx, func() { m.contextEnded(w) })
 		ws.mu.Lock()
 		if w.over && len(w.records) == 0 && stop != nil {
 			ws.mu.Unlock()
