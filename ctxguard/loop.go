@@ -88,19 +88,20 @@ func (m *Monitor) loop(r *loopRun) {
 // being when the earliest record held back is (zero if none), or stop if
 // run r is to return: nothing is live, nothing is left to do, and the
 // Monitor does not watch untracked goroutines.
+//
+// A loop that stays with nothing live (for the records held back, or for
+// its next look at untracked goroutines) still wakes every scanInterval:
+// a goroutine spawned meanwhile finds it running and does not wake it, and
+// is owed a scan within scanInterval like any other.
 func (m *Monitor) sleep(r *loopRun, now, due time.Time) (wait time.Duration, stop bool) {
 	live := m.liveRecords()
 	idle := live == 0 && m.idle()
 	switch {
-	case idle && m.watchesUntracked(): // nothing to scan: wake for the next look
-		c := &m.stackCapture
-		wait = max(c.untrackedNext.Sub(now), c.next.Sub(now))
+	case idle && (m.watchesUntracked() || !due.IsZero()):
 		if !due.IsZero() {
-			wait = min(wait, due.Sub(now))
+			return min(scanInterval, due.Sub(now)), false
 		}
-		return wait, false
-	case idle && !due.IsZero():
-		return due.Sub(now), false // nothing to scan: wake when the held-back records are due
+		return scanInterval, false
 	case idle:
 		if m.stop(r) {
 			return 0, true
