@@ -42,12 +42,11 @@ type goroutine struct {
 	prevLabels unsafe.Pointer
 
 	// ctx is the goroutine's context, until it returns: then exit sets it
-	// to nil, under the shard's mutex, or for a lagging record
-	// recordLateExit does, on the loop, once the LateExit is built. The
-	// record may stay reachable for long after: goroutines its goroutine
-	// started with go statements inherit its label set, which is ident,
-	// and must not keep the context reachable as under a go statement
-	// nothing would.
+	// to nil, under the shard's mutex, or, for a lagging record,
+	// recordLateExit does once the late exit is recorded. The record may
+	// stay reachable for long after: goroutines its goroutine started with
+	// go statements inherit its label set, ident, and must not keep the
+	// context reachable, as under a go statement nothing would.
 	ctx  Context
 	opts *track.Options
 	// live is its key (site, scope, name) and that key's live count in its
