@@ -21,9 +21,15 @@ type requestValueKey struct{}
 // statement nothing would. The lagging one keeps it until its late exit is
 // recorded (its LateExit event carries the context), and no longer.
 func TestReturnedRecordLetsGoOfItsContext(t *testing.T) {
-	for _, lag := range []bool{false, true} {
-		name := map[bool]string{false: "returned in time", true: "returned late"}[lag]
-		t.Run(name, func(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		lag       bool
+		lateExits uint64
+	}{
+		{"returned in time", false, 0},
+		{"returned late", true, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
 			m := New(Config{Grace: 10 * time.Millisecond, Logger: discardLogger})
 			defer m.Close()
 			var freed atomic.Bool
@@ -35,25 +41,26 @@ func TestReturnedRecordLetsGoOfItsContext(t *testing.T) {
 				ctx, cancel := context.WithCancel(WithMonitor(context.WithValue(context.Background(), requestValueKey{}, value), m))
 				goTracked(ctx, func(ctx Context) {
 					go func() { <-child }() // outlives it, with its label set
-					if lag {
+					if c.lag {
 						<-release
 					}
 				}, 0, nil)
 				cancel()
 			}()
-			if lag {
+			if c.lag {
 				wait.For(t, "the goroutine to lag", func() bool { return m.Snapshot().Lagging == 1 })
-				close(release)
 			}
+			close(release)
 			wait.For(t, "the goroutine to return", func() bool {
 				s := m.Snapshot()
-				return s.Live == 0 && entryLateExits(s) == map[bool]uint64{false: 0, true: 1}[lag]
+				return s.Live == 0 && entryLateExits(s) == c.lateExits
 			})
 			wait.Collecting(t, "the context's value to be freed", freed.Load)
 		})
 	}
 }
 
+// entryLateExits sums the entries' late exits.
 func entryLateExits(s Snapshot) (n uint64) {
 	for _, g := range s.Goroutines {
 		n += g.LateExits
