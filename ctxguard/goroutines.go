@@ -385,8 +385,6 @@ func (g *goroutine) exit() {
 	if g.youngIdx >= 0 { // returned before any scan: the young list lets go of it
 		s.removeYoung(g)
 	}
-	s.live--
-	g.live.n--
 	state, w := g.state, g.watch
 	if state == parked && w == nil { // its context never ends
 		s.removeForever(g)
@@ -395,12 +393,21 @@ func (g *goroutine) exit() {
 	if state == lagging {
 		s.lagging--
 	} else {
+		s.live--
+		g.live.n--
 		g.ctx = nil
 	}
 	s.mu.Unlock()
 	switch {
 	case state == lagging:
+		// Out of the lagging counts before out of the live ones: a
+		// Snapshot reads the live counts, then the lagging ones, so it
+		// never counts more goroutines lagging than live.
 		m.uncountLagging(g)
+		s.mu.Lock()
+		s.live--
+		g.live.n--
+		s.mu.Unlock()
 		m.lateExit(lateExit{g, time.Now()})
 	case w != nil:
 		m.unwatch(g, w)

@@ -68,3 +68,40 @@ func TestEventsAfterCloseAreDropped(t *testing.T) {
 		t.Errorf("EventsDropped went from %d to %d after Close, want one more", dropped, got)
 	}
 }
+
+// Lagging goroutines returning all at once, while Snapshots are taken:
+// Lagging counts live goroutines, so no Snapshot counts more of them
+// lagging than live, in total or in an entry, however the returns and the
+// Snapshot interleave.
+func TestSnapshotNeverCountsMoreLaggingThanLive(t *testing.T) {
+	m := New(Config{Grace: time.Millisecond, Logger: discardLogger, ReportInterval: time.Hour})
+	defer m.Close()
+	const n = 2000
+	for range 3 {
+		ctx, cancel := context.WithCancel(WithMonitor(context.Background(), m))
+		release := make(chan struct{})
+		for range n {
+			track.Go(ctx, func(context.Context) { <-release }, 1, nil)
+		}
+		cancel()
+		wait.For(t, "every goroutine to lag", func() bool { return m.Snapshot().Lagging == n })
+		close(release)
+		for deadline := time.Now().Add(wait.Deadline); ; {
+			if time.Now().After(deadline) {
+				t.Fatal("timed out waiting until every goroutine returns")
+			}
+			s := m.Snapshot()
+			if s.Lagging > s.Live {
+				t.Fatalf("Snapshot: Lagging %d > Live %d", s.Lagging, s.Live)
+			}
+			for _, e := range s.Goroutines {
+				if e.Lagging > e.Live {
+					t.Fatalf("Snapshot entry %s: Lagging %d > Live %d", e.Name, e.Lagging, e.Live)
+				}
+			}
+			if s.Live == 0 && s.Lagging == 0 {
+				break
+			}
+		}
+	}
+}

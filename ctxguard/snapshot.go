@@ -187,7 +187,7 @@ func (m *Monitor) Snapshot() Snapshot {
 		CancelSampleRate: m.cfg.CancelSampleRate,
 		CancelsTracked:   m.cancelsTracked.Load(),
 	}
-	live := m.liveByKey(&s)
+	live := m.liveByKey(&s) // before the lagging counts: see goroutine.exit
 	lagging := 0
 	m.mu.Lock()
 	leaked := maps.Clone(m.leaked) // taken off as entries get theirs
