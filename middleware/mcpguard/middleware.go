@@ -51,8 +51,10 @@ const (
 // lists (tools/list) become scopes, at most 1000 per server; calls of
 // other names, which the SDK answers with its "unknown tool" error, share
 // the scope "tools/call (unknown tool)". The middleware learns the
-// server's tools by calling the handler it wraps with tools/list, when it
-// sees a name it has not seen listed, at most once a second, while other
+// server's tools by calling the handler it wraps with tools/list, on
+// behalf of the call (with its session and Extra: token info, HTTP
+// header), when it sees a name it has not seen listed, at most once a
+// second, while other
 // calls of names not seen listed wait: middleware added before it (which
 // it wraps) see those requests. A handler's site is "(unknown)": the SDK
 // does not show middleware the tool's handler.

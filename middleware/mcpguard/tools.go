@@ -42,7 +42,7 @@ func (h *handler) tool(ctx context.Context, req mcp.Request) *entry {
 	}
 	if now := time.Now(); now.Sub(t.listed) >= relistInterval {
 		t.listed = now
-		h.listTools(ctx, r.Session)
+		h.listTools(ctx, r)
 		if e, ok := t.known.Load(name); ok {
 			return e
 		}
@@ -51,12 +51,15 @@ func (h *handler) tool(ctx context.Context, req mcp.Request) *entry {
 }
 
 // listTools adds the tools the server lists to the table, up to maxTools.
-// Errors end the listing: the tools not seen count as unknown until the
-// next one.
-func (h *handler) listTools(ctx context.Context, session *mcp.ServerSession) {
+// It lists them on behalf of the call r, with its session and Extra (the
+// bearer token's TokenInfo, the HTTP header), so that middleware it wraps
+// that authorizes requests by those lets the listing through as it would
+// the client's own. Errors end the listing: the tools not seen count as
+// unknown until the next one.
+func (h *handler) listTools(ctx context.Context, r *mcp.CallToolRequest) {
 	cursor := ""
 	for range maxListPages {
-		res, err := h.next(ctx, "tools/list", &mcp.ListToolsRequest{Session: session, Params: &mcp.ListToolsParams{Cursor: cursor}})
+		res, err := h.next(ctx, "tools/list", &mcp.ListToolsRequest{Session: r.Session, Extra: r.Extra, Params: &mcp.ListToolsParams{Cursor: cursor}})
 		list, ok := res.(*mcp.ListToolsResult)
 		if err != nil || !ok || list == nil {
 			return
