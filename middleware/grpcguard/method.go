@@ -61,16 +61,57 @@ func (ms *methods) get(srv any, fullMethod string) *method {
 	return actual
 }
 
-// methodSite returns the site of the method named name of the
-// implementation type t: the entry pc of its declaration plus one, since
+// methodSite returns the site of the method of the implementation type t
+// that serves the RPC named name (the full method's last element, as the
+// .proto file spells it): the entry pc of its declaration plus one, since
 // sites are symbolized as return pcs, which are stepped back by one. It is
 // 0, reported as "(unknown)", if t has no such method or gets it from an
-// embedded interface.
+// embedded interface. The Go method is named by protoc-gen-go's
+// GoCamelCase of the RPC's name (get_user and getUser are GetUser); a
+// method named as the RPC itself is taken first, for hand-written
+// service descriptions.
 func methodSite(t reflect.Type, name string) uintptr {
-	if pc, _ := declaration(t, name, 0); pc != 0 {
+	pc, _ := declaration(t, name, 0)
+	if goName := goCamelCase(name); pc == 0 && goName != name {
+		pc, _ = declaration(t, goName, 0)
+	}
+	if pc != 0 {
 		return pc + 1
 	}
 	return 0
+}
+
+// goCamelCase is the Go name protoc-gen-go gives a method named s in a
+// .proto file: google.golang.org/protobuf/internal/strs.GoCamelCase, which
+// is not importable.
+func goCamelCase(s string) string {
+	lower := func(c byte) bool { return 'a' <= c && c <= 'z' }
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '.' && i+1 < len(s) && lower(s[i+1]):
+			// skip the '.' of ".{{lowercase}}"
+		case c == '.':
+			b = append(b, '_')
+		case c == '_' && (i == 0 || s[i-1] == '.'):
+			b = append(b, 'X') // a leading '_', and one after '.'
+		case c == '_' && i+1 < len(s) && lower(s[i+1]):
+			// skip the '_' of "_{{lowercase}}"
+		case '0' <= c && c <= '9':
+			b = append(b, c)
+		default:
+			// A word, which starts upper case.
+			if lower(c) {
+				c -= 'a' - 'A'
+			}
+			b = append(b, c)
+			for ; i+1 < len(s) && lower(s[i+1]); i++ {
+				b = append(b, s[i+1])
+			}
+		}
+	}
+	return string(b)
 }
 
 // maxEmbedding bounds the search through embedded fields; types can embed
