@@ -154,7 +154,8 @@ func ownPackage(pkg string) bool {
 // waitReasons names what a goroutine waits for by a function it is blocked
 // in, looked up from the frame nearest the blocking frame inward: the
 // standard library's entry point (sync.(*WaitGroup).Wait) names the wait
-// better than the runtime function it ends in.
+// better than the runtime function it ends in (RWMutex.Lock waits for
+// another writer in the Lock of its inner Mutex).
 var waitReasons = map[string]string{
 	"runtime.chanrecv1":                 "chan receive",
 	"runtime.chanrecv2":                 "chan receive",
@@ -168,6 +169,8 @@ var waitReasons = map[string]string{
 	"sync.(*Mutex).Lock":                "sync.Mutex.Lock",
 	"sync.runtime_SemacquireRWMutex":    "sync.RWMutex.Lock",
 	"sync.runtime_SemacquireRWMutexR":   "sync.RWMutex.RLock",
+	"sync.(*RWMutex).Lock":              "sync.RWMutex.Lock",
+	"sync.(*RWMutex).RLock":             "sync.RWMutex.RLock",
 	"sync.runtime_notifyListWait":       "sync.Cond.Wait",
 	"internal/poll.runtime_pollWait":    "IO wait",
 	"runtime.semacquire1":               "semacquire",
