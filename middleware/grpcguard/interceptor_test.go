@@ -450,6 +450,8 @@ func TestOptionsPanicOnMisuse(t *testing.T) {
 		{"WithMonitor(nil)", func() { grpcguard.WithMonitor(nil) }, "grpcguard: WithMonitor called with a nil *Monitor"},
 		{"WithGrace(0)", func() { grpcguard.WithGrace(0) }, "grpcguard: WithGrace needs a positive duration, got 0s"},
 		{"WithGrace(-1s)", func() { grpcguard.WithGrace(-time.Second) }, "grpcguard: WithGrace needs a positive duration, got -1s"},
+		{"UnaryServerInterceptor(nil)", func() { grpcguard.UnaryServerInterceptor(nil) }, "grpcguard: UnaryServerInterceptor called with a nil Option"},
+		{"StreamServerInterceptor(nil)", func() { grpcguard.StreamServerInterceptor(grpcguard.WithGrace(time.Second), nil) }, "grpcguard: StreamServerInterceptor called with a nil Option"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			defer func() {

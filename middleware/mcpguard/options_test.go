@@ -25,6 +25,7 @@ func TestOptionsPanicOnMisuse(t *testing.T) {
 		{"WithGrace(-1s)", func() { mcpguard.WithGrace(-time.Second) }, "mcpguard: WithGrace needs a positive duration, got -1s"},
 		{"WithLaggingLimit(0)", func() { mcpguard.WithLaggingLimit(0) }, "mcpguard: WithLaggingLimit needs a positive limit, got 0"},
 		{"Middleware()(nil)", func() { mcpguard.Middleware()(nil) }, "mcpguard: Middleware applied to a nil mcp.MethodHandler"},
+		{"Middleware(nil)", func() { mcpguard.Middleware(nil) }, "mcpguard: Middleware called with a nil Option"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			defer func() {
