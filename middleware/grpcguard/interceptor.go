@@ -39,7 +39,7 @@ import (
 // Cost per RPC: about 100 ns and 1 allocation (128 B) in the handler's
 // goroutine; see the package documentation.
 func UnaryServerInterceptor(opts ...Option) grpc.UnaryServerInterceptor {
-	g := newGuard(opts)
+	g := newGuard("UnaryServerInterceptor", opts)
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		if track.Entered(ctx) {
 			return handler(ctx, req) // tracked by the grpcguard interceptor it came through
@@ -72,7 +72,7 @@ func callStream(handler, srv, ss any) (any, error) {
 // is tracked against it until it returns. Cost per RPC: that of the unary
 // interceptor plus one allocation for the stream wrapper.
 func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
-	g := newGuard(opts)
+	g := newGuard("StreamServerInterceptor", opts)
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		if track.Entered(ss.Context()) {
 			return handler(srv, ss) // tracked by the grpcguard interceptor it came through
@@ -97,8 +97,8 @@ type guard struct {
 	limit   int
 }
 
-func newGuard(opts []Option) *guard {
-	cfg := newConfig(opts)
+func newGuard(caller string, opts []Option) *guard {
+	cfg := newConfig(caller, opts)
 	return &guard{monitor: cfg.monitor, methods: newMethods(cfg.grace), grace: cfg.grace, limit: cfg.limit}
 }
 

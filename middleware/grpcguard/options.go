@@ -24,9 +24,12 @@ type config struct {
 	limit   int               // 0: none
 }
 
-func newConfig(opts []Option) config {
+func newConfig(caller string, opts []Option) config {
 	var c config
 	for _, opt := range opts {
+		if opt == nil {
+			panic("grpcguard: " + caller + " called with a nil Option")
+		}
 		opt.apply(&c)
 	}
 	return c

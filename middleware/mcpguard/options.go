@@ -27,6 +27,9 @@ type config struct {
 func newConfig(opts []Option) config {
 	var c config
 	for _, opt := range opts {
+		if opt == nil {
+			panic("mcpguard: Middleware called with a nil Option")
+		}
 		opt.apply(&c)
 	}
 	return c
