@@ -246,17 +246,41 @@ func provenLeaked(leaked, n, mine int) int {
 // function they run: their stacks are among those of the goroutines
 // running it from a record's frame. If all of those are blocked at one
 // place, so are the records; otherwise where they are stays unknown.
+//
+// The function is the one that names the record. A middleware's region,
+// named by its method or route, is looked for by its site instead, the
+// handler's declaration (grpcguard's), a function its stacks run somewhere
+// above the region's frame; a region whose site is not in its stacks
+// (mcpguard's has none) stays unknown, as does a goroutine of spawn.Go
+// given a name of its own.
 func (c *capture) findByFunction(stacks [][]uintptr, labels []unsafe.Pointer, s *symbolizer, fk *frameKinds) {
-	lost := make(map[uintptr][]*goroutine) // by the entry of the function they run
+	lost := make(map[uintptr][]*goroutine)   // by the entry of the function they run
+	within := make(map[uintptr][]*goroutine) // regions, by the entry of their site's function
 	for _, g := range c.want {
-		if _, ok := c.found[g]; !ok && g.live.key.namePC != 0 {
+		if _, ok := c.found[g]; ok {
+			continue
+		}
+		switch {
+		case g.live.key.namePC != 0:
 			lost[g.live.key.namePC] = append(lost[g.live.key.namePC], g)
+		case g.region() && g.site() != 0:
+			if entry := fk.kind(g.site() - 1).entry; entry != 0 {
+				within[entry] = append(within[entry], g)
+			}
 		}
 	}
-	if len(lost) == 0 {
+	if len(lost) == 0 && len(within) == 0 {
 		return
 	}
-	at := make(map[uintptr]*stackInfo) // by function: where all its goroutines are; nil if in several places
+	at := make(map[uintptr]*stackInfo)       // by function: where all its goroutines are; nil if in several places
+	atWithin := make(map[uintptr]*stackInfo) // likewise, for the regions' functions
+	seen := func(at map[uintptr]*stackInfo, fn uintptr, info *stackInfo) {
+		if prev, ok := at[fn]; !ok {
+			at[fn] = info
+		} else if prev != nil && (prev.at != info.at || prev.reason != info.reason) {
+			at[fn] = nil
+		}
+	}
 	for i, stack := range stacks {
 		if _, found := c.want[labels[i]]; found {
 			continue
@@ -265,24 +289,29 @@ func (c *capture) findByFunction(stacks [][]uintptr, labels []unsafe.Pointer, s 
 		if base < 0 {
 			continue
 		}
-		fn := fk.function(stack[:base])
-		if lost[fn] == nil {
+		if fn := fk.function(stack[:base]); lost[fn] != nil {
+			seen(at, fn, s.info(stack[:base], 0))
+		}
+		if len(within) == 0 || !fk.kind(stack[base]).region {
 			continue
 		}
-		info := s.info(stack[:base], 0)
-		if prev, seen := at[fn]; !seen {
-			at[fn] = info
-		} else if prev != nil && (prev.at != info.at || prev.reason != info.reason) {
-			at[fn] = nil
-		}
-	}
-	for fn, gs := range lost {
-		if info := at[fn]; info != nil {
-			for _, g := range gs {
-				c.found[g] = info
+		for _, pc := range stack[:base] {
+			if fn := fk.kind(pc).entry; within[fn] != nil {
+				seen(atWithin, fn, s.info(stack[:base], 0))
 			}
 		}
 	}
+	assign := func(lost map[uintptr][]*goroutine, at map[uintptr]*stackInfo) {
+		for fn, gs := range lost {
+			if info := at[fn]; info != nil {
+				for _, g := range gs {
+					c.found[g] = info
+				}
+			}
+		}
+	}
+	assign(lost, at)
+	assign(within, atWithin)
 }
 
 // captured applies a finished capture: the records found get their

@@ -37,6 +37,13 @@ func enterScope(parent Context, s track.Scope, site uintptr, opts *track.Options
 	return c, &c.g
 }
 
+// region reports whether g is the record of a region, entered by
+// enterScope, rather than of a spawned goroutine.
+func (g *goroutine) region() bool {
+	c, ok := g.ctx.(*scopedRegion)
+	return ok && &c.g == g
+}
+
 func (c *scopedRegion) Deadline() (time.Time, bool) { return c.parent.Deadline() }
 func (c *scopedRegion) Done() <-chan struct{}       { return c.parent.Done() }
 func (c *scopedRegion) Err() error                  { return c.parent.Err() }

@@ -29,6 +29,7 @@ type frameKinds map[uintptr]frameKind
 
 type frameKind struct {
 	record bool    // a record's own frame: (*goroutine).run or (*goroutine).Run
+	region bool    // a region's: (*goroutine).Run
 	own    bool    // in one of ctxguard's packages
 	goexit bool    // runtime.goexit, the bottom of every goroutine's stack
 	entry  uintptr // the function's entry
@@ -49,7 +50,7 @@ func (fk *frameKinds) kind(pc uintptr) frameKind {
 	if !ok {
 		if f := runtime.FuncForPC(pc); f != nil {
 			name := f.Name()
-			k = frameKind{record: name == runFunc || name == regionFunc, own: ownPackage(funcPackage(name)),
+			k = frameKind{record: name == runFunc || name == regionFunc, region: name == regionFunc, own: ownPackage(funcPackage(name)),
 				goexit: name == "runtime.goexit", entry: f.Entry()}
 		}
 		(*fk)[pc] = k
