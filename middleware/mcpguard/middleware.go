@@ -52,11 +52,10 @@ const (
 // other names, which the SDK answers with its "unknown tool" error, share
 // the scope "tools/call (unknown tool)". The middleware learns the
 // server's tools by calling the handler it wraps with tools/list, on
-// behalf of the call (with its session and Extra: token info, HTTP
-// header), when it sees a name it has not seen listed, at most once a
-// second, while other
-// calls of names not seen listed wait: middleware added before it (which
-// it wraps) see those requests. A handler's site is "(unknown)": the SDK
+// behalf of the call (with its session, token info and HTTP header),
+// when it sees a name it has not seen listed, at most once a second,
+// while other calls of names not seen listed wait: middleware added
+// before it (which it wraps) see those requests. A handler's site is "(unknown)": the SDK
 // does not show middleware the tool's handler.
 //
 // Notifications pass through untouched: they have no response for a

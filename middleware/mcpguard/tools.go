@@ -51,15 +51,20 @@ func (h *handler) tool(ctx context.Context, req mcp.Request) *entry {
 }
 
 // listTools adds the tools the server lists to the table, up to maxTools.
-// It lists them on behalf of the call r, with its session and Extra (the
-// bearer token's TokenInfo, the HTTP header), so that middleware it wraps
-// that authorizes requests by those lets the listing through as it would
-// the client's own. Errors end the listing: the tools not seen count as
-// unknown until the next one.
+// It lists them on behalf of the call r, with its session, bearer token
+// (TokenInfo) and HTTP header, so that middleware it wraps that authorizes
+// requests by those lets the listing through as it would the client's
+// own; not with the rest of the call's Extra, such as the means to close
+// its stream. Errors end the listing: the tools not seen count as unknown
+// until the next one.
 func (h *handler) listTools(ctx context.Context, r *mcp.CallToolRequest) {
+	var extra *mcp.RequestExtra
+	if r.Extra != nil {
+		extra = &mcp.RequestExtra{TokenInfo: r.Extra.TokenInfo, Header: r.Extra.Header}
+	}
 	cursor := ""
 	for range maxListPages {
-		res, err := h.next(ctx, "tools/list", &mcp.ListToolsRequest{Session: r.Session, Extra: r.Extra, Params: &mcp.ListToolsParams{Cursor: cursor}})
+		res, err := h.next(ctx, "tools/list", &mcp.ListToolsRequest{Session: r.Session, Extra: extra, Params: &mcp.ListToolsParams{Cursor: cursor}})
 		list, ok := res.(*mcp.ListToolsResult)
 		if err != nil || !ok || list == nil {
 			return
