@@ -23,9 +23,10 @@ const HealthInterval = time.Second
 // the standard health service then take the instance out of rotation until
 // its stuck work returns; use it for readiness, not liveness.
 //
-// It reads m every HealthInterval, with one Monitor.Health, and returns
-// ctx's error when ctx ends, after setting the status one last time. Run it
-// in a goroutine of its own:
+// It reads m every HealthInterval, with one Monitor.Health, setting the
+// status each time, and returns ctx's error when ctx ends, leaving the
+// status it set last (it sets it once, at its first reading, if ctx has
+// already ended). Run it in a goroutine of its own:
 //
 //	go grpcguard.WatchHealth(ctx, m, hs, 50)
 //
