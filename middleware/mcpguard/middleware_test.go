@@ -47,6 +47,11 @@ func TestToolIgnoringCancellationLagsUnderItsScope(t *testing.T) {
 			if !strings.HasSuffix(b.Site.File, "/middleware/mcpguard/helpers_test.go") || b.Site.Line != blockedLine || b.Reason != "chan receive" {
 				t.Errorf("blocked at %s:%d (%s), want helpers_test.go:%d (chan receive)", b.Site.File, b.Site.Line, b.Reason, blockedLine)
 			}
+			for _, f := range b.Frames { // ctxguard's own frames are left out, as grpcguard's are
+				if strings.HasPrefix(f.Function, "github.com/ctxguard/ctxguard/middleware/mcpguard.") {
+					t.Errorf("blocked at %s: frames %v hold the middleware's own %s", b.Site, b.Frames, f.Function)
+				}
+			}
 			if sc := scopeStats(s, stubbornScope); sc.Lagging != n || sc.Shed != 0 {
 				t.Errorf("scope %s: Lagging %d, Shed %d; want %d, 0", stubbornScope, sc.Lagging, sc.Shed, n)
 			}
