@@ -146,7 +146,8 @@ func ownPackage(pkg string) bool {
 		"github.com/ctxguard/ctxguard/ctxguard/ctxguardtest",
 		"github.com/ctxguard/ctxguard/spawn",
 		"github.com/ctxguard/ctxguard/middleware/httpguard",
-		"github.com/ctxguard/ctxguard/middleware/grpcguard":
+		"github.com/ctxguard/ctxguard/middleware/grpcguard",
+		"github.com/ctxguard/ctxguard/middleware/mcpguard":
 		return true
 	}
 	return false
