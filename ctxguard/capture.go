@@ -263,7 +263,7 @@ func (c *capture) findByFunction(stacks [][]uintptr, labels []unsafe.Pointer, s 
 		switch {
 		case g.live.key.namePC != 0:
 			lost[g.live.key.namePC] = append(lost[g.live.key.namePC], g)
-		case g.region() && g.site() != 0:
+		case g.region && g.site() != 0:
 			if entry := fk.kind(g.site() - 1).entry; entry != 0 {
 				within[entry] = append(within[entry], g)
 			}

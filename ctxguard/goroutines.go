@@ -67,6 +67,7 @@ type goroutine struct {
 	started  atomic.Bool               // its goroutine runs with its identity
 	shard    uint16                    // index in the Monitor's shards
 	state    recordState
+	region   bool // the record of a region (enterScope), not of a spawned goroutine
 	// 112 bytes, a size class of its own: keep it so (TestRecordSize).
 }
 

@@ -31,17 +31,10 @@ func enterScope(parent Context, s track.Scope, site uintptr, opts *track.Options
 		return context.WithValue(parent, trackingKey{}, tr), untrackedRegion{}
 	}
 	c := &scopedRegion{parent: parent}
-	c.g.ctx, c.g.opts = c, opts
+	c.g.ctx, c.g.opts, c.g.region = c, opts, true
 	m.list(&c.g, tr, site) // sets c.g.live, whose key holds tr: c.g.tr()
 	c.g.enter()
 	return c, &c.g
-}
-
-// region reports whether g is the record of a region, entered by
-// enterScope, rather than of a spawned goroutine.
-func (g *goroutine) region() bool {
-	c, ok := g.ctx.(*scopedRegion)
-	return ok && &c.g == g
 }
 
 func (c *scopedRegion) Deadline() (time.Time, bool) { return c.parent.Deadline() }
