@@ -66,13 +66,13 @@ func (ms *methods) get(srv any, fullMethod string) *method {
 // .proto file spells it): the entry pc of its declaration plus one, since
 // sites are symbolized as return pcs, which are stepped back by one. It is
 // 0, reported as "(unknown)", if t has no such method or gets it from an
-// embedded interface. The Go method is named by protoc-gen-go's
-// GoCamelCase of the RPC's name (get_user and getUser are GetUser); a
+// embedded interface. The Go method is named by protoc-gen-go's rule
+// (goMethodName) (get_user and getUser are GetUser); a
 // method named as the RPC itself is taken first, for hand-written
 // service descriptions.
 func methodSite(t reflect.Type, name string) uintptr {
 	pc, _ := declaration(t, name, 0)
-	if goName := goCamelCase(name); pc == 0 && goName != name {
+	if goName := goMethodName(name); pc == 0 && goName != name {
 		pc, _ = declaration(t, goName, 0)
 	}
 	if pc != 0 {
@@ -81,37 +81,31 @@ func methodSite(t reflect.Type, name string) uintptr {
 	return 0
 }
 
-// goCamelCase is the Go name protoc-gen-go gives a method named s in a
-// .proto file: google.golang.org/protobuf/internal/strs.GoCamelCase, which
-// is not importable.
-func goCamelCase(s string) string {
-	lower := func(c byte) bool { return 'a' <= c && c <= 'z' }
-	var b []byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
+// goMethodName is the name protoc-gen-go gives the Go method of an RPC
+// the .proto file names rpc (its rule lives in an internal package of
+// google.golang.org/protobuf): a lower-case letter at the start or after a
+// digit, '_' or '.' becomes upper case; an '_' or '.' before a lower-case
+// letter is dropped; an '_' at the start or after a '.' becomes 'X'; any
+// other '.' becomes '_'. So get_user and getUser are GetUser.
+func goMethodName(rpc string) string {
+	lowerAt := func(i int) bool { return i < len(rpc) && 'a' <= rpc[i] && rpc[i] <= 'z' }
+	out := make([]byte, 0, len(rpc))
+	for i := 0; i < len(rpc); i++ {
+		c := rpc[i]
 		switch {
-		case c == '.' && i+1 < len(s) && lower(s[i+1]):
-			// skip the '.' of ".{{lowercase}}"
+		case c == '_' && (i == 0 || rpc[i-1] == '.'):
+			out = append(out, 'X')
+		case (c == '_' || c == '.') && lowerAt(i+1):
+			// dropped: the letter after it starts a word
 		case c == '.':
-			b = append(b, '_')
-		case c == '_' && (i == 0 || s[i-1] == '.'):
-			b = append(b, 'X') // a leading '_', and one after '.'
-		case c == '_' && i+1 < len(s) && lower(s[i+1]):
-			// skip the '_' of "_{{lowercase}}"
-		case '0' <= c && c <= '9':
-			b = append(b, c)
+			out = append(out, '_')
+		case lowerAt(i) && (i == 0 || strings.IndexByte("0123456789_.", rpc[i-1]) >= 0):
+			out = append(out, c-'a'+'A')
 		default:
-			// A word, which starts upper case.
-			if lower(c) {
-				c -= 'a' - 'A'
-			}
-			b = append(b, c)
-			for ; i+1 < len(s) && lower(s[i+1]); i++ {
-				b = append(b, s[i+1])
-			}
+			out = append(out, c)
 		}
 	}
-	return string(b)
+	return string(out)
 }
 
 // maxEmbedding bounds the search through embedded fields; types can embed
