@@ -445,6 +445,8 @@ func checkBlockedSenders(p *passInfo, f *chanFacts) {
 		switch {
 		case u.kind == useSend && u.owner == nil:
 			return // the function sends too: a protocol this check does not follow
+		case u.kind == useClose && u.owner == nil:
+			return // the function closes it (deferred, say): a late send panics, it does not block
 		case u.kind == useSend:
 			sends = append(sends, u)
 			if u.blocking() {

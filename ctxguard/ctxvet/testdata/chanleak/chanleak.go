@@ -278,3 +278,18 @@ func callbackSendLiteral(serve func(func(int) error) error) int {
 	}()
 	return <-got
 }
+
+// closedOnReturn closes its channel on the way out: a send after the
+// timeout panics instead of blocking, which is no leak (set L's
+// embedded-postgres and gocbcore).
+func closedOnReturn(ctx context.Context) error {
+	ready := make(chan error)
+	defer close(ready)
+	go func() { ready <- slowErr() }()
+	select {
+	case err := <-ready:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

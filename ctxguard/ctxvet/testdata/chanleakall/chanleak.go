@@ -690,3 +690,18 @@ func receiveLoopLeftEarly(items []int) error {
 		return nil
 	}
 }
+
+// closedOnReturn closes its channel on the way out: a send after the
+// timeout panics instead of blocking, which is no leak (set L's
+// embedded-postgres and gocbcore).
+func closedOnReturn(ctx context.Context) error {
+	ready := make(chan error)
+	defer close(ready)
+	go func() { ready <- slowErr() }()
+	select {
+	case err := <-ready:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
