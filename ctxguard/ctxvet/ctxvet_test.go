@@ -120,9 +120,10 @@ func TestChanLeakAll(t *testing.T) {
 	analysistest.Run(t, analysistest.TestData(), ctxvet.ChanLeak, "./chanleaktests")
 }
 
-// By default chanleak leaves test files alone: the leak it reports with
+// Enabled, chanleak leaves test files alone: the leak it reports with
 // -tests in chanleaktests gives nothing in chanleakdefault.
 func TestChanLeakLeavesTestsByDefault(t *testing.T) {
+	setFlag(t, ctxvet.ChanLeak, "enable", "true")
 	analysistest.Run(t, analysistest.TestData(), ctxvet.ChanLeak, "./chanleakdefault")
 }
 
@@ -130,8 +131,8 @@ func TestChanLeakLeavesTestsByDefault(t *testing.T) {
 // would report, without enabling them: they report nothing.
 func TestOffByDefault(t *testing.T) {
 	off := ctxvet.OffByDefault()
-	if len(off) != 5 {
-		t.Fatalf("%d checks off by default, want 5", len(off))
+	if len(off) != 6 {
+		t.Fatalf("%d checks off by default, want 6", len(off))
 	}
 	for _, a := range off {
 		t.Run(a.Name, func(t *testing.T) {

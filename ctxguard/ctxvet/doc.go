@@ -6,8 +6,11 @@
 //	ctxvet ./...                                  # standalone, in your module
 //	go vet -vettool=$(command -v ctxvet) ./...    # as go vet's tool
 //
-// The checks, each also exported on its own (see [Analyzers]). On by
-// default:
+// The checks, each also exported on its own (see [Analyzers]). All are off
+// by default, because on the real modules they were measured on last,
+// fewer than half of their findings were worth changing the code for
+// (README.md has the figures); each runs with -NAME.enable, or alone when
+// named (-chanleak):
 //
 //   - chanleak ([ChanLeak]): a goroutine left blocked on a channel its
 //     starting function made and abandoned: a send on a channel that
@@ -18,12 +21,10 @@
 //     too (an early return, the first of several answers, a stop
 //     channel): on real code few of those were worth a change. It leaves
 //     test files alone unless -chanleak.tests is set: there, most of its
-//     findings on real code were not worth a change.
-//
-// Off by default, because on real code fewer than half of their findings
-// were worth changing the code for (README.md has the figures); each runs
-// with -NAME.enable, or alone when named (-lostcancel):
-//
+//     findings on real code were not worth a change. Either flag also
+//     turns it on. What it reports that is fine as it is, is mostly a
+//     command that gives up and then exits, or a component whose context
+//     ends only when the process stops.
 //   - lostcancel ([LostCancel]): a cancel func of WithCancel, WithTimeout,
 //     WithDeadline or their Cause forms discarded or not called on every
 //     path, and a Group of spawn.WithContext (or errgroup's) not waited
