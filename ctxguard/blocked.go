@@ -42,18 +42,17 @@ type BlockedAt struct {
 	WaitingFor []LaggingEntry
 }
 
-// cloneBlocked returns a copy of bs whose Frames are copies too: a
-// Snapshot hands out what the caller may change, and the Monitor keeps
-// its locations, frames included, for later Snapshots.
-func cloneBlocked(bs []BlockedAt) []BlockedAt {
-	if bs == nil {
-		return nil
+// cloneBlocked returns a copy of bs whose Frames are copies too (ownFrames).
+func cloneBlocked(bs []BlockedAt) []BlockedAt { return ownFrames(slices.Clone(bs)) }
+
+// ownFrames gives each of bs its own copy of its Frames, which the Monitor
+// keeps for later Snapshots and log records: what a Snapshot hands out,
+// the caller may change. Records read the Monitor's frames as they are.
+func ownFrames(bs []BlockedAt) []BlockedAt {
+	for i := range bs {
+		bs[i].Frames = slices.Clone(bs[i].Frames)
 	}
-	out := slices.Clone(bs)
-	for i := range out {
-		out[i].Frames = slices.Clone(out[i].Frames)
-	}
-	return out
+	return bs
 }
 
 // Waiting reports whether the goroutines blocked here wait for other
@@ -204,7 +203,7 @@ func (m *Monitor) blockedAtLocked(s *goroutineStats, past bool) []BlockedAt {
 			continue
 		}
 		out = append(out, BlockedAt{Site: k.site, Reason: k.reason, Count: b.count, Returned: b.returned,
-			Frames: slices.Clone(b.frames), WaitingFor: m.waitedLocked(b.groups)})
+			Frames: b.frames, WaitingFor: m.waitedLocked(b.groups)})
 	}
 	slices.SortFunc(out, func(a, b BlockedAt) int {
 		if (a.Count == 0) != (b.Count == 0) {

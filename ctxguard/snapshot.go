@@ -212,7 +212,7 @@ func (m *Monitor) Snapshot() Snapshot {
 		if st.lateExits > 0 {
 			gs.ExitDelays = slices.Clone(st.delays[:])
 		}
-		gs.BlockedAt, gs.BlockedAtOmitted = m.blockedAtLocked(st, true), st.blockedOmitted
+		gs.BlockedAt, gs.BlockedAtOmitted = ownFrames(m.blockedAtLocked(st, true)), st.blockedOmitted
 		gs.Lagging = st.laggingNow
 		lagging += st.laggingNow
 		k := goroutineStatsKey{st.name, st.scope, st.pc}
