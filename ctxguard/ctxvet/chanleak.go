@@ -21,16 +21,18 @@ import (
 // The sender side: a goroutine sends on an unbuffered channel that the
 // function which made it (and started the goroutine) is the only one to
 // receive from, and that function never receives from it, or, outside
-// test files, leaves the select that waits for the result through a case
-// on a context's Done or a timer. Once it does, the send never completes.
+// test files, leaves the select that waits for the result through a
+// timer's case (time.After, a Timer's C), and with -done (chanleak.done)
+// through a case on a context's Done. Once it does, the send never
+// completes.
 // Where one goroutine sends once, the diagnostic carries a fix that makes
 // the channel buffered with capacity 1, so the send completes whether or
 // not anyone receives; it suggests a select on the context's Done where
 // the waiting select has that case and the send can see the context.
 //
-// With -all (chanleak.all) every way out without a receive counts: any
-// other case of that select (a stop channel, a default), in test files
-// too, a return before the receive (an error check), a loop over the
+// With -all (chanleak.all) every way out without a receive counts: a
+// context's Done and any other case of that select (a stop channel, a
+// default), in test files too, a return before the receive (an error check), a loop over the
 // channel it leaves early, fewer receives than goroutines send (the first
 // answer wins). On real code most of those were left on purpose (a
 // command or a test helper giving up) or followed a protocol the check
@@ -72,7 +74,7 @@ var ChanLeak = switchedOff(&analysis.Analyzer{
 	URL:      "https://pkg.go.dev/github.com/ctxguard/ctxguard/ctxguard/ctxvet#ChanLeak",
 	Requires: []*analysis.Analyzer{inspect.Analyzer},
 	Run:      runChanLeak,
-}, &chanLeakTests, &chanLeakAll)
+}, &chanLeakTests, &chanLeakAll, &chanLeakDone)
 
 // useKind is what one mention of a channel does with it.
 type useKind int
@@ -123,17 +125,26 @@ type chanFacts struct {
 var chanLeakTests bool
 
 // chanLeakAll is chanleak's -all flag: report every way out, not only the
-// two shapes that were worth fixing on real code (a channel its function
+// shapes that were worth fixing on real code (a channel its function
 // never receives from; outside test files, a select that leaves on a
-// context's Done or a timer). The others (an early return, the first of
+// timer, and with -done on a context's Done). The others (an early return, the first of
 // several answers, a stop channel, a default case, a range left early)
 // were mostly left behind on purpose or followed a protocol the check
 // cannot see: 8 of 42 findings worth fixing on set G, 5 of 14 on sets H
 // and I. See the README.
 var chanLeakAll bool
 
+// chanLeakDone is chanleak's -done flag: also report, outside test files,
+// a select that leaves on a context's Done, the shape of the snippet in
+// issue 26. Off by itself: on the modules of sets H to L, 11 of its 36
+// findings were worth fixing; most of the others leave on a context that
+// ends only when the program does (a command that gives up and exits, a
+// component stopped at shutdown). See the README.
+var chanLeakDone bool
+
 func init() {
 	ChanLeak.Flags.BoolVar(&chanLeakTests, "tests", false, "also report in test files: _test.go files and files importing testing (measured on untuned modules with -all: 6 of 35 findings there worth fixing)")
+	ChanLeak.Flags.BoolVar(&chanLeakDone, "done", false, "also report a select that leaves on a context's Done without receiving (measured on untuned modules: 11 of 36 findings worth fixing)")
 	ChanLeak.Flags.BoolVar(&chanLeakAll, "all", false, "report every way out without a receive: early returns, the first of several answers, stop channels, default cases (measured on untuned modules: 13 of 56 findings worth fixing)")
 }
 
@@ -611,9 +622,9 @@ func loopEncloses(cur inspector.Cursor, n ast.Node) bool {
 // wayOut finds how the making function can return or move on without
 // receiving what the goroutines send: it returns a phrase such as
 // "once fetch returns through case <-ctx.Done() (line 12) without
-// receiving it", or "". With narrow (chanleak's default) it looks only
-// for a select case on a context's Done or a timer, outside test files,
-// and for no receive at all.
+// receiving it", or "". With narrow (chanleak without -all) it looks
+// only for a select case that reportedCase accepts and for no receive at
+// all.
 func wayOut(p *passInfo, f *chanFacts, own, blocked []chanUse, many, narrow bool) string {
 	line := func(pos token.Pos) int { return p.pass.Fset.Position(pos).Line }
 	if len(own) == 0 {
@@ -629,7 +640,7 @@ func wayOut(p *passInfo, f *chanFacts, own, blocked []chanUse, many, narrow bool
 			if clause.Comm != nil && clause.Comm.Pos() <= u.node.Pos() && u.node.End() <= clause.Comm.End() {
 				continue // the case that receives
 			}
-			if narrow && !doneOrTimerCase(p, clause) {
+			if narrow && !reportedCase(p, clause) {
 				continue
 			}
 			if receivesIn(f, clause) || endsRun(p, clause) || alternativeResult(p, clause, blocked) || testTimeout(p, clause) {
@@ -675,16 +686,16 @@ func wayOut(p *passInfo, f *chanFacts, own, blocked []chanUse, many, narrow bool
 	return ""
 }
 
-// doneOrTimerCase reports whether clause, outside a test file, receives
-// from a context's Done or a timer: the way out that left senders behind
-// on real code. In a test file a timer is the test failing, and a
+// reportedCase reports whether clause, outside a test file, is a way out
+// chanleak reports without -all: a timer's case, and with -done a case on
+// a context's Done. In a test file a timer is the test failing, and a
 // context's Done mostly the test's own deadline.
-func doneOrTimerCase(p *passInfo, clause *ast.CommClause) bool {
+func reportedCase(p *passInfo, clause *ast.CommClause) bool {
 	if clause.Comm == nil || p.isTestFile(clause.Pos()) {
 		return false
 	}
 	ch := receivedChannel(clause.Comm)
-	return ch != nil && (isDoneCall(p.info, ch) || isTimerChannel(p, ch))
+	return ch != nil && (isTimerChannel(p, ch) || chanLeakDone && isDoneCall(p.info, ch))
 }
 
 // testTimeout reports whether clause is a timer case in a test file: tests

@@ -102,13 +102,22 @@ func TestIgnoreDirective(t *testing.T) {
 	analysistest.Run(t, analysistest.TestData(), ctxvet.LostCancel, "./ignore/lostcancel")
 }
 
-// TestChanLeak runs chanleak as it is by default (with -tests): a channel
-// never received from, and a select that leaves on a context's Done or a
-// timer outside test files.
+// TestChanLeak runs chanleak with -done and -tests: a channel never
+// received from, a select that leaves on a context's Done or a timer
+// outside test files, and test support (a file importing testing, a
+// package under e2e) reported as test code.
 func TestChanLeak(t *testing.T) {
 	setFlag(t, ctxvet.ChanLeak, "tests", "true")
+	setFlag(t, ctxvet.ChanLeak, "done", "true")
 	analysistest.RunWithSuggestedFixes(t, analysistest.TestData(), ctxvet.ChanLeak, "./chanleak")
-	analysistest.Run(t, analysistest.TestData(), ctxvet.ChanLeak, "./chanleaktests")
+	analysistest.Run(t, analysistest.TestData(), ctxvet.ChanLeak, "./chanleaktests/...")
+}
+
+// Without -done, chanleak reports a select left through a timer's case
+// and not one left through a context's Done.
+func TestChanLeakWithoutDone(t *testing.T) {
+	setFlag(t, ctxvet.ChanLeak, "enable", "true")
+	analysistest.Run(t, analysistest.TestData(), ctxvet.ChanLeak, "./chanleaknodone")
 }
 
 // TestChanLeakAll runs chanleak with -all: every way out without a
@@ -117,14 +126,16 @@ func TestChanLeakAll(t *testing.T) {
 	setFlag(t, ctxvet.ChanLeak, "tests", "true")
 	setFlag(t, ctxvet.ChanLeak, "all", "true")
 	analysistest.RunWithSuggestedFixes(t, analysistest.TestData(), ctxvet.ChanLeak, "./chanleakall")
-	analysistest.Run(t, analysistest.TestData(), ctxvet.ChanLeak, "./chanleaktests")
+	analysistest.Run(t, analysistest.TestData(), ctxvet.ChanLeak, "./chanleaktests/...")
 }
 
-// Enabled, chanleak leaves test files alone: the leak it reports with
-// -tests in chanleaktests gives nothing in chanleakdefault.
+// Enabled, chanleak leaves test code alone: the leaks it reports with
+// -tests in chanleaktests give nothing in chanleakdefault, with -done too.
 func TestChanLeakLeavesTestsByDefault(t *testing.T) {
 	setFlag(t, ctxvet.ChanLeak, "enable", "true")
-	analysistest.Run(t, analysistest.TestData(), ctxvet.ChanLeak, "./chanleakdefault")
+	analysistest.Run(t, analysistest.TestData(), ctxvet.ChanLeak, "./chanleakdefault/...")
+	setFlag(t, ctxvet.ChanLeak, "done", "true")
+	analysistest.Run(t, analysistest.TestData(), ctxvet.ChanLeak, "./chanleakdefault/...")
 }
 
 // TestOffByDefault runs the checks that are off by default on code they

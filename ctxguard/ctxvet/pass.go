@@ -25,6 +25,7 @@ type passInfo struct {
 
 	generated map[string]bool         // file name → generated, never reported on
 	testing   map[*token.File]bool    // files, not _test.go ones, that import package testing
+	testPkg   bool                    // the package is test support by its path: testSupportPath
 	silenced  map[string]map[int]bool // file name → lines silenced for check
 
 	assigned  map[*types.Var][]ast.Expr // local variable → what it is set to
@@ -44,6 +45,7 @@ func newPassInfo(pass *analysis.Pass) *passInfo {
 		generated: make(map[string]bool),
 		silenced:  make(map[string]map[int]bool),
 		testing:   make(map[*token.File]bool),
+		testPkg:   testSupportPath(pass.Pkg.Path()),
 	}
 	for _, file := range pass.Files {
 		name := pass.Fset.File(file.Pos()).Name()
@@ -102,12 +104,27 @@ func (p *passInfo) reportf(node ast.Node, format string, args ...any) {
 	p.report(analysis.Diagnostic{Pos: node.Pos(), End: node.End(), Message: fmt.Sprintf(format, args...)})
 }
 
-// isTestFile reports whether pos is in test code: a _test.go file, or a
+// isTestFile reports whether pos is in test code: a _test.go file, a
 // file of test support that imports package testing (helpers that take a
-// testing.TB, such as a package of test fixtures), whose waits are a
+// testing.TB, such as a package of test fixtures), or any file of a
+// package that testSupportPath names test support. Their waits are a
 // test's as much as a _test.go file's are.
 func (p *passInfo) isTestFile(pos token.Pos) bool {
-	return strings.HasSuffix(p.pass.Fset.Position(pos).Filename, "_test.go") || p.testing[p.pass.Fset.File(pos)]
+	return p.testPkg || strings.HasSuffix(p.pass.Fset.Position(pos).Filename, "_test.go") || p.testing[p.pass.Fset.File(pos)]
+}
+
+// testSupportPath reports whether a package's import path says it serves
+// tests only: one of its elements is test, tests or e2e (a package of
+// integration fixtures, an end-to-end test's server), the directories Go
+// projects keep such code in.
+func testSupportPath(path string) bool {
+	for elem := range strings.SplitSeq(path, "/") {
+		switch elem {
+		case "test", "tests", "e2e":
+			return true
+		}
+	}
+	return false
 }
 
 // importsTesting reports whether file imports package testing.

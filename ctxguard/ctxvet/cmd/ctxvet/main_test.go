@@ -25,7 +25,8 @@ func TestCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	const finding = "goroutine does not receive r.Context(), so cancellation cannot stop it"
-	const leak = "this send on out blocks forever once fetch returns through case <-ctx.Done()"
+	const leak = "this send on out blocks forever once withTimer moves on when the timer fires"
+	const doneLeak = "this send on out blocks forever once fetch returns through case <-ctx.Done()"
 
 	// A module file of another name, as GOFLAGS=-modfile=... names it.
 	modDir := t.TempDir()
@@ -56,6 +57,8 @@ func TestCommand(t *testing.T) {
 		{"standalone, only another check", []string{bin, "-selectdone", "./goctx"}, "", 0, "", 0},
 		{"standalone, chanleak off by default", []string{bin, "./chanleak"}, "", 0, "", 0},
 		{"standalone, chanleak enabled", []string{bin, "-chanleak.enable", "./chanleak"}, "", 3, leak, 0},
+		{"standalone, chanleak without -done: the timers only", []string{bin, "-chanleak", "./chanleaknodone"}, "", 3, "blocks forever", 2},
+		{"standalone, chanleak -done", []string{bin, "-chanleak.done", "./chanleak"}, "", 3, doneLeak, 0},
 		{"standalone -json", []string{bin, "-json", "-goctx", "./goctx"}, "", 3, finding, 2},
 		{"standalone -json, each finding once with tests", []string{bin, "-json", "-brokenchain", "./brokenchain"}, "", 3, `"posn"`, 10},
 		{"standalone -json, nothing found", []string{bin, "-json", "./goctx"}, "", 0, "{}", 1},
@@ -66,6 +69,7 @@ func TestCommand(t *testing.T) {
 		{"go vet -vettool, the check enabled", []string{"go", "vet", "-vettool=" + bin, "-goctx.enable", "./goctx"}, "", 1, finding, 0},
 		{"go vet -vettool, chanleak off by default", []string{"go", "vet", "-vettool=" + bin, "./chanleak"}, "", 0, "", 0},
 		{"go vet -vettool, chanleak named", []string{"go", "vet", "-vettool=" + bin, "-chanleak", "./chanleak"}, "", 1, leak, 0},
+		{"go vet -vettool, chanleak -done", []string{"go", "vet", "-vettool=" + bin, "-chanleak.done", "./chanleak"}, "", 1, doneLeak, 0},
 		{"go vet -vettool with -modfile", []string{"go", "vet", "-vettool=" + bin, "-goctx", "./goctx"}, modfile, 1, finding, 0},
 		{"go vet -vettool with the check off", []string{"go", "vet", "-vettool=" + bin, "-goctx.enable", "-goctx=false", "./goctx"}, "", 0, "", 0},
 		{"go vet -vettool with an analyzer flag", []string{"go", "vet", "-vettool=" + bin, "-goctx.enable", "-goctx.everywhere", "./goctxeverywhere"}, "", 1, "goroutine does not receive ctx", 0},

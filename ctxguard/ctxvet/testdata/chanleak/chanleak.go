@@ -1,7 +1,7 @@
-// Package chanleak holds the cases of the chanleak check as it is by
-// default: a goroutine's send on a channel its starting function never
-// receives from, or abandons through a select case on a context's Done or
-// a timer; a range over a channel nobody closes. The other ways out
+// Package chanleak holds chanleak's cases with -done: a send on a channel
+// its starting function never receives from, or abandons through a select
+// case on a context's Done (only with -done: testdata/chanleaknodone) or a
+// timer; a range over a channel nobody closes. The other ways out
 // (testdata/chanleakall) are reported only with -chanleak.all.
 package chanleak
 
