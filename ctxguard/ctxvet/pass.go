@@ -45,7 +45,7 @@ func newPassInfo(pass *analysis.Pass) *passInfo {
 		generated: make(map[string]bool),
 		silenced:  make(map[string]map[int]bool),
 		testing:   make(map[*token.File]bool),
-		testPkg:   testSupportPath(pass.Pkg.Path()),
+		testPkg:   testSupportPath(pass.Pkg.Path(), pass.Module),
 	}
 	for _, file := range pass.Files {
 		name := pass.Fset.File(file.Pos()).Name()
@@ -114,10 +114,16 @@ func (p *passInfo) isTestFile(pos token.Pos) bool {
 }
 
 // testSupportPath reports whether a package's import path says it serves
-// tests only: one of its elements is test, tests or e2e (a package of
-// integration fixtures, an end-to-end test's server), the directories Go
-// projects keep such code in.
-func testSupportPath(path string) bool {
+// tests only: one of its elements within its module mod (when the driver
+// names it; a module called github.com/test/... is not all test code) is
+// test, tests or e2e, the directories Go projects keep integration
+// fixtures and end-to-end tests' servers in.
+func testSupportPath(path string, mod *analysis.Module) bool {
+	if mod != nil && mod.Path != "" {
+		if rest, ok := strings.CutPrefix(path, mod.Path); ok && (rest == "" || rest[0] == '/') {
+			path = rest
+		}
+	}
 	for elem := range strings.SplitSeq(path, "/") {
 		switch elem {
 		case "test", "tests", "e2e":
