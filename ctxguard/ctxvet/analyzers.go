@@ -20,17 +20,12 @@ func OffByDefault() []*analysis.Analyzer {
 var offByDefault []*analysis.Analyzer
 
 // switchedOff makes a off by default: its Run does nothing unless its
-// flag enable is set, or one of its own flags in widen (one that asks for
-// more of the check, which would do nothing while it is off).
-func switchedOff(a *analysis.Analyzer, widen ...*bool) *analysis.Analyzer {
+// flag enable is set.
+func switchedOff(a *analysis.Analyzer) *analysis.Analyzer {
 	enabled := a.Flags.Bool("enable", false, "run this check, which is off by default")
 	run := a.Run
 	a.Run = func(pass *analysis.Pass) (any, error) {
-		on := *enabled
-		for _, w := range widen {
-			on = on || *w
-		}
-		if !on {
+		if !*enabled {
 			return nil, nil
 		}
 		return run(pass)

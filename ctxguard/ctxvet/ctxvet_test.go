@@ -116,7 +116,6 @@ func TestChanLeak(t *testing.T) {
 // Without -done, chanleak reports a select left through a timer's case
 // and not one left through a context's Done.
 func TestChanLeakWithoutDone(t *testing.T) {
-	setFlag(t, ctxvet.ChanLeak, "enable", "true")
 	analysistest.Run(t, analysistest.TestData(), ctxvet.ChanLeak, "./chanleaknodone")
 }
 
@@ -129,10 +128,9 @@ func TestChanLeakAll(t *testing.T) {
 	analysistest.Run(t, analysistest.TestData(), ctxvet.ChanLeak, "./chanleaktests/...")
 }
 
-// Enabled, chanleak leaves test code alone: the leaks it reports with
+// By default chanleak leaves test code alone: the leaks it reports with
 // -tests in chanleaktests give nothing in chanleakdefault, with -done too.
 func TestChanLeakLeavesTestsByDefault(t *testing.T) {
-	setFlag(t, ctxvet.ChanLeak, "enable", "true")
 	analysistest.Run(t, analysistest.TestData(), ctxvet.ChanLeak, "./chanleakdefault/...")
 	setFlag(t, ctxvet.ChanLeak, "done", "true")
 	analysistest.Run(t, analysistest.TestData(), ctxvet.ChanLeak, "./chanleakdefault/...")
@@ -142,8 +140,8 @@ func TestChanLeakLeavesTestsByDefault(t *testing.T) {
 // would report, without enabling them: they report nothing.
 func TestOffByDefault(t *testing.T) {
 	off := ctxvet.OffByDefault()
-	if len(off) != 6 {
-		t.Fatalf("%d checks off by default, want 6", len(off))
+	if len(off) != 5 {
+		t.Fatalf("%d checks off by default, want 5", len(off))
 	}
 	for _, a := range off {
 		t.Run(a.Name, func(t *testing.T) {

@@ -6,25 +6,27 @@
 //	ctxvet ./...                                  # standalone, in your module
 //	go vet -vettool=$(command -v ctxvet) ./...    # as go vet's tool
 //
-// The checks, each also exported on its own (see [Analyzers]). All are off
-// by default, because on the real modules they were measured on last,
-// fewer than half of their findings were worth changing the code for
-// (README.md has the figures); each runs with -NAME.enable, or alone when
-// named (-chanleak):
+// The checks, each also exported on its own (see [Analyzers]). Only
+// chanleak is on by default: for each of the others, fewer than half of
+// its findings on the real modules it was measured on last were worth
+// changing the code for (README.md has the figures). Those run with
+// -NAME.enable, or alone when named (-lostcancel):
 //
-//   - chanleak ([ChanLeak]): a goroutine left blocked on a channel its
+//   - chanleak ([ChanLeak], on by default): a goroutine left blocked on a channel its
 //     starting function made and abandoned: a send on a channel that
 //     function never receives from, or that it stops waiting for through
-//     a select case on a context's Done or a timer, with a fix to a
-//     buffered channel where one goroutine sends once; and a range over a
-//     channel nobody closes. -chanleak.all reports every other way out
-//     too (an early return, the first of several answers, a stop
-//     channel): on real code few of those were worth a change. It leaves
-//     test files alone unless -chanleak.tests is set: there, most of its
-//     findings on real code were not worth a change. Either flag also
-//     turns it on. What it reports that is fine as it is, is mostly a
-//     command that gives up and then exits, or a component whose context
-//     ends only when the process stops.
+//     a select case on a timer, with a fix to a buffered channel where
+//     one goroutine sends once; and a range over a channel nobody closes.
+//     -chanleak.done also reports a select left through a context's Done,
+//     -chanleak.all every other way out too (an early return, the first
+//     of several answers, a stop channel): on real code fewer of those
+//     were worth a change. It leaves test code alone (a _test.go file, a
+//     file importing testing, a package under a test, tests or e2e
+//     directory) unless -chanleak.tests is set: there, most of its
+//     findings on real code were not worth a change. What it reports
+//     that is fine as it is, is mostly a command that gives up and then
+//     exits, a component whose context ends only when the process stops,
+//     or a race a few instructions wide.
 //   - lostcancel ([LostCancel]): a cancel func of WithCancel, WithTimeout,
 //     WithDeadline or their Cause forms discarded or not called on every
 //     path, and a Group of spawn.WithContext (or errgroup's) not waited
@@ -47,8 +49,8 @@
 // it runs only the checks so named (-lostcancel), those off by default
 // too. -NAME.enable runs a check that is off by default beside the others.
 // -goctx.everywhere widens goctx to every function with a context in
-// scope; -chanleak.all widens chanleak to every way out, -chanleak.tests
-// to test files. All of these work for go vet -vettool too.
+// scope; -chanleak.done widens chanleak to a select left on a context's
+// Done, -chanleak.all to every way out, -chanleak.tests to test code. All of these work for go vet -vettool too.
 //
 // A comment //ctxvet:ignore CHECK REASON silences CHECK on its line, or,
 // alone on a line, on the next one; CHECK may list several, comma
